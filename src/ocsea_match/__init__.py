@@ -1,0 +1,34 @@
+"""ocsea_match: perceptual hashing and known-material matching for hotlines and examiners.
+
+>>> import ocsea_match
+>>> record = ocsea_match.hash_file("examples/images/gradient.png", ["pdq", "phash"])  # doctest: +SKIP
+>>> hashes = ocsea_match.hash_image(pil_image, algorithms=("pdq",))  # doctest: +SKIP
+
+The public API is what this module exports; everything else is private.
+"""
+
+from .decode import DEFAULT_MAX_PIXELS, sniff
+from .errors import ERROR_CODES, MediaError
+from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, hash_file, hash_files, hash_image, pdq_dihedral
+from .hashes import HASH_BITS, Hash, hamming_many_to_many, hamming_one_to_many, pack_hashes
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_ALGORITHMS",
+    "DEFAULT_MAX_PIXELS",
+    "ERROR_CODES",
+    "HASH_BITS",
+    "Hash",
+    "MediaError",
+    "__version__",
+    "hamming_many_to_many",
+    "hamming_one_to_many",
+    "hash_file",
+    "hash_files",
+    "hash_image",
+    "pack_hashes",
+    "pdq_dihedral",
+    "sniff",
+]

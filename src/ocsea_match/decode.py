@@ -1,0 +1,231 @@
+"""Bytes or paths to pixels: type sniffing by magic numbers, size limits, truncation, modes.
+
+Decoding is Pillow's (libjpeg-turbo, libpng, libwebp ...). This module adds what a batch over
+seized or uploaded files needs around it: the type comes from the bytes, not the name; a picture
+that declares more pixels than ``max_pixels`` is refused from its header, before any large
+allocation; a truncated picture is decoded as far as it goes and flagged, never passed off as
+whole; every failure is a ``MediaError`` with a stable code.
+
+>>> decoded = open_image(open("examples/images/gradient.png", "rb").read())  # doctest: +SKIP
+>>> decoded.image.size, decoded.truncated  # doctest: +SKIP
+((320, 240), False)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageFile
+
+from .errors import MediaError
+
+__all__ = ["DEFAULT_MAX_PIXELS", "Decoded", "sniff", "open_image", "normalize_mode"]
+
+#: Pictures declaring more pixels than this are refused (``decompression-bomb``). 100 megapixels
+#: covers the largest camera and panorama files while keeping one decode under ~1 GB.
+DEFAULT_MAX_PIXELS = 100_000_000
+
+
+def sniff(head: bytes) -> tuple[str, str | None]:
+    """``(media_type, format)`` from a file's first bytes (32 are enough).
+
+    media_type is ``"image"``, ``"video"``, ``"archive"`` or ``"other"``.
+
+    >>> sniff(b"\\xff\\xd8\\xff\\xe0\\x00\\x10JFIF")
+    ('image', 'JPEG')
+    """
+    h = head
+    if h[:3] == b"\xff\xd8\xff":
+        return "image", "JPEG"
+    if h[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image", "PNG"
+    if h[:6] in (b"GIF87a", b"GIF89a"):
+        return "image", "GIF"
+    if h[:4] == b"RIFF" and h[8:12] == b"WEBP":
+        return "image", "WEBP"
+    if h[:4] == b"RIFF" and h[8:12] == b"AVI ":
+        return "video", "AVI"
+    if h[:2] == b"BM" and len(h) >= 14:
+        return "image", "BMP"
+    if h[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image", "TIFF"
+    if h[:4] == b"\x00\x00\x01\x00":
+        return "image", "ICO"
+    if h[:4] == b"8BPS":
+        return "image", "PSD"
+    if h[:12] == b"\x00\x00\x00\x0cjP  \r\n\x87\n" or h[:4] == b"\xffO\xffQ":
+        return "image", "JPEG2000"
+    if h[4:8] == b"ftyp":
+        brand = h[8:12]
+        if brand in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"):
+            return "image", "HEIF"
+        if brand in (b"avif", b"avis"):
+            return "image", "AVIF"
+        if brand.startswith(b"qt"):
+            return "video", "MOV"
+        if brand.startswith(b"3g"):
+            return "video", "3GP"
+        return "video", "MP4"
+    if h[:4] == b"\x1a\x45\xdf\xa3":
+        return "video", "MATROSKA"
+    if h[:3] == b"FLV":
+        return "video", "FLV"
+    if h[:4] == b"\x30\x26\xb2\x75":
+        return "video", "ASF"
+    if h[:4] in (b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3"):
+        return "video", "MPEG"
+    if h[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return "archive", "ZIP"
+    return "other", None
+
+
+class _SharedExclusive:
+    """Many shared holders or one exclusive holder.
+
+    Pillow's switch for decoding truncated files (``ImageFile.LOAD_TRUNCATED_IMAGES``) is a
+    process-wide global. Ordinary decodes hold this lock shared; the rare retry of a truncated
+    file holds it exclusively while the switch is on, so no other thread's truncated file is
+    silently accepted as whole meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._shared = 0
+        self._exclusive = False
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            while self._exclusive:
+                self._cond.wait()
+            self._shared += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._shared -= 1
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            while self._exclusive or self._shared:
+                self._cond.wait()
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
+_LOAD_LOCK = _SharedExclusive()
+
+
+@dataclass
+class Decoded:
+    """A decoded picture and what the decoder said about it."""
+
+    image: Image.Image
+    format: str | None
+    truncated: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
+    try:
+        img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise MediaError("decompression-bomb", str(exc)) from None
+    except Image.UnidentifiedImageError:
+        media_type, fmt = sniff(data[:32])
+        if media_type == "image":
+            raise MediaError(
+                "unsupported-format" if fmt in ("HEIF", "AVIF", "PSD", "JPEG2000") else "corrupt",
+                f"{fmt} picture that the decoder cannot read",
+            ) from None
+        if media_type in ("video", "archive"):
+            raise MediaError("unsupported-format", f"{fmt} {media_type}, not a picture") from None
+        raise MediaError("not-media", "not a picture: the bytes match no known picture format") from None
+    except Exception as exc:  # noqa: BLE001 - any decoder failure on hostile bytes
+        raise MediaError("corrupt", f"cannot read the picture header: {exc}") from None
+    width, height = img.size
+    if width <= 0 or height <= 0:
+        raise MediaError("empty-image", f"the picture is {width}x{height} pixels")
+    if width * height > max_pixels:
+        raise MediaError(
+            "decompression-bomb",
+            f"the picture declares {width}x{height} = {width * height} pixels, over the "
+            f"limit of {max_pixels}",
+        )
+    return img
+
+
+def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, draft: tuple[int, int] | None = None) -> Decoded:
+    """Decode a picture from its bytes (first frame of an animation).
+
+    ``draft``: let the JPEG decoder scale down in the DCT domain to no less than this size
+    (Pillow's ``Image.draft``); other formats ignore it. Raises ``MediaError``.
+    """
+    if not data:
+        raise MediaError("empty-file", "the file is empty")
+    img = _open_checked(data, max_pixels)
+    fmt = img.format
+    if draft is not None and fmt == "JPEG":
+        img.draft(img.mode if img.mode in ("RGB", "L") else None, draft)
+    warnings: list[str] = []
+    truncated = False
+    try:
+        with _LOAD_LOCK.shared():
+            img.load()
+    except MemoryError:
+        raise MediaError("too-large", "not enough memory to decode the picture") from None
+    except Exception as exc:  # noqa: BLE001
+        message = str(exc)
+        if "truncated" not in message and not isinstance(exc, EOFError):
+            raise MediaError("corrupt", f"the decoder failed: {message}") from None
+        truncated = True
+        warnings.append(message or "unexpected end of data")
+        img = _open_checked(data, max_pixels)
+        if draft is not None and fmt == "JPEG":
+            img.draft(img.mode if img.mode in ("RGB", "L") else None, draft)
+        try:
+            with _LOAD_LOCK.exclusive():
+                saved = ImageFile.LOAD_TRUNCATED_IMAGES
+                ImageFile.LOAD_TRUNCATED_IMAGES = True
+                try:
+                    img.load()
+                finally:
+                    ImageFile.LOAD_TRUNCATED_IMAGES = saved
+        except Exception as exc2:  # noqa: BLE001
+            raise MediaError("corrupt", f"truncated, and nothing decodes: {exc2}") from None
+    return Decoded(normalize_mode(img), fmt, truncated, warnings)
+
+
+def normalize_mode(img: Image.Image) -> Image.Image:
+    """Bring high-bit-depth pictures to 8 bits by scaling, not clipping.
+
+    Pillow's own ``convert("L")`` clips 16-bit values at 255 (a 16-bit scan would hash as white);
+    here 16-bit and 32-bit integer pictures are scaled to 0..255 and float pictures clipped.
+    8-bit modes are returned unchanged.
+    """
+    mode = img.mode
+    if mode.startswith("I;16") or mode == "I":
+        arr = np.asarray(img).astype(np.int64)
+        top = int(arr.max()) if arr.size else 0
+        if 255 < top <= 65535:
+            arr = arr >> 8
+        elif top > 65535:
+            low = int(arr.min())
+            arr = (arr - low) * 255 // (top - low)
+        return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "L")
+    if mode == "F":
+        arr = np.nan_to_num(np.asarray(img), nan=0.0, posinf=255.0, neginf=0.0)
+        return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "L")
+    return img

@@ -1,0 +1,391 @@
+"""The algorithm registry and the hashing entry points: hash_image, pdq_dihedral, hash_file.
+
+Every algorithm is a short function from a prepared picture to a ``Hash``; the picture is decoded
+once and its luma / grayscale forms are made once, whatever the number of algorithms asked for.
+
+>>> from PIL import Image
+>>> hashes = hash_image(Image.new("RGB", (64, 48), "white"), algorithms=("pdq", "phash"))
+>>> sorted(hashes), hashes["pdq"].quality
+(['pdq', 'phash'], 0)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+import numpy as np
+from PIL import Image
+
+from . import _core
+from .decode import DEFAULT_MAX_PIXELS, Decoded, open_image, sniff
+from .errors import MediaError
+from .hashes import Hash
+
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_ALGORITHMS",
+    "Algorithm",
+    "ImageInput",
+    "hash_image",
+    "pdq_dihedral",
+    "hash_file",
+    "hash_files",
+]
+
+ImageInput = Union[Image.Image, np.ndarray, bytes, bytearray, memoryview, str, "os.PathLike[str]"]
+
+#: What ``hash_file`` and the CLI compute when not told otherwise.
+DEFAULT_ALGORITHMS: tuple[str, ...] = ("pdq",)
+
+#: Files larger than this are hashed (MD5/SHA) but not decoded (``too-large``).
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+
+_LANCZOS = Image.Resampling.LANCZOS
+_CHUNK = 1 << 20
+
+
+class _Picture:
+    """One decoded picture and the forms the algorithms need, each made at most once."""
+
+    def __init__(self, image: Image.Image | None = None, array: np.ndarray | None = None) -> None:
+        self._image = image
+        self._array = array
+        self._gray: Image.Image | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        if self._image is not None:
+            return self._image.size
+        assert self._array is not None
+        return int(self._array.shape[1]), int(self._array.shape[0])
+
+    def luma(self) -> np.ndarray:
+        """Float32 luma as the pdqhash binding computes it from the RGB pixels (a new array)."""
+        if self._array is not None:
+            arr = self._array
+        else:
+            assert self._image is not None
+            img = self._image
+            if img.mode == "L":
+                return _core.luma_from_gray(np.asarray(img))
+            arr = np.asarray(img if img.mode == "RGB" else img.convert("RGB"))
+        if arr.ndim == 2:
+            return _core.luma_from_gray(arr)
+        return _core.luma_from_rgb(arr)
+
+    def gray(self) -> Image.Image:
+        """The PIL ``L`` picture imagehash starts from (``image.convert("L")``)."""
+        if self._gray is None:
+            if self._image is None:
+                assert self._array is not None
+                arr = self._array
+                mode = "L" if arr.ndim == 2 else ("RGB" if arr.shape[2] == 3 else "RGBA")
+                self._image = Image.fromarray(arr, mode)
+            self._gray = self._image.convert("L")
+        return self._gray
+
+
+# --------------------------------------------------------------------------------------------
+# The algorithms
+# --------------------------------------------------------------------------------------------
+
+
+def _pdq(pic: _Picture) -> Hash:
+    rows, quality = _core.pdq_from_luma(pic.luma(), dihedral=False, inplace=True)
+    return Hash("pdq", rows[0].tobytes(), int(quality))
+
+
+def _phash(pic: _Picture) -> Hash:
+    pixels = np.ascontiguousarray(np.asarray(pic.gray().resize((32, 32), _LANCZOS)))
+    low = _core.phash_dct_low(pixels, 8)
+    return Hash.from_bits("phash", low > np.median(low))
+
+
+def _dhash(pic: _Picture) -> Hash:
+    pixels = np.asarray(pic.gray().resize((9, 8), _LANCZOS))
+    return Hash.from_bits("dhash", pixels[:, 1:] > pixels[:, :-1])
+
+
+def _ahash(pic: _Picture) -> Hash:
+    pixels = np.asarray(pic.gray().resize((8, 8), _LANCZOS))
+    return Hash.from_bits("ahash", pixels > pixels.mean())
+
+
+def _whash(pic: _Picture) -> Hash:
+    # imagehash.whash(image, hash_size=8, mode="haar", remove_max_haar_ll=True)
+    smallest = min(pic.size)
+    scale = max(2 ** int(np.log2(smallest)), 8)
+    pixels = np.asarray(pic.gray().resize((scale, scale), _LANCZOS)) / 255.0
+    low = _core.whash_low(np.ascontiguousarray(pixels), 8, True)
+    return Hash.from_bits("whash", low > np.median(low))
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """A registered hash algorithm."""
+
+    name: str
+    bits: int
+    compute: Callable[[_Picture], Hash]
+    description: str
+
+
+ALGORITHMS: dict[str, Algorithm] = {
+    a.name: a
+    for a in (
+        Algorithm("pdq", 256, _pdq, "Meta's PDQ, 256 bits + quality; bit-identical to the reference"),
+        Algorithm("phash", 64, _phash, "DCT perceptual hash, identical to imagehash.phash"),
+        Algorithm("dhash", 64, _dhash, "difference hash, identical to imagehash.dhash"),
+        Algorithm("ahash", 64, _ahash, "average hash, identical to imagehash.average_hash"),
+        Algorithm("whash", 64, _whash, "Haar wavelet hash, identical to imagehash.whash"),
+    )
+}
+
+
+def _check_algorithms(algorithms: Iterable[str] | str) -> tuple[str, ...]:
+    names = (algorithms,) if isinstance(algorithms, str) else tuple(algorithms)
+    if not names:
+        raise ValueError("no algorithm requested")
+    unknown = [n for n in names if n not in ALGORITHMS]
+    if unknown:
+        raise ValueError(f"unknown algorithm(s) {unknown}; known: {sorted(ALGORITHMS)}")
+    return tuple(dict.fromkeys(names))
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+
+
+def _picture_from_array(arr: np.ndarray) -> _Picture:
+    if arr.dtype != np.uint8:
+        raise MediaError("bad-input", f"arrays must be uint8, got {arr.dtype}")
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (3, 4))):
+        raise MediaError("bad-input", f"arrays must be HxW, HxWx3 or HxWx4, got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise MediaError("empty-image", f"the array has shape {arr.shape}")
+    return _Picture(array=np.ascontiguousarray(arr))
+
+
+def _picture_from_pil(img: Image.Image) -> _Picture:
+    if img.size[0] == 0 or img.size[1] == 0:
+        raise MediaError("empty-image", f"the picture is {img.size[0]}x{img.size[1]} pixels")
+    return _Picture(image=img)
+
+
+def _read_file(path: str | os.PathLike[str]) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise MediaError("not-found", f"no such file: {os.fsdecode(path)}") from None
+    except IsADirectoryError:
+        raise MediaError("is-directory", f"a directory: {os.fsdecode(path)}") from None
+    except OSError as exc:
+        raise MediaError("unreadable", f"cannot read {os.fsdecode(path)}: {exc.strerror or exc}") from None
+
+
+def _to_picture(image: ImageInput, max_pixels: int) -> tuple[_Picture, Decoded | None]:
+    if isinstance(image, Image.Image):
+        return _picture_from_pil(image), None
+    if isinstance(image, np.ndarray):
+        return _picture_from_array(image), None
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        decoded = open_image(bytes(image), max_pixels)
+        return _picture_from_pil(decoded.image), decoded
+    if isinstance(image, (str, os.PathLike)):
+        decoded = open_image(_read_file(image), max_pixels)
+        return _picture_from_pil(decoded.image), decoded
+    raise MediaError("bad-input", f"cannot hash a {type(image).__name__}")
+
+
+def _run(pic: _Picture, names: Sequence[str]) -> dict[str, Hash]:
+    return {name: ALGORITHMS[name].compute(pic) for name in names}
+
+
+def hash_image(
+    image: ImageInput,
+    algorithms: Iterable[str] | str = DEFAULT_ALGORITHMS,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> dict[str, Hash]:
+    """Hash one picture with each named algorithm: ``{name: Hash}``.
+
+    ``image`` is a PIL image, a uint8 ndarray (HxW gray, HxWx3 RGB, HxWx4 RGBA; RGB order, so
+    convert OpenCV's BGR first), the file's bytes, or a path. Raises ``MediaError`` (with a
+    stable ``code``) when the input is not a usable picture.
+
+    >>> hash_image(np.zeros((32, 32, 3), np.uint8), ["ahash"])["ahash"].hex
+    '0000000000000000'
+    """
+    names = _check_algorithms(algorithms)
+    pic, _ = _to_picture(image, max_pixels)
+    return _run(pic, names)
+
+
+def pdq_dihedral(image: ImageInput, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> list[Hash]:
+    """The PDQ hashes of the picture's 8 rotations and flips, from one decode and one DCT.
+
+    Order as pdqhash.compute_dihedral: original, rotate 90, rotate 180, rotate 270, flip X,
+    flip Y, flip about the main diagonal, flip about the anti-diagonal.
+
+    >>> len(pdq_dihedral(np.zeros((16, 16), np.uint8)))
+    8
+    """
+    pic, _ = _to_picture(image, max_pixels)
+    rows, quality = _core.pdq_from_luma(pic.luma(), dihedral=True, inplace=True)
+    return [Hash("pdq", row.tobytes(), int(quality)) for row in rows]
+
+
+# --------------------------------------------------------------------------------------------
+# Files and file records
+# --------------------------------------------------------------------------------------------
+
+
+def _new_record(path: str | os.PathLike[str]) -> dict[str, Any]:
+    return {
+        "path": os.fsdecode(path),
+        "size": None,
+        "md5": None,
+        "sha1": None,
+        "sha256": None,
+        "media_type": None,
+        "format": None,
+        "status": "error",
+        "error": None,
+        "hashes": {},
+    }
+
+
+def _open_evidence(path: str | os.PathLike[str]) -> int:
+    """Open read-only, without updating the access time where the OS allows it."""
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+    noatime = getattr(os, "O_NOATIME", 0)
+    if noatime:
+        try:
+            return os.open(path, flags | noatime)
+        except PermissionError:
+            pass  # O_NOATIME needs ownership of the file; fall back to a plain read-only open
+    return os.open(path, flags)
+
+
+def _read_and_digest(path: str | os.PathLike[str], record: dict[str, Any], max_bytes: int) -> bytes | None:
+    """Fill size and MD5/SHA-1/SHA-256; return the bytes when the file is media to decode."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise MediaError("not-found", "no such file") from None
+    except OSError as exc:
+        raise MediaError("unreadable", f"cannot stat: {exc.strerror or exc}") from None
+    if os.path.isdir(path):
+        raise MediaError("is-directory", "a directory, not a file")
+    digests = (hashlib.md5(), hashlib.sha1(), hashlib.sha256())
+    try:
+        fd = _open_evidence(path)
+    except OSError as exc:
+        raise MediaError("unreadable", f"cannot open: {exc.strerror or exc}") from None
+    data: bytes | None = None
+    size = 0
+    with os.fdopen(fd, "rb", buffering=0) as f:
+        try:
+            head = f.read(65536)
+            record["media_type"], record["format"] = sniff(head[:32])
+            if record["media_type"] == "image" and st.st_size <= max_bytes:
+                data = head + f.read()  # one read; the same bytes feed the digests and the decoder
+                chunks: Iterable[bytes] = (data,)
+            else:
+                chunks = _chunks(f, head)
+            for chunk in chunks:
+                for d in digests:
+                    d.update(chunk)
+                size += len(chunk)
+        except OSError as exc:
+            raise MediaError("unreadable", f"read error after {size} bytes: {exc.strerror or exc}") from None
+    record["size"] = size
+    record["md5"], record["sha1"], record["sha256"] = (d.hexdigest() for d in digests)
+    if size == 0:
+        record["media_type"] = "other"
+        raise MediaError("empty-file", "the file is empty")
+    return data
+
+
+def _chunks(f: Any, head: bytes) -> Iterator[bytes]:
+    chunk = head
+    while chunk:
+        yield chunk
+        chunk = f.read(_CHUNK)
+
+
+def hash_file(
+    path: str | os.PathLike[str],
+    algorithms: Iterable[str] | str = DEFAULT_ALGORITHMS,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> dict[str, Any]:
+    """Hash one file into a file record (DESIGN.md's shape); never raises for a bad file.
+
+    Every file gets size, MD5, SHA-1 and SHA-256; pictures also get the perceptual hashes.
+    ``status`` is ``"ok"``, ``"skipped"`` (not a picture this version hashes, e.g. a video) or
+    ``"error"``, with ``error = {"code", "message"}`` for the last two. A truncated picture is
+    hashed from what decodes and has ``"truncated": true`` and the decoder's ``warnings``.
+
+    >>> hash_file("examples/images/gradient.png", ["pdq"])["status"]  # doctest: +SKIP
+    'ok'
+    """
+    names = _check_algorithms(algorithms)
+    record = _new_record(path)
+    try:
+        data = _read_and_digest(path, record, max_bytes)
+        if data is None:
+            media = record["media_type"]
+            if record["size"] is not None and record["size"] > max_bytes and media == "image":
+                raise MediaError("too-large", f"{record['size']} bytes, over the limit of {max_bytes}")
+            if media == "video":
+                record["status"] = "skipped"
+                raise MediaError("unsupported-format", f"{record['format']} video: video hashing is not in this version")
+            if media == "archive":
+                record["status"] = "skipped"
+                raise MediaError("unsupported-format", f"{record['format']} archive: not descended into by 'hash'")
+            raise MediaError("not-media", "not a picture: the bytes match no known picture format")
+        decoded = open_image(data, max_pixels)
+        record["format"] = decoded.format or record["format"]
+        record["width"], record["height"] = decoded.image.size
+        if decoded.truncated:
+            record["truncated"] = True
+            record["warnings"] = decoded.warnings
+        pic = _picture_from_pil(decoded.image)
+        record["hashes"] = {name: h.to_json() for name, h in _run(pic, names).items()}
+        record["status"] = "ok"
+    except MediaError as exc:
+        if record["status"] != "skipped":
+            record["status"] = "error"
+        record["error"] = exc.to_json()
+    except MemoryError:
+        record["status"] = "error"
+        record["error"] = {"code": "too-large", "message": "not enough memory to hash this file"}
+    except Exception as exc:  # noqa: BLE001 - one bad file must never stop a batch
+        record["status"] = "error"
+        record["error"] = {"code": "internal-error", "message": f"{type(exc).__name__}: {exc}"}
+    return record
+
+
+def hash_files(
+    paths: Iterable[str | os.PathLike[str]],
+    algorithms: Iterable[str] | str = DEFAULT_ALGORITHMS,
+    **options: Any,
+) -> Iterator[dict[str, Any]]:
+    """Hash many files, yielding one record per file as it is done (input order).
+
+    >>> for record in hash_files(["a.jpg", "b.png"], ["pdq"]):  # doctest: +SKIP
+    ...     print(record["path"], record["status"])
+    """
+    names = _check_algorithms(algorithms)
+    for path in paths:
+        yield hash_file(path, names, **options)
