@@ -134,6 +134,7 @@ class Decoded:
 
     image: Image.Image
     format: str | None
+    original_size: tuple[int, int]
     truncated: bool = False
     warnings: list[str] = field(default_factory=list)
 
@@ -177,6 +178,7 @@ def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, draft: tuple[i
         raise MediaError("empty-file", "the file is empty")
     img = _open_checked(data, max_pixels)
     fmt = img.format
+    original_size = img.size
     if draft is not None and fmt == "JPEG":
         img.draft(img.mode if img.mode in ("RGB", "L") else None, draft)
     warnings: list[str] = []
@@ -205,7 +207,7 @@ def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, draft: tuple[i
                     ImageFile.LOAD_TRUNCATED_IMAGES = saved
         except Exception as exc2:  # noqa: BLE001
             raise MediaError("corrupt", f"truncated, and nothing decodes: {exc2}") from None
-    return Decoded(normalize_mode(img), fmt, truncated, warnings)
+    return Decoded(normalize_mode(img), fmt, original_size, truncated, warnings)
 
 
 def normalize_mode(img: Image.Image) -> Image.Image:

@@ -11,6 +11,7 @@ once and its luma / grayscale forms are made once, whatever the number of algori
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,6 +25,7 @@ from . import _core
 from .decode import DEFAULT_MAX_PIXELS, Decoded, open_image, sniff
 from .errors import MediaError
 from .hashes import Hash
+from .parallel import process_map
 
 __all__ = [
     "ALGORITHMS",
@@ -44,8 +46,19 @@ DEFAULT_ALGORITHMS: tuple[str, ...] = ("pdq",)
 #: Files larger than this are hashed (MD5/SHA) but not decoded (``too-large``).
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 
+#: Decoding modes. ``exact``: full decode, the reference's pixels. ``fast``: a JPEG is decoded at
+#: 1/2, 1/4 or 1/8 scale in the DCT domain, keeping both sides at least ``FAST_MIN_SIDE`` pixels.
+MODES = ("exact", "fast")
+FAST_MIN_SIDE = 768
+
 _LANCZOS = Image.Resampling.LANCZOS
 _CHUNK = 1 << 20
+
+
+def _draft_for(mode: str) -> tuple[int, int] | None:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    return (FAST_MIN_SIDE, FAST_MIN_SIDE) if mode == "fast" else None
 
 
 class _Picture:
@@ -191,16 +204,17 @@ def _read_file(path: str | os.PathLike[str]) -> bytes:
         raise MediaError("unreadable", f"cannot read {os.fsdecode(path)}: {exc.strerror or exc}") from None
 
 
-def _to_picture(image: ImageInput, max_pixels: int) -> tuple[_Picture, Decoded | None]:
+def _to_picture(image: ImageInput, max_pixels: int, mode: str) -> tuple[_Picture, Decoded | None]:
+    draft = _draft_for(mode)
     if isinstance(image, Image.Image):
         return _picture_from_pil(image), None
     if isinstance(image, np.ndarray):
         return _picture_from_array(image), None
     if isinstance(image, (bytes, bytearray, memoryview)):
-        decoded = open_image(bytes(image), max_pixels)
+        decoded = open_image(bytes(image), max_pixels, draft)
         return _picture_from_pil(decoded.image), decoded
     if isinstance(image, (str, os.PathLike)):
-        decoded = open_image(_read_file(image), max_pixels)
+        decoded = open_image(_read_file(image), max_pixels, draft)
         return _picture_from_pil(decoded.image), decoded
     raise MediaError("bad-input", f"cannot hash a {type(image).__name__}")
 
@@ -213,23 +227,28 @@ def hash_image(
     image: ImageInput,
     algorithms: Iterable[str] | str = DEFAULT_ALGORITHMS,
     *,
+    mode: str = "exact",
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> dict[str, Hash]:
     """Hash one picture with each named algorithm: ``{name: Hash}``.
 
     ``image`` is a PIL image, a uint8 ndarray (HxW gray, HxWx3 RGB, HxWx4 RGBA; RGB order, so
-    convert OpenCV's BGR first), the file's bytes, or a path. Raises ``MediaError`` (with a
-    stable ``code``) when the input is not a usable picture.
+    convert OpenCV's BGR first), the file's bytes, or a path. ``mode="fast"`` decodes JPEG bytes
+    at a reduced scale (see README, "Exact and fast"); pixels given in memory are always hashed
+    as they are. Raises ``MediaError`` (with a stable ``code``) when the input is not a usable
+    picture.
 
     >>> hash_image(np.zeros((32, 32, 3), np.uint8), ["ahash"])["ahash"].hex
     '0000000000000000'
     """
     names = _check_algorithms(algorithms)
-    pic, _ = _to_picture(image, max_pixels)
+    pic, _ = _to_picture(image, max_pixels, mode)
     return _run(pic, names)
 
 
-def pdq_dihedral(image: ImageInput, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> list[Hash]:
+def pdq_dihedral(
+    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS
+) -> list[Hash]:
     """The PDQ hashes of the picture's 8 rotations and flips, from one decode and one DCT.
 
     Order as pdqhash.compute_dihedral: original, rotate 90, rotate 180, rotate 270, flip X,
@@ -238,7 +257,7 @@ def pdq_dihedral(image: ImageInput, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
     >>> len(pdq_dihedral(np.zeros((16, 16), np.uint8)))
     8
     """
-    pic, _ = _to_picture(image, max_pixels)
+    pic, _ = _to_picture(image, max_pixels, mode)
     rows, quality = _core.pdq_from_luma(pic.luma(), dihedral=True, inplace=True)
     return [Hash("pdq", row.tobytes(), int(quality)) for row in rows]
 
@@ -326,6 +345,7 @@ def hash_file(
     path: str | os.PathLike[str],
     algorithms: Iterable[str] | str = DEFAULT_ALGORITHMS,
     *,
+    mode: str = "exact",
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> dict[str, Any]:
@@ -340,6 +360,7 @@ def hash_file(
     'ok'
     """
     names = _check_algorithms(algorithms)
+    draft = _draft_for(mode)
     record = _new_record(path)
     try:
         data = _read_and_digest(path, record, max_bytes)
@@ -354,9 +375,12 @@ def hash_file(
                 record["status"] = "skipped"
                 raise MediaError("unsupported-format", f"{record['format']} archive: not descended into by 'hash'")
             raise MediaError("not-media", "not a picture: the bytes match no known picture format")
-        decoded = open_image(data, max_pixels)
+        decoded = open_image(data, max_pixels, draft)
         record["format"] = decoded.format or record["format"]
-        record["width"], record["height"] = decoded.image.size
+        record["width"], record["height"] = decoded.original_size
+        record["mode"] = mode
+        if decoded.image.size != decoded.original_size:
+            record["decoded_size"] = list(decoded.image.size)
         if decoded.truncated:
             record["truncated"] = True
             record["warnings"] = decoded.warnings
@@ -376,16 +400,36 @@ def hash_file(
     return record
 
 
+def _crashed(path: str | os.PathLike[str]) -> dict[str, Any]:
+    record = _new_record(path)
+    record["error"] = {
+        "code": "worker-crashed",
+        "message": "the worker process died while hashing this file (twice: once in the batch, once alone)",
+    }
+    return record
+
+
 def hash_files(
     paths: Iterable[str | os.PathLike[str]],
     algorithms: Iterable[str] | str = DEFAULT_ALGORITHMS,
+    *,
+    jobs: int = 1,
+    ordered: bool = True,
     **options: Any,
 ) -> Iterator[dict[str, Any]]:
-    """Hash many files, yielding one record per file as it is done (input order).
+    """Hash many files, yielding one file record per file as soon as it is ready.
 
-    >>> for record in hash_files(["a.jpg", "b.png"], ["pdq"]):  # doctest: +SKIP
+    ``jobs > 1`` hashes in that many worker processes; a worker that dies is replaced and the
+    file that killed it gets an error record (``worker-crashed``). At most ``4 * jobs`` files are
+    in flight, so memory stays bounded on any number of files. ``ordered=False`` yields records
+    as they finish instead of in input order. Other options go to ``hash_file``; unlike there,
+    ``mode`` defaults to ``"fast"`` here, as batch work does.
+
+    >>> for record in hash_files(["a.jpg", "b.png"], ["pdq"], jobs=2):  # doctest: +SKIP
     ...     print(record["path"], record["status"])
     """
     names = _check_algorithms(algorithms)
-    for path in paths:
-        yield hash_file(path, names, **options)
+    options.setdefault("mode", "fast")
+    _draft_for(options["mode"])
+    work = functools.partial(hash_file, algorithms=names, **options)
+    yield from process_map(work, paths, jobs=jobs, on_crash=_crashed, ordered=ordered)

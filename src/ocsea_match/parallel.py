@@ -1,0 +1,138 @@
+"""A crash-tolerant, bounded process map: the engine under ``hash_files(jobs=N)`` and the scan.
+
+Hashing hostile files in worker processes protects the caller from a decoder that crashes. This
+map streams results as they are made, keeps at most ``window`` items in flight or waiting to be
+yielded (bounded memory whatever the input length), can keep input order, and survives a worker
+dying: when the pool breaks, every item that was in flight is re-run alone in a fresh one-worker
+pool, so the innocent ones get their real result and only the item that kills its worker again
+is reported through ``on_crash``. Nothing is lost and nothing is yielded twice.
+
+>>> list(process_map(abs, [-1, -2, 3], jobs=1, on_crash=lambda x: None))
+[1, 2, 3]
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+__all__ = ["process_map", "default_jobs"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def default_jobs() -> int:
+    """The number of cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _context() -> Any:
+    # forkserver: workers start from a clean single-threaded server, so no lock held by another
+    # thread (OpenMP, FAISS, the caller's) is inherited mid-state as it can be with fork.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _new_pool(workers: int, initializer: Callable[..., None] | None, initargs: tuple) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=_context(), initializer=initializer, initargs=initargs
+    )
+
+
+def _run_alone(
+    fn: Callable[[T], R], item: T, on_crash: Callable[[T], R],
+    initializer: Callable[..., None] | None, initargs: tuple,
+) -> R:
+    pool = _new_pool(1, initializer, initargs)
+    try:
+        return pool.submit(fn, item).result()
+    except BrokenProcessPool:
+        return on_crash(item)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def process_map(
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    *,
+    jobs: int,
+    on_crash: Callable[[T], R],
+    ordered: bool = True,
+    window: int | None = None,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple = (),
+) -> Iterator[R]:
+    """Yield ``fn(item)`` for every item, computed in ``jobs`` worker processes.
+
+    ``fn`` must be a picklable module-level function that does not raise for bad input (it
+    returns an error value instead); ``on_crash(item)`` makes the value for an item whose worker
+    died. ``jobs <= 1`` runs in this process (no crash protection, no start-up cost).
+    """
+    if jobs <= 1:
+        for item in items:
+            yield fn(item)
+        return
+    window = window or 4 * jobs
+    source = iter(items)
+    pool = _new_pool(jobs, initializer, initargs)
+    pending: dict[Future[R], tuple[int, T]] = {}
+    ready: dict[int, R] = {}
+    next_in = 0  # index of the next item to submit
+    next_out = 0  # index of the next result to yield (ordered mode)
+    exhausted = False
+    try:
+        while True:
+            # keep the window full: items in flight plus results waiting for their turn
+            while not exhausted and next_in - next_out < window:
+                try:
+                    item = next(source)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending[pool.submit(fn, item)] = (next_in, item)
+                next_in += 1
+            if not pending and not ready:
+                break
+            if pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                suspects: list[tuple[int, T]] = []
+                for fut in done:
+                    idx, item = pending.pop(fut)
+                    exc = fut.exception()
+                    if isinstance(exc, BrokenProcessPool):
+                        suspects.append((idx, item))
+                    elif exc is not None:
+                        raise exc
+                    else:
+                        ready[idx] = fut.result()
+                if suspects:
+                    # the pool is dead: collect what finished, re-run the rest one by one
+                    for fut, (idx, item) in list(pending.items()):
+                        if fut.done() and fut.exception() is None:
+                            ready[idx] = fut.result()
+                        else:
+                            suspects.append((idx, item))
+                    pending.clear()
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    for idx, item in sorted(suspects, key=lambda s: s[0]):
+                        ready[idx] = _run_alone(fn, item, on_crash, initializer, initargs)
+                    pool = _new_pool(jobs, initializer, initargs)
+            if ordered:
+                while next_out in ready:
+                    yield ready.pop(next_out)
+                    next_out += 1
+            else:
+                for idx in sorted(ready):
+                    yield ready.pop(idx)
+                    next_out += 1
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
