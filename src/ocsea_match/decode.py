@@ -143,7 +143,7 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
     try:
         img = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
-        raise MediaError("decompression-bomb", str(exc)) from None
+        raise MediaError("decompression-bomb", f"refused from its header: {exc}") from None
     except Image.UnidentifiedImageError:
         media_type, fmt = sniff(data[:32])
         if media_type == "image":
@@ -162,8 +162,8 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
     if width * height > max_pixels:
         raise MediaError(
             "decompression-bomb",
-            f"the picture declares {width}x{height} = {width * height} pixels, over the "
-            f"limit of {max_pixels}",
+            f"refused from its header: it declares {width}x{height} = {width * height} pixels, "
+            f"over the limit of {max_pixels}",
         )
     return img
 

@@ -1,0 +1,57 @@
+"""mode="fast": JPEGs decoded at reduced scale; how far it may drift from mode="exact"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from ocsea_match import Hash, hash_file, hash_image
+
+
+@pytest.fixture(scope="module")
+def big_jpeg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rng = np.random.default_rng(11)
+    base = Image.fromarray(rng.integers(0, 256, (60, 90, 3), dtype=np.uint8)).resize((3600, 2400), Image.Resampling.BICUBIC)
+    base = base.filter(ImageFilter.GaussianBlur(6))
+    path = tmp_path_factory.mktemp("fast") / "big.jpg"
+    base.save(path, quality=88)
+    return path
+
+
+def distance(a: dict, b: dict, name: str) -> int:
+    return Hash.from_hex(name, a["hashes"][name]["hex"]) - Hash.from_hex(name, b["hashes"][name]["hex"])
+
+
+def test_fast_decodes_fewer_pixels_and_stays_close(big_jpeg: Path) -> None:
+    exact = hash_file(big_jpeg, ["pdq", "phash"], mode="exact")
+    fast = hash_file(big_jpeg, ["pdq", "phash"], mode="fast")
+    assert "decoded_size" not in exact
+    assert fast["decoded_size"] == [1800, 1200]  # 1/2 scale: 1/4 would go under 768 px
+    assert (fast["width"], fast["height"]) == (exact["width"], exact["height"]) == (3600, 2400)
+    assert fast["md5"] == exact["md5"]
+    assert distance(exact, fast, "pdq") <= 16
+    assert distance(exact, fast, "phash") <= 3
+
+
+def test_fast_equals_exact_when_no_reduction_is_possible(tmp_path: Path, images: dict[str, Image.Image]) -> None:
+    jpg = tmp_path / "small.jpg"
+    png = tmp_path / "big.png"
+    images["photo-400x300"].save(jpg, quality=90)
+    images["photo-400x300"].resize((2000, 1500)).save(png)
+    for path in (jpg, png):
+        exact = hash_file(path, ["pdq", "whash"], mode="exact")
+        fast = hash_file(path, ["pdq", "whash"], mode="fast")
+        assert exact["hashes"] == fast["hashes"]
+
+
+def test_in_memory_pixels_are_hashed_as_given(images: dict[str, Image.Image]) -> None:
+    photo = images["photo-400x300"]
+    assert hash_image(photo, ["pdq"], mode="fast") == hash_image(photo, ["pdq"], mode="exact")
+
+
+def test_unknown_mode_is_refused(big_jpeg: Path) -> None:
+    with pytest.raises(ValueError):
+        hash_file(big_jpeg, ["pdq"], mode="turbo")
