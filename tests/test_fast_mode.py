@@ -55,3 +55,21 @@ def test_in_memory_pixels_are_hashed_as_given(images: dict[str, Image.Image]) ->
 def test_unknown_mode_is_refused(big_jpeg: Path) -> None:
     with pytest.raises(ValueError):
         hash_file(big_jpeg, ["pdq"], mode="turbo")
+
+
+def test_exif_orientation_is_reported_and_displayed_hashes_on_request(tmp_path: Path, images: dict[str, Image.Image]) -> None:
+    photo = images["photo-400x300"]
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned: a viewer rotates it 90 degrees clockwise
+    path = tmp_path / "turned.jpg"
+    photo.save(path, quality=95, exif=exif.tobytes())
+    plain = hash_file(path, ["pdq"])
+    assert plain["exif_orientation"] == 6 and "hashes_displayed" not in plain
+    record = hash_file(path, ["pdq"], displayed=True)
+    assert record["status"] == "ok", record["error"]
+    assert record["hashes"] == plain["hashes"]  # as stored, what the reference lists assume
+    shown = hash_image(np.ascontiguousarray(np.rot90(np.asarray(Image.open(path)), -1)), ["pdq"])["pdq"]
+    assert record["hashes_displayed"]["pdq"]["hex"] == shown.hex
+    untagged = tmp_path / "plain.jpg"
+    photo.save(untagged, quality=95)
+    assert "exif_orientation" not in hash_file(untagged, ["pdq"], displayed=True)

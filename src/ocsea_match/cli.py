@@ -1,7 +1,7 @@
 """The ``ocsea-match`` command line (argparse: in the standard library, enough for a few verbs).
 
     ocsea-match hash PATH... [--algo pdq,phash] [--format jsonl|csv] [-o FILE] [--mode fast]
-                             [--jobs N]
+                             [--displayed] [--jobs N]
 
 Exit codes: 0 every file hashed; 1 finished, but some files failed (their records say why);
 2 could not run (bad arguments, output not writable).
@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--mode", choices=MODES, default="fast",
         help="fast: JPEGs decoded at reduced scale (default); exact: the reference's pixels",
     )
+    h.add_argument(
+        "--displayed", action="store_true",
+        help="also hash pictures as displayed (EXIF orientation applied) when the tag turns them",
+    )
     h.add_argument("--jobs", type=_positive, default=default_jobs(), help="worker processes (default: all cores)")
     h.add_argument("--quiet", action="store_true", help="no summary on standard error")
     return parser
@@ -138,7 +142,9 @@ def _cmd_hash(args: argparse.Namespace) -> int:
     started = time.monotonic()
     csv_writer = _CsvWriter(out, args.algo) if args.format == "csv" else None
     try:
-        records = hash_files(iter_files(args.paths), args.algo, jobs=args.jobs, mode=args.mode)
+        records = hash_files(
+            iter_files(args.paths), args.algo, jobs=args.jobs, mode=args.mode, displayed=args.displayed
+        )
         for record in records:
             counts[record["status"]] += 1
             if csv_writer is not None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from . import _core
 from .decode import DEFAULT_MAX_PIXELS, Decoded, open_image, sniff
@@ -346,6 +346,7 @@ def hash_file(
     algorithms: Iterable[str] | str = DEFAULT_ALGORITHMS,
     *,
     mode: str = "exact",
+    displayed: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> dict[str, Any]:
@@ -355,6 +356,10 @@ def hash_file(
     ``status`` is ``"ok"``, ``"skipped"`` (not a picture this version hashes, e.g. a video) or
     ``"error"``, with ``error = {"code", "message"}`` for the last two. A truncated picture is
     hashed from what decodes and has ``"truncated": true`` and the decoder's ``warnings``.
+
+    Pictures are hashed as stored, as the reference tools and published lists do; a picture
+    whose EXIF orientation tag turns it has ``exif_orientation``, and with ``displayed=True`` also
+    ``hashes_displayed``: the same algorithms on the picture as a viewer shows it.
 
     >>> hash_file("examples/images/gradient.png", ["pdq"])["status"]  # doctest: +SKIP
     'ok'
@@ -386,6 +391,12 @@ def hash_file(
             record["warnings"] = decoded.warnings
         pic = _picture_from_pil(decoded.image)
         record["hashes"] = {name: h.to_json() for name, h in _run(pic, names).items()}
+        orientation = _exif_orientation(decoded.image)
+        if orientation not in (None, 1):
+            record["exif_orientation"] = orientation
+            if displayed:
+                shown = _picture_from_pil(ImageOps.exif_transpose(decoded.image))
+                record["hashes_displayed"] = {name: h.to_json() for name, h in _run(shown, names).items()}
         record["status"] = "ok"
     except MediaError as exc:
         if record["status"] != "skipped":
@@ -398,6 +409,14 @@ def hash_file(
         record["status"] = "error"
         record["error"] = {"code": "internal-error", "message": f"{type(exc).__name__}: {exc}"}
     return record
+
+
+def _exif_orientation(img: Image.Image) -> int | None:
+    try:
+        value = img.getexif().get(0x0112)
+    except Exception:  # noqa: BLE001 - a broken EXIF block must not fail the picture
+        return None
+    return int(value) if isinstance(value, int) and 1 <= value <= 8 else None
 
 
 def _crashed(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -36,9 +36,15 @@ def default_jobs() -> int:
 
 def _context() -> Any:
     # forkserver: workers start from a clean single-threaded server, so no lock held by another
-    # thread (OpenMP, FAISS, the caller's) is inherited mid-state as it can be with fork.
+    # thread (OpenMP, FAISS, the caller's) is inherited mid-state as it can be with fork. The
+    # server imports the hashing stack once, so a new or replacement worker starts in
+    # milliseconds instead of re-importing NumPy and Pillow.
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["ocsea_match.hashers"])
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 def _new_pool(workers: int, initializer: Callable[..., None] | None, initargs: tuple) -> ProcessPoolExecutor:
