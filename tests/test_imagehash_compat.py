@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -50,6 +50,7 @@ def test_corpus_pictures() -> None:
 
 
 @settings(max_examples=150, deadline=None)
+@example(w=32, h=23, kind="blocks", seed=1)  # pHash median tie decided by pocketfft's rounding
 @given(
     w=st.integers(1, 90),
     h=st.integers(1, 90),

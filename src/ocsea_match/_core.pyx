@@ -417,62 +417,6 @@ def pdq_downsample(float[:, ::1] luma, bint copy_64x64=True):
 
 
 # ---------------------------------------------------------------------------------------------
-# pHash: the low 8x8 of a type-II DCT (scipy.fftpack's unnormalised convention), float64
-# ---------------------------------------------------------------------------------------------
-
-cdef void _dct2_low(const double* x, Py_ssize_t stride, int n, int nlow, double* out,
-                    double* work) noexcept nogil:
-    """out[k] = 2 * sum_m x[m] cos(pi k (2m+1) / 2n) for k < nlow (n a power of two).
-
-    Even/odd split: X[2k] is the DCT of the n/2-vector x[m] + x[n-1-m] and X[2k+1] a direct sum
-    over x[m] - x[n-1-m]. Symmetric inputs (flat or mirrored rows) then give exact zeros, as the
-    FFT-based scipy.fftpack does, so ties at the median break the same way.
-    """
-    cdef int half = n // 2, m, k
-    cdef double s
-    cdef double even_out[64]
-    cdef double* u = work
-    cdef double* v = work + half
-    if n == 1:
-        if nlow > 0:
-            out[0] = 2.0 * x[0]
-        return
-    for m in range(half):
-        u[m] = x[m * stride] + x[(n - 1 - m) * stride]
-        v[m] = x[m * stride] - x[(n - 1 - m) * stride]
-    # odd outputs first (the recursion reuses the work buffer beyond u)
-    for k in range(1, nlow, 2):
-        s = 0.0
-        for m in range(half):
-            s += v[m] * cos(M_PI * k * (2 * m + 1) / (2.0 * n))
-        out[k] = 2.0 * s
-    _dct2_low(u, 1, half, (nlow + 1) // 2, even_out, work + n)
-    for k in range(0, nlow, 2):
-        out[k] = even_out[k // 2]
-
-
-def phash_dct_low(const uint8_t[:, ::1] pixels, int hash_size=8):
-    """The hash_size x hash_size low-frequency corner of scipy.fftpack.dct(dct(px, axis=0), axis=1)."""
-    cdef int n = pixels.shape[0], i, j
-    if pixels.shape[1] != n or n < hash_size or n > 1024 or (n & (n - 1)) != 0 or hash_size > 64:
-        raise ValueError("phash_dct_low needs a square power-of-two picture of at most 1024 px")
-    cdef double[:, ::1] px = np.asarray(pixels, dtype=np.float64)
-    cdef double[:, ::1] cols = np.empty((hash_size, n), dtype=np.float64)
-    out = np.empty((hash_size, hash_size), dtype=np.float64)
-    cdef double[:, ::1] o = out
-    cdef double[::1] work = np.empty(4 * n + 8, dtype=np.float64)
-    cdef double[::1] tmp = np.empty(n, dtype=np.float64)
-    with nogil:
-        for j in range(n):
-            _dct2_low(&px[0, j], n, n, hash_size, &tmp[0], &work[0])
-            for i in range(hash_size):
-                cols[i, j] = tmp[i]
-        for i in range(hash_size):
-            _dct2_low(&cols[i, 0], 1, n, hash_size, &o[i, 0], &work[0])
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
 # wHash: Haar wavelet decomposition and reconstruction with PyWavelets' arithmetic
 # ---------------------------------------------------------------------------------------------
 
