@@ -73,3 +73,23 @@ def test_exif_orientation_is_reported_and_displayed_hashes_on_request(tmp_path: 
     untagged = tmp_path / "plain.jpg"
     photo.save(untagged, quality=95)
     assert "exif_orientation" not in hash_file(untagged, ["pdq"], displayed=True)
+
+
+@pytest.mark.parametrize("options", [{"lossless": False, "quality": 80}, {"lossless": True}])
+def test_webp_decoded_by_opencv_gives_pillows_pixels(tmp_path: Path, images: dict[str, Image.Image], options: dict) -> None:
+    path = tmp_path / "picture.webp"
+    images["rgba"].save(path, "WEBP", **options)
+    expected = hash_image(Image.open(path).convert("RGB"), ["pdq", "phash", "whash"])
+    for mode in ("exact", "fast"):
+        record = hash_file(path, ["pdq", "phash", "whash"], mode=mode)
+        assert {k: v["hex"] for k, v in record["hashes"].items()} == {k: v.hex for k, v in expected.items()}
+
+
+def test_truncated_webp_falls_back_to_pillow_and_is_reported(tmp_path: Path, images: dict[str, Image.Image]) -> None:
+    whole = tmp_path / "whole.webp"
+    images["photo-400x300"].save(whole, "WEBP", quality=80)
+    cut = tmp_path / "cut.webp"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    record = hash_file(cut, ["pdq"])
+    # libwebp decodes nothing from half a file: an error record, not a silent partial hash
+    assert (record["status"], record["error"]["code"]) == ("error", "corrupt")

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from PIL import Image, ImageFile
 
@@ -168,19 +169,45 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
     return img
 
 
+def _apply_draft(img: Image.Image, draft: tuple[int, int] | None) -> None:
+    """Let the JPEG decoder scale by 1/2, 1/4 or 1/8 (DCT domain), keeping both sides >= draft.
+
+    Only when it does scale, a YCbCr picture is also decoded straight to its Y (luma) plane:
+    every algorithm here hashes luma, and JPEG's Y uses PDQ's and Pillow's luma weights.
+    """
+    if draft is None or img.format != "JPEG":
+        return
+    if min(img.size[0] // draft[0], img.size[1] // draft[1]) < 2:
+        return  # no reduction possible: decode exactly as mode="exact" does
+    img.draft("L" if img.mode in ("RGB", "L") else None, draft)
+
+
+def _decode_with_opencv(data: bytes) -> Image.Image | None:
+    """WebP through OpenCV's libwebp: the same pixels as Pillow's ``convert("RGB")`` (checked on
+    the corpus), in about half the time. None when OpenCV cannot decode it (truncated, damaged),
+    so that Pillow's path reports why."""
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if arr is None or arr.ndim != 3 or arr.shape[2] != 3:
+        return None
+    return Image.fromarray(cv2.cvtColor(arr, cv2.COLOR_BGR2RGB), "RGB")
+
+
 def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, draft: tuple[int, int] | None = None) -> Decoded:
     """Decode a picture from its bytes (first frame of an animation).
 
-    ``draft``: let the JPEG decoder scale down in the DCT domain to no less than this size
-    (Pillow's ``Image.draft``); other formats ignore it. Raises ``MediaError``.
+    ``draft``: let the JPEG decoder scale down in the DCT domain to no less than this size;
+    other formats ignore it. Raises ``MediaError``.
     """
     if not data:
         raise MediaError("empty-file", "the file is empty")
     img = _open_checked(data, max_pixels)
     fmt = img.format
     original_size = img.size
-    if draft is not None and fmt == "JPEG":
-        img.draft(img.mode if img.mode in ("RGB", "L") else None, draft)
+    if fmt == "WEBP" and not getattr(img, "is_animated", False):
+        fast = _decode_with_opencv(data)
+        if fast is not None and fast.size == original_size:
+            return Decoded(fast, fmt, original_size)
+    _apply_draft(img, draft)
     warnings: list[str] = []
     truncated = False
     try:
@@ -195,8 +222,7 @@ def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, draft: tuple[i
         truncated = True
         warnings.append(message or "unexpected end of data")
         img = _open_checked(data, max_pixels)
-        if draft is not None and fmt == "JPEG":
-            img.draft(img.mode if img.mode in ("RGB", "L") else None, draft)
+        _apply_draft(img, draft)
         try:
             with _LOAD_LOCK.exclusive():
                 saved = ImageFile.LOAD_TRUNCATED_IMAGES
