@@ -301,6 +301,20 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def git_revision() -> str:
+    """The repository's commit, and whether the working tree differs from it."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    try:
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "src")
+        return git("rev-parse", "--short", "HEAD") + (" + uncommitted changes in src/" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def machine() -> dict[str, str]:
     def version(dist: str) -> str:
         try:
@@ -318,7 +332,7 @@ def machine() -> dict[str, str]:
         "OpenCV": cv2.__version__,
         "pdqhash": version("pdqhash"),
         "imagehash": imagehash.__version__,
-        "ocsea_match": ocsea_match.__version__,
+        "ocsea_match": f"{ocsea_match.__version__} (git {git_revision()})",
     }
 
 

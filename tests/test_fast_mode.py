@@ -93,3 +93,34 @@ def test_truncated_webp_falls_back_to_pillow_and_is_reported(tmp_path: Path, ima
     record = hash_file(cut, ["pdq"])
     # libwebp decodes nothing from half a file: an error record, not a silent partial hash
     assert (record["status"], record["error"]["code"]) == ("error", "corrupt")
+
+
+def test_displayed_hashes_for_every_orientation_and_decoder(tmp_path: Path, images: dict[str, Image.Image]) -> None:
+    from PIL import ImageOps
+
+    photo = images["photo-400x300"]
+    for fmt in ("JPEG", "WEBP"):
+        for orientation in range(2, 9):
+            exif = Image.Exif()
+            exif[0x0112] = orientation
+            path = tmp_path / f"o{orientation}.{fmt.lower()}"
+            photo.save(path, fmt, quality=95, exif=exif.tobytes())
+            record = hash_file(path, ["pdq", "dhash"], displayed=True)
+            shown = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
+            expected = hash_image(shown, ["pdq", "dhash"])
+            assert record["exif_orientation"] == orientation
+            assert {k: v["hex"] for k, v in record["hashes_displayed"].items()} == {
+                k: v.hex for k, v in expected.items()
+            }, (fmt, orientation)
+
+
+def test_fast_mode_box_reduces_large_pictures_of_any_format(tmp_path: Path, images: dict[str, Image.Image]) -> None:
+    big = images["photo-400x300"].resize((3200, 2400), Image.Resampling.BICUBIC)
+    for fmt in ("PNG", "WEBP"):
+        path = tmp_path / f"big.{fmt.lower()}"
+        big.save(path, fmt, quality=90)
+        exact = hash_file(path, ["pdq", "phash"], mode="exact")
+        fast = hash_file(path, ["pdq", "phash"], mode="fast")
+        assert fast["decoded_size"] == [1066, 800]  # 3 x 3 blocks averaged: both sides stay >= 768
+        assert distance(exact, fast, "pdq") <= 16
+        assert distance(exact, fast, "phash") <= 3

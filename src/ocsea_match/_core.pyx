@@ -88,6 +88,25 @@ def luma_from_gray(const uint8_t[:, :] gray):
     return out
 
 
+def gray_from_rgb(const uint8_t[:, :, :] rgb):
+    """Pillow's ``convert("L")`` of an HxWxC (C >= 3) uint8 RGB picture, bit for bit.
+
+    ``L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16``, the ITU-R 601-2 weights in 16-bit fixed
+    point, as Pillow's Convert.c computes them; imagehash starts from these pixels.
+    """
+    if rgb.shape[2] < 3:
+        raise ValueError("gray_from_rgb needs at least 3 channels")
+    cdef Py_ssize_t h = rgb.shape[0], w = rgb.shape[1], i, j
+    out = np.empty((h, w), dtype=np.uint8)
+    cdef uint8_t[:, ::1] o = out
+    with nogil:
+        for i in range(h):
+            for j in range(w):
+                o[i, j] = <uint8_t>((rgb[i, j, 0] * 19595 + rgb[i, j, 1] * 38470
+                                     + rgb[i, j, 2] * 7471 + 0x8000) >> 16)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # PDQ: Jarosz filter and decimation
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps
 from scipy.fft import dct as _dct
@@ -94,13 +95,34 @@ class _Picture:
     def gray(self) -> Image.Image:
         """The PIL ``L`` picture imagehash starts from (``image.convert("L")``)."""
         if self._gray is None:
-            if self._image is None:
+            if self._image is not None:
+                self._gray = self._image.convert("L")
+            else:
                 assert self._array is not None
                 arr = self._array
-                mode = "L" if arr.ndim == 2 else ("RGB" if arr.shape[2] == 3 else "RGBA")
-                self._image = Image.fromarray(arr, mode)
-            self._gray = self._image.convert("L")
+                gray = arr if arr.ndim == 2 else _core.gray_from_rgb(arr)  # Pillow's formula
+                self._gray = Image.fromarray(np.ascontiguousarray(gray), "L")
         return self._gray
+
+    def reduced(self, min_side: int) -> _Picture:
+        """Box-average by the largest whole factor that keeps both sides >= min_side (fast mode).
+
+        Decoders without DCT-domain scaling (WebP, PNG) give the full picture; averaging k x k
+        blocks is what a JPEG decoder's 1/k scaling approximates, so every format drifts alike.
+        """
+        width, height = self.size
+        k = min(width, height) // min_side
+        if k < 2:
+            return self
+        if self._array is not None:
+            arr = self._array
+        elif self._image is not None and self._image.mode in ("L", "RGB"):
+            arr = np.asarray(self._image)
+        else:
+            return self
+        h, w = arr.shape[0] // k * k, arr.shape[1] // k * k
+        small = cv2.resize(arr[:h, :w], (w // k, h // k), interpolation=cv2.INTER_AREA)
+        return _Picture(array=np.ascontiguousarray(small))
 
 
 # --------------------------------------------------------------------------------------------
@@ -209,18 +231,46 @@ def _read_file(path: str | os.PathLike[str]) -> bytes:
         raise MediaError("unreadable", f"cannot read {os.fsdecode(path)}: {exc.strerror or exc}") from None
 
 
-def _to_picture(image: ImageInput, max_pixels: int, mode: str) -> tuple[_Picture, Decoded | None]:
+def _picture_from_decoded(decoded: Decoded, mode: str) -> _Picture:
+    if decoded.array is not None:
+        pic = _Picture(array=decoded.array)
+    else:
+        assert decoded.image is not None
+        pic = _picture_from_pil(decoded.image)
+    return pic.reduced(FAST_MIN_SIDE) if mode == "fast" else pic
+
+
+_TRANSPOSE = {  # EXIF orientation -> how a viewer shows the stored pixels (as ImageOps.exif_transpose)
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def _displayed(decoded: Decoded, mode: str) -> _Picture:
+    if decoded.array is not None and decoded.orientation in _TRANSPOSE:
+        turned = _TRANSPOSE[decoded.orientation](decoded.array)
+        pic = _Picture(array=np.ascontiguousarray(turned))
+    else:
+        assert decoded.image is not None
+        pic = _picture_from_pil(ImageOps.exif_transpose(decoded.image))
+    return pic.reduced(FAST_MIN_SIDE) if mode == "fast" else pic
+
+
+def _to_picture(image: ImageInput, max_pixels: int, mode: str) -> _Picture:
     draft = _draft_for(mode)
     if isinstance(image, Image.Image):
-        return _picture_from_pil(image), None
+        return _picture_from_pil(image)
     if isinstance(image, np.ndarray):
-        return _picture_from_array(image), None
+        return _picture_from_array(image)
     if isinstance(image, (bytes, bytearray, memoryview)):
-        decoded = open_image(bytes(image), max_pixels, draft)
-        return _picture_from_pil(decoded.image), decoded
+        return _picture_from_decoded(open_image(bytes(image), max_pixels, draft), mode)
     if isinstance(image, (str, os.PathLike)):
-        decoded = open_image(_read_file(image), max_pixels, draft)
-        return _picture_from_pil(decoded.image), decoded
+        return _picture_from_decoded(open_image(_read_file(image), max_pixels, draft), mode)
     raise MediaError("bad-input", f"cannot hash a {type(image).__name__}")
 
 
@@ -247,8 +297,7 @@ def hash_image(
     '0000000000000000'
     """
     names = _check_algorithms(algorithms)
-    pic, _ = _to_picture(image, max_pixels, mode)
-    return _run(pic, names)
+    return _run(_to_picture(image, max_pixels, mode), names)
 
 
 def pdq_dihedral(
@@ -262,7 +311,7 @@ def pdq_dihedral(
     >>> len(pdq_dihedral(np.zeros((16, 16), np.uint8)))
     8
     """
-    pic, _ = _to_picture(image, max_pixels, mode)
+    pic = _to_picture(image, max_pixels, mode)
     rows, quality = _core.pdq_from_luma(pic.luma(), dihedral=True, inplace=True)
     return [Hash("pdq", row.tobytes(), int(quality)) for row in rows]
 
@@ -389,18 +438,17 @@ def hash_file(
         record["format"] = decoded.format or record["format"]
         record["width"], record["height"] = decoded.original_size
         record["mode"] = mode
-        if decoded.image.size != decoded.original_size:
-            record["decoded_size"] = list(decoded.image.size)
         if decoded.truncated:
             record["truncated"] = True
             record["warnings"] = decoded.warnings
-        pic = _picture_from_pil(decoded.image)
+        pic = _picture_from_decoded(decoded, mode)
+        if pic.size != decoded.original_size:
+            record["decoded_size"] = list(pic.size)
         record["hashes"] = {name: h.to_json() for name, h in _run(pic, names).items()}
-        orientation = _exif_orientation(decoded.image)
-        if orientation not in (None, 1):
-            record["exif_orientation"] = orientation
+        if decoded.orientation not in (None, 1):
+            record["exif_orientation"] = decoded.orientation
             if displayed:
-                shown = _picture_from_pil(ImageOps.exif_transpose(decoded.image))
+                shown = _displayed(decoded, mode)
                 record["hashes_displayed"] = {name: h.to_json() for name, h in _run(shown, names).items()}
         record["status"] = "ok"
     except MediaError as exc:
@@ -414,14 +462,6 @@ def hash_file(
         record["status"] = "error"
         record["error"] = {"code": "internal-error", "message": f"{type(exc).__name__}: {exc}"}
     return record
-
-
-def _exif_orientation(img: Image.Image) -> int | None:
-    try:
-        value = img.getexif().get(0x0112)
-    except Exception:  # noqa: BLE001 - a broken EXIF block must not fail the picture
-        return None
-    return int(value) if isinstance(value, int) and 1 <= value <= 8 else None
 
 
 def _crashed(path: str | os.PathLike[str]) -> dict[str, Any]:
