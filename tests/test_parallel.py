@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,11 @@ def test_a_dead_worker_is_replaced_and_only_its_item_is_reported() -> None:
     items = [1, 2, -5, 3, 4, 5, 6, -7, 8, 9]
     out = list(process_map(square_or_die, items, jobs=2, on_crash=crashed, window=4))
     assert out == [1, 4, "crashed:-5", 9, 16, 25, 36, "crashed:-7", 64, 81]
+
+
+def test_a_batch_whose_first_item_kills_its_worker_goes_on() -> None:
+    out = list(process_map(square_or_die, [-1, 2, 3], jobs=2, on_crash=crashed))
+    assert out == ["crashed:-1", 4, 9]
 
 
 def test_input_is_consumed_lazily() -> None:
@@ -62,3 +69,14 @@ def test_hash_files_jobs_give_the_same_records(tmp_path: Path, images: dict[str,
 def test_hash_files_refuses_a_bad_mode_before_starting() -> None:
     with pytest.raises(ValueError):
         next(hash_files(["x.jpg"], ["pdq"], mode="quick"))
+
+
+def test_workers_that_cannot_start_raise_instead_of_blaming_every_item(tmp_path: Path) -> None:
+    script = tmp_path / "no_guard.py"  # the classic mistake: no __main__ guard around the work
+    script.write_text(
+        "from ocsea_match.parallel import process_map\n"
+        "print(list(process_map(abs, [-1, -2], jobs=2, on_crash=str)))\n"
+    )
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "WorkersCannotStart" in result.stderr and "__main__" in result.stderr

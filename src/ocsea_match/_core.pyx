@@ -25,14 +25,51 @@ cnp.import_array()
 
 cdef extern from *:
     """
+    #include <string.h>
+    /* Hamming distance of two byte strings, 8 bytes at a time. The popcnt instruction is used
+       where the CPU has it (chosen once at import), the compiler's portable popcount elsewhere,
+       so one build runs on every x86-64 and is ~6x faster where popcnt exists. */
+    #define OCSEA_HAMMING_BODY(POP)                                              \
+        Py_ssize_t k, words = nbytes / 8; int d = 0;                             \
+        unsigned long long x, y;                                                 \
+        for (k = 0; k < words; k++) {                                            \
+            memcpy(&x, a + 8 * k, 8); memcpy(&y, b + 8 * k, 8); d += POP(x ^ y); \
+        }                                                                        \
+        for (k = words * 8; k < nbytes; k++) d += POP((unsigned long long)(a[k] ^ b[k])); \
+        return d;
     #if defined(_MSC_VER)
     #include <intrin.h>
-    static inline int ocsea_popcount64(unsigned long long x) { return (int)__popcnt64(x); }
+    static int ocsea_hamming(const unsigned char* a, const unsigned char* b, Py_ssize_t nbytes) {
+        OCSEA_HAMMING_BODY((int)__popcnt64)
+    }
+    static void ocsea_cpu_init(void) {}
+    #elif defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __attribute__((target("popcnt")))
+    static int ocsea_hamming_popcnt(const unsigned char* a, const unsigned char* b, Py_ssize_t nbytes) {
+        OCSEA_HAMMING_BODY(__builtin_popcountll)
+    }
+    static int ocsea_hamming_plain(const unsigned char* a, const unsigned char* b, Py_ssize_t nbytes) {
+        OCSEA_HAMMING_BODY(__builtin_popcountll)
+    }
+    static int ocsea_has_popcnt = 0;
+    static void ocsea_cpu_init(void) {
+        __builtin_cpu_init();
+        ocsea_has_popcnt = __builtin_cpu_supports("popcnt");
+    }
+    static inline int ocsea_hamming(const unsigned char* a, const unsigned char* b, Py_ssize_t nbytes) {
+        return ocsea_has_popcnt ? ocsea_hamming_popcnt(a, b, nbytes) : ocsea_hamming_plain(a, b, nbytes);
+    }
     #else
-    static inline int ocsea_popcount64(unsigned long long x) { return __builtin_popcountll(x); }
+    static int ocsea_hamming(const unsigned char* a, const unsigned char* b, Py_ssize_t nbytes) {
+        OCSEA_HAMMING_BODY(__builtin_popcountll)
+    }
+    static void ocsea_cpu_init(void) {}
     #endif
     """
-    int ocsea_popcount64(unsigned long long x) nogil
+    int ocsea_hamming(const uint8_t* a, const uint8_t* b, Py_ssize_t nbytes) nogil
+    void ocsea_cpu_init()
+
+ocsea_cpu_init()
 
 DEF PDQ_MIN_DIM = 5
 
@@ -516,25 +553,6 @@ def whash_low(double[:, ::1] pixels, int hash_size=8, bint remove_max_haar_ll=Tr
 # Hamming distances on packed rows
 # ---------------------------------------------------------------------------------------------
 
-cdef inline int _hamming(const uint8_t* a, const uint8_t* b, Py_ssize_t nbytes) noexcept nogil:
-    cdef Py_ssize_t k, words = nbytes // 8
-    cdef int d = 0
-    cdef uint64_t x, y
-    cdef const uint8_t* pa
-    cdef const uint8_t* pb
-    for k in range(words):
-        pa = a + 8 * k
-        pb = b + 8 * k
-        x = (<uint64_t>pa[0] | (<uint64_t>pa[1] << 8) | (<uint64_t>pa[2] << 16) | (<uint64_t>pa[3] << 24)
-             | (<uint64_t>pa[4] << 32) | (<uint64_t>pa[5] << 40) | (<uint64_t>pa[6] << 48) | (<uint64_t>pa[7] << 56))
-        y = (<uint64_t>pb[0] | (<uint64_t>pb[1] << 8) | (<uint64_t>pb[2] << 16) | (<uint64_t>pb[3] << 24)
-             | (<uint64_t>pb[4] << 32) | (<uint64_t>pb[5] << 40) | (<uint64_t>pb[6] << 48) | (<uint64_t>pb[7] << 56))
-        d += ocsea_popcount64(x ^ y)
-    for k in range(words * 8, nbytes):
-        d += ocsea_popcount64(a[k] ^ b[k])
-    return d
-
-
 def hamming_one_to_many(const uint8_t[::1] query, const uint8_t[:, ::1] rows):
     """Hamming distance from one packed hash to every row of a packed matrix: int32[n]."""
     cdef Py_ssize_t n = rows.shape[0], nbytes = rows.shape[1], i
@@ -547,7 +565,7 @@ def hamming_one_to_many(const uint8_t[::1] query, const uint8_t[:, ::1] rows):
         return out
     with nogil:
         for i in range(n):
-            o[i] = _hamming(&query[0], &rows[i, 0], nbytes)
+            o[i] = ocsea_hamming(&query[0], &rows[i, 0], nbytes)
     return out
 
 
@@ -568,9 +586,9 @@ def hamming_many_to_many(const uint8_t[:, ::1] a, const uint8_t[:, ::1] b, int t
         if nthreads > 0:
             for i in prange(na, schedule="static", num_threads=nthreads):
                 for j in range(nb):
-                    o[i, j] = _hamming(&a[i, 0], &b[j, 0], nbytes)
+                    o[i, j] = ocsea_hamming(&a[i, 0], &b[j, 0], nbytes)
         else:
             for i in prange(na, schedule="static"):
                 for j in range(nb):
-                    o[i, j] = _hamming(&a[i, 0], &b[j, 0], nbytes)
+                    o[i, j] = ocsea_hamming(&a[i, 0], &b[j, 0], nbytes)
     return out

@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-__all__ = ["process_map", "default_jobs"]
+__all__ = ["process_map", "default_jobs", "WorkersCannotStart"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -42,7 +42,7 @@ def _context() -> Any:
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["ocsea_match.hashers"])
+        ctx.set_forkserver_preload(["__main__", "ocsea_match.hashers"])
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -53,15 +53,34 @@ def _new_pool(workers: int, initializer: Callable[..., None] | None, initargs: t
     )
 
 
-def _run_alone(
-    fn: Callable[[T], R], item: T, on_crash: Callable[[T], R],
-    initializer: Callable[..., None] | None, initargs: tuple,
-) -> R:
+class WorkersCannotStart(RuntimeError):
+    """Worker processes die before doing any work: a set-up problem, not a bad file."""
+
+
+def _canary() -> int:
+    return os.getpid()
+
+
+def _workers_can_start(initializer: Callable[..., None] | None, initargs: tuple) -> bool:
     pool = _new_pool(1, initializer, initargs)
     try:
-        return pool.submit(fn, item).result()
+        pool.submit(_canary).result()
+        return True
     except BrokenProcessPool:
-        return on_crash(item)
+        return False
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_alone(
+    fn: Callable[[T], R], item: T, initializer: Callable[..., None] | None, initargs: tuple,
+) -> tuple[bool, R | None]:
+    """``(True, result)``, or ``(False, None)`` when the item's worker died."""
+    pool = _new_pool(1, initializer, initargs)
+    try:
+        return True, pool.submit(fn, item).result()
+    except BrokenProcessPool:
+        return False, None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -95,6 +114,7 @@ def process_map(
     next_in = 0  # index of the next item to submit
     next_out = 0  # index of the next result to yield (ordered mode)
     exhausted = False
+    workers_ok = False  # a worker has once done its job, so a dead worker means a bad item
     try:
         while True:
             # keep the window full: items in flight plus results waiting for their turn
@@ -120,6 +140,7 @@ def process_map(
                         raise exc
                     else:
                         ready[idx] = fut.result()
+                        workers_ok = True
                 if suspects:
                     # the pool is dead: collect what finished, re-run the rest one by one
                     for fut, (idx, item) in list(pending.items()):
@@ -130,7 +151,20 @@ def process_map(
                     pending.clear()
                     pool.shutdown(wait=False, cancel_futures=True)
                     for idx, item in sorted(suspects, key=lambda s: s[0]):
-                        ready[idx] = _run_alone(fn, item, on_crash, initializer, initargs)
+                        ok, result = _run_alone(fn, item, initializer, initargs)
+                        if ok:
+                            workers_ok = True
+                            ready[idx] = result  # type: ignore[assignment]
+                            continue
+                        if not workers_ok:
+                            # is it this item, or can no worker start at all?
+                            if not _workers_can_start(initializer, initargs):
+                                raise WorkersCannotStart(
+                                    "worker processes die before doing any work; a script that "
+                                    "uses jobs > 1 needs an 'if __name__ == \"__main__\":' guard"
+                                )
+                            workers_ok = True
+                        ready[idx] = on_crash(item)
                     pool = _new_pool(jobs, initializer, initargs)
             if ordered:
                 while next_out in ready:
