@@ -66,10 +66,14 @@ def _draft_for(mode: str) -> tuple[int, int] | None:
 class _Picture:
     """One decoded picture and the forms the algorithms need, each made at most once."""
 
-    def __init__(self, image: Image.Image | None = None, array: np.ndarray | None = None) -> None:
+    def __init__(
+        self, image: Image.Image | None = None, array: np.ndarray | None = None,
+        full: _Picture | None = None,
+    ) -> None:
         self._image = image
         self._array = array
         self._gray: Image.Image | None = None
+        self._full = full  # the unreduced picture the imagehash family resizes from
 
     @property
     def size(self) -> tuple[int, int]:
@@ -94,6 +98,8 @@ class _Picture:
 
     def gray(self) -> Image.Image:
         """The PIL ``L`` picture imagehash starts from (``image.convert("L")``)."""
+        if self._full is not None:
+            return self._full.gray()
         if self._gray is None:
             if self._image is not None:
                 self._gray = self._image.convert("L")
@@ -108,7 +114,10 @@ class _Picture:
         """Box-average by the largest whole factor that keeps both sides >= min_side (fast mode).
 
         Decoders without DCT-domain scaling (WebP, PNG) give the full picture; averaging k x k
-        blocks is what a JPEG decoder's 1/k scaling approximates, so every format drifts alike.
+        blocks is what a JPEG decoder's 1/k scaling approximates. Only PDQ uses the reduced
+        pixels: its filter's cost grows with the picture, while pHash/dHash/aHash/wHash shrink it
+        with one Lanczos pass anyway, and box pre-averaging moved pHash by 4-6 bits on two
+        hypersensitive corpus WebPs, so they keep the decoded picture.
         """
         width, height = self.size
         k = min(width, height) // min_side
@@ -122,7 +131,7 @@ class _Picture:
             return self
         h, w = arr.shape[0] // k * k, arr.shape[1] // k * k
         small = cv2.resize(arr[:h, :w], (w // k, h // k), interpolation=cv2.INTER_AREA)
-        return _Picture(array=np.ascontiguousarray(small))
+        return _Picture(array=np.ascontiguousarray(small), full=self)
 
 
 # --------------------------------------------------------------------------------------------
