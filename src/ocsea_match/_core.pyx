@@ -93,8 +93,9 @@ _init_dct()
 # Luma
 # ---------------------------------------------------------------------------------------------
 
-def luma_from_rgb(const uint8_t[:, :, :] rgb):
-    """Float32 luma of an HxWxC (C >= 3) uint8 picture, channels in R, G, B order.
+def luma_from_rgb(const uint8_t[:, :, :] rgb, bint bgr=False):
+    """Float32 luma of an HxWxC (C >= 3) uint8 picture, channels in R, G, B order (B, G, R
+    with ``bgr``, as OpenCV decodes).
 
     ``Y = 0.299 R + 0.587 G + 0.114 B`` evaluated in float64 and rounded to float32, which is
     what the pdqhash binding feeds the PDQ reference.
@@ -102,12 +103,13 @@ def luma_from_rgb(const uint8_t[:, :, :] rgb):
     if rgb.shape[2] < 3:
         raise ValueError("luma_from_rgb needs at least 3 channels")
     cdef Py_ssize_t h = rgb.shape[0], w = rgb.shape[1], i, j
+    cdef int r = 2 if bgr else 0, b = 0 if bgr else 2
     out = np.empty((h, w), dtype=np.float32)
     cdef float[:, ::1] o = out
     with nogil:
         for i in range(h):
             for j in range(w):
-                o[i, j] = <float>(rgb[i, j, 0] * 0.299 + rgb[i, j, 1] * 0.587 + rgb[i, j, 2] * 0.114)
+                o[i, j] = <float>(rgb[i, j, r] * 0.299 + rgb[i, j, 1] * 0.587 + rgb[i, j, b] * 0.114)
     return out
 
 
@@ -125,8 +127,8 @@ def luma_from_gray(const uint8_t[:, :] gray):
     return out
 
 
-def gray_from_rgb(const uint8_t[:, :, :] rgb):
-    """Pillow's ``convert("L")`` of an HxWxC (C >= 3) uint8 RGB picture, bit for bit.
+def gray_from_rgb(const uint8_t[:, :, :] rgb, bint bgr=False):
+    """Pillow's ``convert("L")`` of an HxWxC (C >= 3) uint8 RGB (``bgr``: BGR) picture, bit for bit.
 
     ``L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16``, the ITU-R 601-2 weights in 16-bit fixed
     point, as Pillow's Convert.c computes them; imagehash starts from these pixels.
@@ -134,13 +136,14 @@ def gray_from_rgb(const uint8_t[:, :, :] rgb):
     if rgb.shape[2] < 3:
         raise ValueError("gray_from_rgb needs at least 3 channels")
     cdef Py_ssize_t h = rgb.shape[0], w = rgb.shape[1], i, j
+    cdef int r = 2 if bgr else 0, b = 0 if bgr else 2
     out = np.empty((h, w), dtype=np.uint8)
     cdef uint8_t[:, ::1] o = out
     with nogil:
         for i in range(h):
             for j in range(w):
-                o[i, j] = <uint8_t>((rgb[i, j, 0] * 19595 + rgb[i, j, 1] * 38470
-                                     + rgb[i, j, 2] * 7471 + 0x8000) >> 16)
+                o[i, j] = <uint8_t>((rgb[i, j, r] * 19595 + rgb[i, j, 1] * 38470
+                                     + rgb[i, j, b] * 7471 + 0x8000) >> 16)
     return out
 
 
