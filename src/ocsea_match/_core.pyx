@@ -93,7 +93,7 @@ _init_dct()
 # Luma
 # ---------------------------------------------------------------------------------------------
 
-def luma_from_rgb(const uint8_t[:, :, :] rgb, bint bgr=False):
+def luma_from_rgb(const uint8_t[:, :, ::1] rgb, bint bgr=False):
     """Float32 luma of an HxWxC (C >= 3) uint8 picture, channels in R, G, B order (B, G, R
     with ``bgr``, as OpenCV decodes).
 
@@ -113,7 +113,7 @@ def luma_from_rgb(const uint8_t[:, :, :] rgb, bint bgr=False):
     return out
 
 
-def luma_from_gray(const uint8_t[:, :] gray):
+def luma_from_gray(const uint8_t[:, ::1] gray):
     """Float32 luma of a grayscale picture, equal to ``luma_from_rgb`` of its RGB conversion."""
     cdef Py_ssize_t h = gray.shape[0], w = gray.shape[1], i, j
     cdef double v
@@ -127,7 +127,7 @@ def luma_from_gray(const uint8_t[:, :] gray):
     return out
 
 
-def gray_from_rgb(const uint8_t[:, :, :] rgb, bint bgr=False):
+def gray_from_rgb(const uint8_t[:, :, ::1] rgb, bint bgr=False):
     """Pillow's ``convert("L")`` of an HxWxC (C >= 3) uint8 RGB (``bgr``: BGR) picture, bit for bit.
 
     ``L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16``, the ITU-R 601-2 weights in 16-bit fixed
