@@ -10,7 +10,9 @@ The public API is what this module exports; everything else is private.
 from .decode import DEFAULT_MAX_PIXELS, sniff
 from .errors import ERROR_CODES, MediaError
 from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, hash_file, hash_files, hash_image, pdq_dihedral
+from .formats import HashList, ListEntry, ListError, LoadReport, load_list
 from .hashes import HASH_BITS, Hash, hamming_many_to_many, hamming_one_to_many, pack_hashes
+from .index import HashIndex, IndexFileError
 
 __version__ = "0.1.0"
 
@@ -21,6 +23,12 @@ __all__ = [
     "ERROR_CODES",
     "HASH_BITS",
     "Hash",
+    "HashIndex",
+    "HashList",
+    "IndexFileError",
+    "ListEntry",
+    "ListError",
+    "LoadReport",
     "MediaError",
     "__version__",
     "hamming_many_to_many",
@@ -28,6 +36,7 @@ __all__ = [
     "hash_file",
     "hash_files",
     "hash_image",
+    "load_list",
     "pack_hashes",
     "pdq_dihedral",
     "sniff",

@@ -1,0 +1,22 @@
+"""Hash-list readers: known-material lists in the formats hotlines and examiners receive.
+
+The format is recognised from the content, never from the file name. Every line or record that
+cannot be used is reported with its number and the reason in a ``LoadReport``; ``strict=True``
+turns any such problem into an error. Nothing is dropped silently.
+
+>>> hash_list, report = load_list("known_list.csv")  # doctest: +SKIP
+>>> report.loaded, report.problems[:1]  # doctest: +SKIP
+(1200, [(17, 'not a 64-character PDQ hash: ...')])
+
+Readers so far: PDQ lists (one hex hash per line, or CSV with a hash column), md5sum / sha1sum /
+sha256sum text, and this project's own JSONL records.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .model import HashList, ListEntry, ListError, LoadReport
+from .readers import detect_format, load_list, read_list_text
+
+__all__ = ["HashList", "ListEntry", "ListError", "LoadReport", "detect_format", "load_list", "read_list_text"]

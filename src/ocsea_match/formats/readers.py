@@ -1,0 +1,183 @@
+"""Readers for PDQ lists, digest lists (md5sum/sha1sum/sha256sum) and JSONL records."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+from .model import HEX_LENGTHS, HashList, ListEntry, ListError, LoadReport
+
+__all__ = ["detect_format", "load_list", "read_list_text"]
+
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_DIGEST_LINE = re.compile(r"^([0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})\s+\*?(.*)$")
+_DIGEST_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256"}
+_HASH_COLUMNS = ("hash", "pdq", "pdq_hash", "signal", "value")
+_ID_COLUMNS = ("id", "entry_id", "media_id", "mediaid", "name", "path")
+_CATEGORY_COLUMNS = ("category", "label", "tags", "class")
+
+
+def _content_lines(text: str) -> list[tuple[int, str]]:
+    return [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.lstrip().startswith("#")]
+
+
+def detect_format(text: str) -> str:
+    """``pdq-lines``, ``pdq-csv``, ``digests`` or ``jsonl``, from the first meaningful line."""
+    lines = _content_lines(text)
+    if not lines:
+        raise ListError("the list is empty")
+    first = lines[0][1]
+    if first.startswith("{"):
+        return "jsonl"
+    if first.startswith("%%%%"):
+        raise ListError("hashdeep lists are not read by this version")
+    m = _DIGEST_LINE.match(first)
+    # md5sum/sha1sum lines, or a sha256sum line ("hex  name" / "hex *name"); a PDQ line is one hex
+    if m and (len(m.group(1)) != 64 or re.match(r"^[0-9a-fA-F]{64}( \*|  )\S", first)):
+        return "digests"
+    if "," in first or "\t" in first:
+        return "pdq-csv"
+    return "pdq-lines"
+
+
+def _check_hex(algorithm: str, value: str) -> str | None:
+    """The lower-case hex, or None when the value is not a hash of that algorithm."""
+    value = value.strip().lower()
+    if len(value) != HEX_LENGTHS[algorithm] or not _HEX.match(value):
+        return None
+    return value
+
+
+def _read_pdq_lines(text: str, hash_list: HashList, report: LoadReport) -> None:
+    for number, line in _content_lines(text):
+        value = _check_hex("pdq", line.split()[0])
+        if value is None:
+            report.problems.append((number, f"not a 64-character PDQ hash: {line[:80]!r}"))
+            continue
+        hash_list.entries.append(ListEntry(f"{hash_list.name}:{number}", "pdq", value))
+
+
+def _pick(header: list[str], names: tuple[str, ...]) -> int | None:
+    lowered = [h.strip().lower() for h in header]
+    for name in names:
+        if name in lowered:
+            return lowered.index(name)
+    return None
+
+
+def _read_pdq_csv(text: str, hash_list: HashList, report: LoadReport) -> None:
+    dialect = csv.excel_tab if "\t" in text.splitlines()[0] else csv.excel
+    rows = list(csv.reader(io.StringIO(text), dialect))
+    header = rows[0] if rows else []
+    col_hash = _pick(header, _HASH_COLUMNS)
+    if col_hash is None:
+        if header and _check_hex("pdq", header[0]) is not None:
+            col_hash, col_id, col_cat, col_q, start = 0, None, None, None, 0  # no header row
+        else:
+            raise ListError(f"no hash column in the header {header!r} (expected one of {_HASH_COLUMNS})")
+    else:
+        col_id, col_cat, col_q, start = _pick(header, _ID_COLUMNS), _pick(header, _CATEGORY_COLUMNS), _pick(header, ("quality",)), 1
+    for number, row in enumerate(rows[start:], start + 1):
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        if len(row) <= col_hash:
+            report.problems.append((number, f"no hash column in this row ({len(row)} fields)"))
+            continue
+        value = _check_hex("pdq", row[col_hash])
+        if value is None:
+            report.problems.append((number, f"not a 64-character PDQ hash: {row[col_hash][:80]!r}"))
+            continue
+        quality = None
+        if col_q is not None and col_q < len(row) and row[col_q].strip():
+            try:
+                quality = int(float(row[col_q]))
+            except ValueError:
+                report.problems.append((number, f"quality is not a number: {row[col_q]!r}"))
+                continue
+        entry_id = row[col_id].strip() if col_id is not None and col_id < len(row) and row[col_id].strip() else f"{hash_list.name}:{number}"
+        category = row[col_cat].strip() or None if col_cat is not None and col_cat < len(row) else None
+        hash_list.entries.append(ListEntry(entry_id, "pdq", value, category=category, quality=quality))
+
+
+def _read_digests(text: str, hash_list: HashList, report: LoadReport) -> None:
+    for number, line in _content_lines(text):
+        m = _DIGEST_LINE.match(line)
+        if not m:
+            report.problems.append((number, f"not a 'digest  name' line: {line[:80]!r}"))
+            continue
+        value, name = m.group(1).lower(), m.group(2).strip()
+        algorithm = _DIGEST_BY_LENGTH[len(value)]
+        hash_list.entries.append(ListEntry(name or f"{hash_list.name}:{number}", algorithm, value, label=name or None))
+
+
+def _read_jsonl(text: str, hash_list: HashList, report: LoadReport) -> None:
+    for number, line in _content_lines(text):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            report.problems.append((number, f"not JSON: {exc.msg}"))
+            continue
+        if not isinstance(record, dict):
+            report.problems.append((number, "not a JSON object"))
+            continue
+        if record.get("status") not in (None, "ok"):
+            report.problems.append((number, f"record with status {record.get('status')!r}: no hashes to list"))
+            continue
+        entry_id = str(record.get("entry_id") or record.get("path") or f"{hash_list.name}:{number}")
+        category = record.get("category")
+        found = 0
+        for algorithm in ("md5", "sha1", "sha256"):
+            value = record.get(algorithm)
+            if value:
+                checked = _check_hex(algorithm, str(value))
+                if checked is None:
+                    report.problems.append((number, f"bad {algorithm}: {str(value)[:80]!r}"))
+                    continue
+                hash_list.entries.append(ListEntry(entry_id, algorithm, checked, category=category))
+                found += 1
+        for algorithm, value in (record.get("hashes") or {}).items():
+            if algorithm not in HEX_LENGTHS or not isinstance(value, dict):
+                report.problems.append((number, f"unknown hash {algorithm!r}"))
+                continue
+            checked = _check_hex(algorithm, str(value.get("hex", "")))
+            if checked is None:
+                report.problems.append((number, f"bad {algorithm} hex: {str(value.get('hex'))[:80]!r}"))
+                continue
+            hash_list.entries.append(ListEntry(entry_id, algorithm, checked, category=category, quality=value.get("quality")))
+            found += 1
+        if not found:
+            report.problems.append((number, "a record with no hash"))
+
+
+_READERS = {"pdq-lines": _read_pdq_lines, "pdq-csv": _read_pdq_csv, "digests": _read_digests, "jsonl": _read_jsonl}
+
+
+def read_list_text(text: str, name: str, *, strict: bool = False, format: str | None = None) -> tuple[HashList, LoadReport]:
+    """Parse a list's text; ``format`` overrides detection."""
+    text = text.lstrip("\ufeff")
+    fmt = format or detect_format(text)
+    if fmt not in _READERS:
+        raise ListError(f"unknown list format {fmt!r}; known: {sorted(_READERS)}")
+    hash_list = HashList(name)
+    report = LoadReport(name, fmt)
+    _READERS[fmt](text, hash_list, report)
+    report.loaded = len(hash_list.entries)
+    if strict and report.problems:
+        number, reason = report.problems[0]
+        raise ListError(f"{name}: line {number}: {reason} ({len(report.problems)} problem(s) in all)")
+    return hash_list, report
+
+
+def load_list(path: str | Path, *, name: str | None = None, strict: bool = False, format: str | None = None) -> tuple[HashList, LoadReport]:
+    """Read a hash list file: ``(HashList, LoadReport)``. The list is named after the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ListError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ListError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return read_list_text(text, name or path.stem, strict=strict, format=format)
