@@ -70,3 +70,39 @@ def test_installed_command_runs(tree: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"] == "ok"
     assert "Traceback" not in result.stderr
+
+
+def test_match_with_a_list_and_with_a_saved_index(tree: Path, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    from ocsea_match import hash_image
+
+    work = tmp_path_factory.mktemp("lists")
+    listed = tree / "a" / "photo.jpg"
+    h = hash_image(listed, ["pdq"])["pdq"]
+    known = work / "known_list.csv"
+    known.write_text(f"hash,quality,id,category\n{h.hex},{h.quality},P1,2\nnot-a-hash,1,P2,2\n")
+    code = main(["match", str(tree), "--list", str(known), "--jobs", "1", "--format", "jsonl"])
+    captured = capsys.readouterr()
+    assert code == 3  # EXIT_MATCHES
+    records = [json.loads(line) for line in captured.out.splitlines()]
+    by_name = {Path(r["path"]).name: r for r in records}
+    assert [m["entry_id"] for m in by_name["photo.jpg"]["matches"]] == ["P1"]
+    assert [m["entry_id"] for m in by_name["top.png"]["matches"]] == ["P1"]  # the same photo, as RGBA PNG
+    assert by_name["checker.png"]["matches"] == [] and "pdq" in by_name["checker.png"]["hashes"]
+    assert "line 3" in captured.err and "2 matched" in captured.err
+
+    index_dir = work / "idx"
+    assert main(["index", "build", str(known), "-o", str(index_dir), "--threshold", "pdq=20"]) == EXIT_OK
+    capsys.readouterr()
+    code = main(["match", str(listed), "--index", str(index_dir), "--jobs", "1", "--format", "csv"])
+    rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    assert code == 3 and rows[0]["match_count"] == "1" and rows[0]["matches"].startswith("known_list:P1:pdq:")
+    code = main(["match", str(tree / "a" / "b" / "checker.png"), "--index", str(index_dir), "--jobs", "1", "--format", "table"])
+    assert code == EXIT_OK and capsys.readouterr().out.startswith("-")
+
+
+def test_match_without_lists_or_with_a_broken_one_exits_2(tree: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    assert main(["match", str(tree)]) == EXIT_CANNOT_RUN
+    empty = tmp_path_factory.mktemp("l") / "empty.csv"
+    empty.write_text("")
+    assert main(["match", str(tree), "--list", str(empty)]) == EXIT_CANNOT_RUN
+    assert main(["match", str(tree), "--index", str(empty.parent / "no-index")]) == EXIT_CANNOT_RUN

@@ -2,9 +2,12 @@
 
     ocsea-match hash PATH... [--algo pdq,phash] [--format jsonl|csv] [-o FILE] [--mode fast]
                              [--displayed] [--jobs N]
+    ocsea-match match PATH... (--list FILE | --index DIR)... [--format jsonl|csv|table] ...
+    ocsea-match index build LIST... -o DIR [--threshold pdq=31]
 
-Exit codes: 0 every file hashed; 1 finished, but some files failed (their records say why);
-2 could not run (bad arguments, output not writable).
+Exit codes: 0 every file hashed (and, for match, nothing matched); 1 finished, but some files
+failed (their records say why); 2 could not run (bad arguments, unreadable list, output not
+writable); 3 (match) finished and at least one file matched a list.
 """
 
 from __future__ import annotations
@@ -21,14 +24,17 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from . import __version__
+from .formats import ListError, LoadReport, load_list
 from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, hash_files
+from .index import HashIndex, IndexFileError
 from .parallel import default_jobs
 
-__all__ = ["main", "EXIT_OK", "EXIT_FILE_ERRORS", "EXIT_CANNOT_RUN"]
+__all__ = ["main", "EXIT_OK", "EXIT_FILE_ERRORS", "EXIT_CANNOT_RUN", "EXIT_MATCHES"]
 
 EXIT_OK = 0
 EXIT_FILE_ERRORS = 1
 EXIT_CANNOT_RUN = 2
+EXIT_MATCHES = 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,24 +75,60 @@ def build_parser() -> argparse.ArgumentParser:
         description="Hash every file under the given paths; one record per file, streamed.",
         epilog="Exit codes: 0 all files hashed, 1 some files failed, 2 could not run.",
     )
-    h.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (walked recursively)")
-    h.add_argument(
-        "--algo", type=_algorithms, default=DEFAULT_ALGORITHMS, metavar="LIST",
-        help=f"comma-separated algorithms: {','.join(ALGORITHMS)} (default: {','.join(DEFAULT_ALGORITHMS)})",
+    _add_hashing_options(h, formats=("jsonl", "csv"), default_algo=DEFAULT_ALGORITHMS)
+    m = sub.add_parser(
+        "match",
+        help="hash files and match them against hash lists or a saved index",
+        description="Hash every file under the given paths and match it against the lists; one record per "
+        "file with its 'matches'. Load reports go to standard error.",
+        epilog="Exit codes: 0 no match, 1 some files failed, 2 could not run, 3 at least one match.",
     )
-    h.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="output format (default: jsonl)")
-    h.add_argument("-o", "--output", metavar="FILE", help="write records here instead of standard output")
-    h.add_argument(
+    _add_hashing_options(m, formats=("jsonl", "csv", "table"), default_algo=None)
+    m.add_argument("--list", dest="lists", action="append", default=[], metavar="FILE", help="a hash list (repeatable)")
+    m.add_argument("--index", dest="index_dir", metavar="DIR", help="a saved index (ocsea-match index build)")
+    m.add_argument("--strict", action="store_true", help="refuse a list with any bad line")
+    ix = sub.add_parser("index", help="build and save an index of hash lists")
+    ix_sub = ix.add_subparsers(dest="index_command", required=True, parser_class=_Parser)
+    b = ix_sub.add_parser("build", help="index hash lists into a folder", description="Index hash lists into DIR.")
+    b.add_argument("lists", nargs="+", metavar="LIST", help="hash list files")
+    b.add_argument("-o", "--output", required=True, metavar="DIR", help="the index folder to write")
+    b.add_argument(
+        "--threshold", action="append", default=[], type=_threshold, metavar="ALGO=N",
+        help="match threshold (inclusive Hamming distance), e.g. pdq=31 (repeatable)",
+    )
+    b.add_argument("--strict", action="store_true", help="refuse a list with any bad line")
+    return parser
+
+
+def _add_hashing_options(p: argparse.ArgumentParser, formats: tuple[str, ...], default_algo: tuple[str, ...] | None) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (walked recursively)")
+    default_text = ",".join(default_algo) if default_algo else "the algorithms the lists carry"
+    p.add_argument(
+        "--algo", type=_algorithms, default=default_algo, metavar="LIST",
+        help=f"comma-separated algorithms: {','.join(ALGORITHMS)} (default: {default_text})",
+    )
+    p.add_argument(
+        "--format", choices=formats, default=None,
+        help="output format (default: jsonl" + (", or table on a terminal)" if "table" in formats else ")"),
+    )
+    p.add_argument("-o", "--output", metavar="FILE", help="write records here instead of standard output")
+    p.add_argument(
         "--mode", choices=MODES, default="fast",
         help="fast: JPEGs decoded at reduced scale (default); exact: the reference's pixels",
     )
-    h.add_argument(
+    p.add_argument(
         "--displayed", action="store_true",
         help="also hash pictures as displayed (EXIF orientation applied) when the tag turns them",
     )
-    h.add_argument("--jobs", type=_positive, default=default_jobs(), help="worker processes (default: all cores)")
-    h.add_argument("--quiet", action="store_true", help="no summary on standard error")
-    return parser
+    p.add_argument("--jobs", type=_positive, default=default_jobs(), help="worker processes (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no summary on standard error")
+
+
+def _threshold(text: str) -> tuple[str, int]:
+    name, _, value = text.partition("=")
+    if name not in ALGORITHMS or not value.isdigit():
+        raise argparse.ArgumentTypeError(f"expected ALGO=N with ALGO one of {', '.join(ALGORITHMS)}")
+    return name, int(value)
 
 
 def iter_files(paths: list[str]) -> Iterator[str]:
@@ -109,12 +151,14 @@ _CSV_BASE = ["path", "size", "md5", "sha1", "sha256", "media_type", "format", "s
 
 
 class _CsvWriter:
-    def __init__(self, out: IO[str], algorithms: tuple[str, ...]) -> None:
+    def __init__(self, out: IO[str], algorithms: tuple[str, ...], with_matches: bool = False) -> None:
         columns = list(_CSV_BASE)
         for name in algorithms:
             columns.append(name)
             if name == "pdq":
                 columns.append("pdq_quality")
+        if with_matches:
+            columns += ["match_count", "matches"]
         self._columns = columns
         self._writer = csv.writer(out, lineterminator="\n")
         self._writer.writerow(columns)
@@ -129,26 +173,64 @@ class _CsvWriter:
             row[name] = value["hex"]
             if name == "pdq":
                 row["pdq_quality"] = value.get("quality")
+        if "matches" in record:
+            row["match_count"] = len(record["matches"])
+            row["matches"] = ";".join(
+                f"{m['list']}:{m['entry_id']}:{m['algorithm']}:{m['distance']}" for m in record["matches"]
+            )
         self._writer.writerow(["" if row.get(c) is None else row[c] for c in self._columns])
 
 
-def _cmd_hash(args: argparse.Namespace) -> int:
+class _TableWriter:
+    """One line per file for a person at a terminal: status, then the matches."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self._out = out
+
+    def write(self, record: dict[str, Any]) -> None:
+        if record.get("matches"):
+            found = ", ".join(
+                f"{m['list']}/{m['entry_id']} ({m['algorithm']} {m['distance']}"
+                + (f", category {m['category']}" if m.get("category") else "") + ")"
+                for m in record["matches"]
+            )
+            line = f"MATCH  {record['path']}  {found}"
+        elif record["status"] == "ok":
+            line = f"-      {record['path']}"
+        else:
+            line = f"{record['status'].upper():6} {record['path']}  {(record.get('error') or {}).get('code', '')}"
+        self._out.write(line + "\n")
+
+
+def _run(args: argparse.Namespace, algorithms: tuple[str, ...], index: HashIndex | None) -> int:
+    """Hash (and match) every file, streaming records to the output; returns the exit code."""
     try:
         out: IO[str] = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
     except OSError as exc:
         print(f"ocsea-match: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
+    fmt = args.format or ("table" if index is not None and out is sys.stdout and sys.stdout.isatty() else "jsonl")
+    writer: Any
+    if fmt == "csv":
+        writer = _CsvWriter(out, algorithms, with_matches=index is not None)
+    elif fmt == "table":
+        writer = _TableWriter(out)
+    else:
+        writer = None
     counts: Counter[str] = Counter()
+    matched = 0
     started = time.monotonic()
-    csv_writer = _CsvWriter(out, args.algo) if args.format == "csv" else None
     try:
         records = hash_files(
-            iter_files(args.paths), args.algo, jobs=args.jobs, mode=args.mode, displayed=args.displayed
+            iter_files(args.paths), algorithms, jobs=args.jobs, mode=args.mode, displayed=args.displayed
         )
         for record in records:
             counts[record["status"]] += 1
-            if csv_writer is not None:
-                csv_writer.write(record)
+            if index is not None:
+                record["matches"] = index.match(record)
+                matched += bool(record["matches"])
+            if writer is not None:
+                writer.write(record)
             else:
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()
@@ -162,12 +244,71 @@ def _cmd_hash(args: argparse.Namespace) -> int:
         total = sum(counts.values())
         elapsed = time.monotonic() - started
         rate = total / elapsed if elapsed > 0 else 0.0
-        print(
+        summary = (
             f"ocsea-match: {total} files in {elapsed:.1f} s ({rate:.1f}/s): "
-            f"{counts['ok']} ok, {counts['skipped']} skipped, {counts['error']} failed",
+            f"{counts['ok']} ok, {counts['skipped']} skipped, {counts['error']} failed"
+        )
+        if index is not None:
+            summary += f"; {matched} matched"
+        print(summary, file=sys.stderr)
+    if matched:
+        return EXIT_MATCHES
+    return EXIT_FILE_ERRORS if counts["error"] else EXIT_OK
+
+
+def _cmd_hash(args: argparse.Namespace) -> int:
+    return _run(args, args.algo, None)
+
+
+def _print_reports(reports: list[LoadReport], quiet: bool) -> None:
+    for report in reports:
+        if quiet and not report.problems:
+            continue
+        print(
+            f"ocsea-match: list {report.list_name!r} ({report.format}): {report.loaded} entries, "
+            f"{len(report.problems)} lines not used",
             file=sys.stderr,
         )
-    return EXIT_FILE_ERRORS if counts["error"] else EXIT_OK
+        for number, reason in report.problems[:5]:
+            print(f"  line {number}: {reason}", file=sys.stderr)
+        if len(report.problems) > 5:
+            print(f"  ... and {len(report.problems) - 5} more", file=sys.stderr)
+        for note in report.notes:
+            print(f"  note: {note}", file=sys.stderr)
+
+
+def _cmd_match(args: argparse.Namespace) -> int:
+    if not args.lists and not args.index_dir:
+        print("ocsea-match: match needs at least one --list or an --index", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    try:
+        index = HashIndex.load(args.index_dir) if args.index_dir else HashIndex()
+        reports = []
+        for path in args.lists:
+            hash_list, report = load_list(path, strict=args.strict)
+            index.add_list(hash_list, report)
+            reports.append(report)
+    except (ListError, IndexFileError, ValueError) as exc:
+        print(f"ocsea-match: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    _print_reports(reports, args.quiet)
+    algorithms = args.algo or tuple(a for a in ALGORITHMS if a in index.algorithms) or DEFAULT_ALGORITHMS
+    return _run(args, algorithms, index)
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    try:
+        index, reports = HashIndex.from_lists(args.lists, strict=args.strict, thresholds=dict(args.threshold))
+        _print_reports(reports, quiet=False)
+        index.save(args.output)
+    except (ListError, ValueError) as exc:
+        print(f"ocsea-match: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except OSError as exc:
+        print(f"ocsea-match: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    print(f"ocsea-match: index of {len(index)} entries from {len(reports)} list(s) written to {args.output}", file=sys.stderr)
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,6 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "hash":
             return _cmd_hash(args)
+        if args.command == "match":
+            return _cmd_match(args)
+        if args.command == "index":
+            return _cmd_index(args)
     except BrokenPipeError:  # e.g. piped into `head`
         return EXIT_OK
     return EXIT_CANNOT_RUN

@@ -124,6 +124,11 @@ class HashIndex:
     def lists(self) -> list[str]:
         return list(self._lists)
 
+    @property
+    def algorithms(self) -> list[str]:
+        """The algorithms that have entries (perceptual and exact)."""
+        return sorted([a for a, t in self._perceptual.items() if t.meta] + [a for a, t in self._exact.items() if t])
+
     # ----------------------------------------------------------------------------- matching
 
     def match(self, query: Mapping[str, Any], *, variants: Sequence[Hash] = ()) -> list[dict[str, Any]]:
