@@ -57,6 +57,20 @@ class WorkersCannotStart(RuntimeError):
     """Worker processes die before doing any work: a set-up problem, not a bad file."""
 
 
+def _discard(pool: ProcessPoolExecutor) -> None:
+    """Shut a broken pool down without waiting, and end its surviving workers.
+
+    A survivor of a broken pool can sit forever in its task queue's get() (CPython 3.11 joins it
+    instead of terminating it), which then hangs the interpreter at exit.
+    """
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            proc.terminate()
+        except (OSError, ValueError):  # already gone
+            pass
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 def _canary() -> int:
     return os.getpid()
 
@@ -117,6 +131,7 @@ def process_map(
     workers_ok = False  # a worker has once done its job, so a dead worker means a bad item
     try:
         while True:
+            suspects: list[tuple[int, T]] = []  # in flight when the pool broke
             # keep the window full: items in flight plus results waiting for their turn
             while not exhausted and next_in - next_out < window:
                 try:
@@ -124,13 +139,17 @@ def process_map(
                 except StopIteration:
                     exhausted = True
                     break
-                pending[pool.submit(fn, item)] = (next_in, item)
+                try:
+                    pending[pool.submit(fn, item)] = (next_in, item)
+                except BrokenProcessPool:  # the pool broke since the last wait
+                    suspects.append((next_in, item))
+                    next_in += 1
+                    break
                 next_in += 1
-            if not pending and not ready:
+            if not pending and not ready and not suspects:
                 break
-            if pending:
+            if pending and not suspects:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                suspects: list[tuple[int, T]] = []
                 for fut in done:
                     idx, item = pending.pop(fut)
                     exc = fut.exception()
@@ -141,31 +160,31 @@ def process_map(
                     else:
                         ready[idx] = fut.result()
                         workers_ok = True
-                if suspects:
-                    # the pool is dead: collect what finished, re-run the rest one by one
-                    for fut, (idx, item) in list(pending.items()):
-                        if fut.done() and fut.exception() is None:
-                            ready[idx] = fut.result()
-                        else:
-                            suspects.append((idx, item))
-                    pending.clear()
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    for idx, item in sorted(suspects, key=lambda s: s[0]):
-                        ok, result = _run_alone(fn, item, initializer, initargs)
-                        if ok:
-                            workers_ok = True
-                            ready[idx] = result  # type: ignore[assignment]
-                            continue
-                        if not workers_ok:
-                            # is it this item, or can no worker start at all?
-                            if not _workers_can_start(initializer, initargs):
-                                raise WorkersCannotStart(
-                                    "worker processes die before doing any work; a script that "
-                                    "uses jobs > 1 needs an 'if __name__ == \"__main__\":' guard"
-                                )
-                            workers_ok = True
-                        ready[idx] = on_crash(item)
-                    pool = _new_pool(jobs, initializer, initargs)
+            if suspects:
+                # the pool is dead: collect what finished, re-run the rest one by one
+                for fut, (idx, item) in list(pending.items()):
+                    if fut.done() and fut.exception() is None:
+                        ready[idx] = fut.result()
+                    else:
+                        suspects.append((idx, item))
+                pending.clear()
+                _discard(pool)
+                for idx, item in sorted(suspects, key=lambda s: s[0]):
+                    ok, result = _run_alone(fn, item, initializer, initargs)
+                    if ok:
+                        workers_ok = True
+                        ready[idx] = result  # type: ignore[assignment]
+                        continue
+                    if not workers_ok:
+                        # is it this item, or can no worker start at all?
+                        if not _workers_can_start(initializer, initargs):
+                            raise WorkersCannotStart(
+                                "worker processes die before doing any work; a script that "
+                                "uses jobs > 1 needs an 'if __name__ == \"__main__\":' guard"
+                            )
+                        workers_ok = True
+                    ready[idx] = on_crash(item)
+                pool = _new_pool(jobs, initializer, initargs)
             if ordered:
                 while next_out in ready:
                     yield ready.pop(next_out)
