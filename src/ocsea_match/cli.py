@@ -25,7 +25,7 @@ from typing import IO, Any
 
 from . import __version__
 from .formats import ListError, LoadReport, load_list
-from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, hash_files
+from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS, hash_files
 from .index import HashIndex, IndexFileError
 from .parallel import default_jobs
 
@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--list", dest="lists", action="append", default=[], metavar="FILE", help="a hash list (repeatable)")
     m.add_argument("--index", dest="index_dir", metavar="DIR", help="a saved index (ocsea-match index build)")
     m.add_argument("--strict", action="store_true", help="refuse a list with any bad line")
+    m.add_argument(
+        "--no-dialects", action="store_true",
+        help="query PDQ at full resolution only (default: also in the PDQ Python reference's and C++ tool's "
+        "dialects, so that pictures listed by those tools are not missed)",
+    )
     ix = sub.add_parser("index", help="build and save an index of hash lists")
     ix_sub = ix.add_subparsers(dest="index_command", required=True, parser_class=_Parser)
     b = ix_sub.add_parser("build", help="index hash lists into a folder", description="Index hash lists into DIR.")
@@ -293,6 +298,8 @@ def _cmd_match(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
     _print_reports(reports, args.quiet)
     algorithms = args.algo or tuple(a for a in ALGORITHMS if a in index.algorithms) or DEFAULT_ALGORITHMS
+    if "pdq" in algorithms and not args.no_dialects:
+        algorithms = tuple(dict.fromkeys(algorithms + PDQ_DIALECTS))
     return _run(args, algorithms, index)
 
 

@@ -32,6 +32,7 @@ from .parallel import process_map
 __all__ = [
     "ALGORITHMS",
     "DEFAULT_ALGORITHMS",
+    "PDQ_DIALECTS",
     "Algorithm",
     "ImageInput",
     "hash_image",
@@ -44,6 +45,10 @@ ImageInput = Union[Image.Image, np.ndarray, bytes, bytearray, memoryview, str, "
 
 #: What ``hash_file`` and the CLI compute when not told otherwise.
 DEFAULT_ALGORITHMS: tuple[str, ...] = ("pdq",)
+
+#: PDQ as other tools compute it: they shrink the picture first, and the same picture's hashes
+#: can then differ by more than the match threshold. ``pdq`` itself is full resolution.
+PDQ_DIALECTS: tuple[str, ...] = ("pdq-thumb512", "pdq-nearest512")
 
 #: Files larger than this are hashed (MD5/SHA) but not decoded (``too-large``).
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
@@ -123,6 +128,17 @@ class _Picture:
             return _core.luma_from_gray(arr)
         return _core.luma_from_rgb(arr, self._bgr)
 
+    def rgb_image(self) -> Image.Image:
+        """The picture as a PIL RGB image (what the PDQ dialects shrink)."""
+        if self._image is not None:
+            return self._image if self._image.mode == "RGB" else self._image.convert("RGB")
+        assert self._array is not None
+        arr = self._array
+        if arr.ndim == 2:
+            return Image.fromarray(arr, "L").convert("RGB")
+        rgb = arr[:, :, 2::-1] if self._bgr else arr[:, :, :3]
+        return Image.fromarray(np.ascontiguousarray(rgb), "RGB")
+
     def gray(self) -> Image.Image:
         """The PIL ``L`` picture imagehash starts from (``image.convert("L")``)."""
         if self._gray is None:
@@ -144,6 +160,24 @@ class _Picture:
 def _pdq(pic: _Picture) -> Hash:
     rows, quality = _core.pdq_from_luma(pic.luma(), dihedral=False, inplace=True)
     return Hash("pdq", rows[0].tobytes(), int(quality))
+
+
+def _pdq_of_rgb_image(name: str, img: Image.Image) -> Hash:
+    rows, quality = _core.pdq_from_luma(_core.luma_from_rgb(np.asarray(img)), dihedral=False, inplace=True)
+    return Hash(name, rows[0].tobytes(), int(quality))
+
+
+def _pdq_thumb512(pic: _Picture) -> Hash:
+    # the PDQ Python reference: Pillow's thumbnail((512, 512)) (aspect kept, Pillow's defaults)
+    img = pic.rgb_image().copy()
+    img.thumbnail((512, 512))
+    return _pdq_of_rgb_image("pdq-thumb512", img)
+
+
+def _pdq_nearest512(pic: _Picture) -> Hash:
+    # the C++ pdq-photo-hasher resizes to 512x512, aspect ignored, nearest neighbour; Pillow's
+    # nearest sampling stands in for CImg's (not checked against the C++ tool: not installed here)
+    return _pdq_of_rgb_image("pdq-nearest512", pic.rgb_image().resize((512, 512), Image.Resampling.NEAREST))
 
 
 def _phash(pic: _Picture) -> Hash:
@@ -193,6 +227,8 @@ ALGORITHMS: dict[str, Algorithm] = {
     a.name: a
     for a in (
         Algorithm("pdq", 256, _pdq, "Meta's PDQ, 256 bits + quality; bit-identical to the reference", 768),
+        Algorithm("pdq-thumb512", 256, _pdq_thumb512, "PDQ dialect of the PDQ Python reference (Pillow thumbnail 512)", 768),
+        Algorithm("pdq-nearest512", 256, _pdq_nearest512, "PDQ dialect of the C++ tool (512x512 nearest resize)", 768),
         Algorithm("phash", 64, _phash, "DCT perceptual hash, identical to imagehash.phash", 256),
         Algorithm("dhash", 64, _dhash, "difference hash, identical to imagehash.dhash", 256),
         Algorithm("ahash", 64, _ahash, "average hash, identical to imagehash.average_hash", 256),

@@ -20,10 +20,16 @@ import numpy as np
 
 from . import _core
 
-__all__ = ["Hash", "HASH_BITS", "pack_hashes", "hamming_one_to_many", "hamming_many_to_many"]
+__all__ = ["Hash", "HASH_BITS", "match_family", "pack_hashes", "hamming_one_to_many", "hamming_many_to_many"]
 
 #: Number of bits of each algorithm's hash.
-HASH_BITS: dict[str, int] = {"pdq": 256, "phash": 64, "dhash": 64, "ahash": 64, "whash": 64}
+HASH_BITS: dict[str, int] = {
+    "pdq": 256, "pdq-thumb512": 256, "pdq-nearest512": 256, "phash": 64, "dhash": 64, "ahash": 64, "whash": 64,
+}
+
+#: The index table a hash is matched in: every PDQ dialect is matched against PDQ entries.
+def match_family(algorithm: str) -> str:
+    return "pdq" if algorithm.startswith("pdq") else algorithm
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 

@@ -23,7 +23,7 @@ import faiss
 import numpy as np
 
 from .formats import HashList, LoadReport, load_list
-from .hashes import HASH_BITS, Hash
+from .hashes import HASH_BITS, Hash, match_family
 
 __all__ = ["HashIndex", "IndexFileError", "DEFAULT_THRESHOLDS", "EXACT_ALGORITHMS"]
 
@@ -94,7 +94,8 @@ class HashIndex:
             self._lists.append(hash_list.name)
             ids: dict[str, int] = {}
             for entry in hash_list.entries:
-                if entry.algorithm == "pdq" and entry.quality is not None and entry.quality < self.pdq_quality_floor:
+                family = match_family(entry.algorithm)
+                if family == "pdq" and entry.quality is not None and entry.quality < self.pdq_quality_floor:
                     skipped_quality += 1
                     continue
                 key = entry.entry_id
@@ -104,8 +105,8 @@ class HashIndex:
                 meta = ids[key]
                 if entry.algorithm in EXACT_ALGORITHMS:
                     self._exact[entry.algorithm].setdefault(entry.hex, []).append(meta)
-                elif entry.algorithm in HASH_BITS:
-                    table = self._perceptual.setdefault(entry.algorithm, _Perceptual(HASH_BITS[entry.algorithm]))
+                elif entry.algorithm in HASH_BITS:  # every PDQ dialect goes into the one PDQ table
+                    table = self._perceptual.setdefault(family, _Perceptual(HASH_BITS[family]))
                     table.add(np.frombuffer(bytes.fromhex(entry.hex), dtype=np.uint8), meta)
                 else:
                     unmatchable[entry.algorithm] = unmatchable.get(entry.algorithm, 0) + 1
@@ -134,7 +135,10 @@ class HashIndex:
     def match(self, query: Mapping[str, Any], *, variants: Sequence[Hash] = ()) -> list[dict[str, Any]]:
         """Matches of one file record (or ``{name: Hash}``), nearest first.
 
-        ``variants``: extra PDQ hashes of the same picture (e.g. ``pdq_dihedral``) to query too.
+        Every PDQ dialect the query carries (``pdq``, ``pdq-thumb512``, ``pdq-nearest512``) probes
+        the PDQ entries of every list, so a picture listed by any of those tools is found; the
+        match names the dialect that came closest. ``variants``: extra PDQ hashes of the same
+        picture (e.g. ``pdq_dihedral``) to query too.
         """
         return self.match_many([query], variants=[list(variants)])[0]
 
@@ -148,49 +152,56 @@ class HashIndex:
                 value = query.get(algorithm)
                 if isinstance(value, str):
                     for meta in self._exact[algorithm].get(value.lower(), ()):
-                        self._note(found[qi], meta, algorithm, 0)
-        for algorithm, table in self._perceptual.items():
-            rows, owners = self._query_rows(queries, algorithm, variants)
+                        self._note(found[qi], meta, algorithm, algorithm, 0)
+        for family, table in self._perceptual.items():
+            rows, owners, names = self._query_rows(queries, family, variants)
             if not owners or table.index.ntotal == 0:
                 continue
-            threshold = self.thresholds[algorithm]
+            threshold = self.thresholds[family]
             lims, distances, labels = table.index.range_search(np.stack(rows), threshold + 1)
             for r, qi in enumerate(owners):
                 for k in range(lims[r], lims[r + 1]):
-                    self._note(found[qi], table.meta[int(labels[k])], algorithm, int(distances[k]))
+                    self._note(found[qi], table.meta[int(labels[k])], family, names[r], int(distances[k]))
         return [self._as_matches(f) for f in found]
 
     def _query_rows(
-        self, queries: Sequence[Mapping[str, Any]], algorithm: str, variants: Sequence[Sequence[Hash]] | None
-    ) -> tuple[list[np.ndarray], list[int]]:
+        self, queries: Sequence[Mapping[str, Any]], family: str, variants: Sequence[Sequence[Hash]] | None
+    ) -> tuple[list[np.ndarray], list[int], list[str]]:
+        """The query hashes that probe one table: for PDQ, every dialect the query carries."""
         rows: list[np.ndarray] = []
         owners: list[int] = []
+        names: list[str] = []
         for qi, query in enumerate(queries):
             hashes = query.get("hashes", query)
-            value = hashes.get(algorithm) if isinstance(hashes, Mapping) else None
-            h = _as_hash(algorithm, value)
-            candidates = [h] if h is not None else []
-            if algorithm == "pdq" and variants is not None and qi < len(variants):
-                candidates += [v for v in variants[qi] if v.algorithm == "pdq"]
+            candidates: list[Hash] = []
+            if isinstance(hashes, Mapping):
+                for name, value in hashes.items():
+                    if isinstance(name, str) and name in HASH_BITS and match_family(name) == family:
+                        h = _as_hash(name, value)
+                        if h is not None:
+                            candidates.append(h)
+            if family == "pdq" and variants is not None and qi < len(variants):
+                candidates += [v for v in variants[qi] if match_family(v.algorithm) == "pdq"]
             for c in candidates:
-                if algorithm == "pdq" and c.quality is not None and c.quality < self.pdq_quality_floor:
+                if family == "pdq" and c.quality is not None and c.quality < self.pdq_quality_floor:
                     continue  # too flat a picture for PDQ to say anything
                 rows.append(c.to_array())
                 owners.append(qi)
-        return rows, owners
+                names.append(c.algorithm)
+        return rows, owners, names
 
     @staticmethod
-    def _note(found: dict[tuple[int, str], int], meta: int, algorithm: str, distance: int) -> None:
-        key = (meta, algorithm)
-        if key not in found or distance < found[key]:
-            found[key] = distance
+    def _note(found: dict[tuple[int, str], tuple[int, str]], meta: int, family: str, name: str, distance: int) -> None:
+        key = (meta, family)
+        if key not in found or distance < found[key][0]:
+            found[key] = (distance, name)
 
-    def _as_matches(self, found: dict[tuple[int, str], int]) -> list[dict[str, Any]]:
+    def _as_matches(self, found: dict[tuple[int, str], tuple[int, str]]) -> list[dict[str, Any]]:
         out = []
-        for (meta, algorithm), distance in found.items():
+        for (meta, family), (distance, name) in found.items():
             list_name, entry_id, category = self._meta[meta]
-            out.append({"list": list_name, "entry_id": entry_id, "category": category, "algorithm": algorithm,
-                        "distance": distance, "threshold": self.thresholds.get(algorithm, 0)})
+            out.append({"list": list_name, "entry_id": entry_id, "category": category, "algorithm": name,
+                        "distance": distance, "threshold": self.thresholds.get(family, 0)})
         out.sort(key=lambda m: (m["distance"], m["list"], m["entry_id"], m["algorithm"]))
         return out
 

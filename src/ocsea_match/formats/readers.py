@@ -155,8 +155,13 @@ def _read_jsonl(text: str, hash_list: HashList, report: LoadReport) -> None:
 _READERS = {"pdq-lines": _read_pdq_lines, "pdq-csv": _read_pdq_csv, "digests": _read_digests, "jsonl": _read_jsonl}
 
 
-def read_list_text(text: str, name: str, *, strict: bool = False, format: str | None = None) -> tuple[HashList, LoadReport]:
-    """Parse a list's text; ``format`` overrides detection."""
+def read_list_text(
+    text: str, name: str, *, strict: bool = False, format: str | None = None, dialect: str | None = None
+) -> tuple[HashList, LoadReport]:
+    """Parse a list's text; ``format`` overrides detection; ``dialect`` names the PDQ dialect
+    the list's PDQ hashes were made in (``pdq-thumb512``, ``pdq-nearest512``), kept with them."""
+    if dialect is not None and dialect not in ("pdq", "pdq-thumb512", "pdq-nearest512"):
+        raise ListError(f"unknown PDQ dialect {dialect!r}")
     text = text.lstrip("\ufeff")
     fmt = format or detect_format(text)
     if fmt not in _READERS:
@@ -164,6 +169,12 @@ def read_list_text(text: str, name: str, *, strict: bool = False, format: str | 
     hash_list = HashList(name)
     report = LoadReport(name, fmt)
     _READERS[fmt](text, hash_list, report)
+    if dialect is not None and dialect != "pdq":
+        hash_list.dialect = dialect
+        hash_list.entries = [
+            ListEntry(e.entry_id, dialect, e.hex, e.category, e.label, e.quality) if e.algorithm == "pdq" else e
+            for e in hash_list.entries
+        ]
     report.loaded = len(hash_list.entries)
     if strict and report.problems:
         number, reason = report.problems[0]
@@ -171,7 +182,10 @@ def read_list_text(text: str, name: str, *, strict: bool = False, format: str | 
     return hash_list, report
 
 
-def load_list(path: str | Path, *, name: str | None = None, strict: bool = False, format: str | None = None) -> tuple[HashList, LoadReport]:
+def load_list(
+    path: str | Path, *, name: str | None = None, strict: bool = False, format: str | None = None,
+    dialect: str | None = None,
+) -> tuple[HashList, LoadReport]:
     """Read a hash list file: ``(HashList, LoadReport)``. The list is named after the file."""
     path = Path(path)
     try:
@@ -180,4 +194,4 @@ def load_list(path: str | Path, *, name: str | None = None, strict: bool = False
         raise ListError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise ListError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return read_list_text(text, name or path.stem, strict=strict, format=format)
+    return read_list_text(text, name or path.stem, strict=strict, format=format, dialect=dialect)
