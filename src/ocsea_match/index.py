@@ -116,7 +116,8 @@ class HashIndex:
                     f"{skipped_quality} PDQ entries with quality under {self.pdq_quality_floor} are not matched"
                 )
             for algorithm, count in unmatchable.items():
-                report.notes.append(f"{count} {algorithm} entries are kept in the list but cannot be matched by this tool")
+                if not any(algorithm.lower() in note.lower() for note in report.notes):  # say it once
+                    report.notes.append(f"{count} {algorithm} entries are kept in the list but cannot be matched by this tool")
 
     def __len__(self) -> int:
         return len(self._meta)

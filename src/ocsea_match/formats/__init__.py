@@ -9,7 +9,8 @@ turns any such problem into an error. Nothing is dropped silently.
 (1200, [(17, 'not a 64-character PDQ hash: ...')])
 
 Readers so far: PDQ lists (one hex hash per line, or CSV with a hash column), md5sum / sha1sum /
-sha256sum text, and this project's own JSONL records.
+sha256sum text, Project VIC VICS JSON 1.x and 2.0 (and a VICS 2.0 writer), and this project's
+own JSONL records.
 """
 
 from __future__ import annotations
@@ -18,5 +19,6 @@ from pathlib import Path
 
 from .model import HashList, ListEntry, ListError, LoadReport
 from .readers import detect_format, load_list, read_list_text
+from .vics import dump_vics
 
-__all__ = ["HashList", "ListEntry", "ListError", "LoadReport", "detect_format", "load_list", "read_list_text"]
+__all__ = ["HashList", "ListEntry", "ListError", "LoadReport", "detect_format", "dump_vics", "load_list", "read_list_text"]

@@ -29,6 +29,9 @@ class HashList:
     name: str
     entries: list[ListEntry] = field(default_factory=list)
     dialect: str | None = None  # the PDQ dialect the list was hashed in, when known
+    #: per entry id, the fields of its item that are not hashes (VICS: Series, MediaFiles ...),
+    #: kept so that writing the list back loses nothing
+    extra: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Readers for PDQ lists, digest lists (md5sum/sha1sum/sha256sum) and JSONL records."""
+"""Readers for PDQ lists, digest lists (md5sum/sha1sum/sha256sum), VICS JSON and JSONL records."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from .model import HEX_LENGTHS, HashList, ListEntry, ListError, LoadReport
+from .vics import is_vics, read_vics
 
 __all__ = ["detect_format", "load_list", "read_list_text"]
 
@@ -25,11 +26,13 @@ def _content_lines(text: str) -> list[tuple[int, str]]:
 
 
 def detect_format(text: str) -> str:
-    """``pdq-lines``, ``pdq-csv``, ``digests`` or ``jsonl``, from the first meaningful line."""
+    """``pdq-lines``, ``pdq-csv``, ``digests``, ``vics`` or ``jsonl``, from the content."""
     lines = _content_lines(text)
     if not lines:
         raise ListError("the list is empty")
     first = lines[0][1]
+    if is_vics(text):
+        return "vics"
     if first.startswith("{"):
         return "jsonl"
     if first.startswith("%%%%"):
@@ -152,7 +155,10 @@ def _read_jsonl(text: str, hash_list: HashList, report: LoadReport) -> None:
             report.problems.append((number, "a record with no hash"))
 
 
-_READERS = {"pdq-lines": _read_pdq_lines, "pdq-csv": _read_pdq_csv, "digests": _read_digests, "jsonl": _read_jsonl}
+_READERS = {
+    "pdq-lines": _read_pdq_lines, "pdq-csv": _read_pdq_csv, "digests": _read_digests, "jsonl": _read_jsonl,
+    "vics": read_vics,
+}
 
 
 def read_list_text(
