@@ -9,8 +9,8 @@ turns any such problem into an error. Nothing is dropped silently.
 (1200, [(17, 'not a 64-character PDQ hash: ...')])
 
 Readers so far: PDQ lists (one hex hash per line, or CSV with a hash column), md5sum / sha1sum /
-sha256sum text, Project VIC VICS JSON 1.x and 2.0 (and a VICS 2.0 writer), and this project's
-own JSONL records.
+sha256sum text, hashdeep, NIST NSRL RDSv3 SQLite (known-good), Project VIC VICS JSON 1.x and
+2.0 (and a VICS 2.0 writer), and this project's own JSONL records.
 """
 
 from __future__ import annotations

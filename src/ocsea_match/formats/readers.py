@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from .model import HEX_LENGTHS, HashList, ListEntry, ListError, LoadReport
+from .forensic import is_hashdeep, is_sqlite, read_hashdeep, read_nsrl
 from .vics import is_vics, read_vics
 
 __all__ = ["detect_format", "load_list", "read_list_text"]
@@ -26,7 +27,8 @@ def _content_lines(text: str) -> list[tuple[int, str]]:
 
 
 def detect_format(text: str) -> str:
-    """``pdq-lines``, ``pdq-csv``, ``digests``, ``vics`` or ``jsonl``, from the content."""
+    """``pdq-lines``, ``pdq-csv``, ``digests``, ``hashdeep``, ``vics`` or ``jsonl``, from the content
+    (NSRL SQLite files are recognised by ``load_list`` from their first bytes)."""
     lines = _content_lines(text)
     if not lines:
         raise ListError("the list is empty")
@@ -35,8 +37,8 @@ def detect_format(text: str) -> str:
         return "vics"
     if first.startswith("{"):
         return "jsonl"
-    if first.startswith("%%%%"):
-        raise ListError("hashdeep lists are not read by this version")
+    if is_hashdeep(text):
+        return "hashdeep"
     m = _DIGEST_LINE.match(first)
     # md5sum/sha1sum lines, or a sha256sum line ("hex  name" / "hex *name"); a PDQ line is one hex
     if m and (len(m.group(1)) != 64 or re.match(r"^[0-9a-fA-F]{64}( \*|  )\S", first)):
@@ -157,7 +159,7 @@ def _read_jsonl(text: str, hash_list: HashList, report: LoadReport) -> None:
 
 _READERS = {
     "pdq-lines": _read_pdq_lines, "pdq-csv": _read_pdq_csv, "digests": _read_digests, "jsonl": _read_jsonl,
-    "vics": read_vics,
+    "vics": read_vics, "hashdeep": read_hashdeep,
 }
 
 
@@ -194,6 +196,18 @@ def load_list(
 ) -> tuple[HashList, LoadReport]:
     """Read a hash list file: ``(HashList, LoadReport)``. The list is named after the file."""
     path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as exc:
+        raise ListError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if is_sqlite(head) or format == "nsrl":
+        hash_list, report = HashList(name or path.stem), LoadReport(name or path.stem, "nsrl-rdsv3")
+        read_nsrl(path, hash_list, report)
+        report.loaded = len(hash_list.entries)
+        if strict and report.problems:
+            raise ListError(f"{path}: row {report.problems[0][0]}: {report.problems[0][1]}")
+        return hash_list, report
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -1,0 +1,89 @@
+"""Forensic tools' hash sets: hashdeep text and NIST NSRL RDSv3 SQLite (a known-good list)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from .model import HEX_LENGTHS, HashList, ListEntry, ListError, LoadReport
+
+__all__ = ["is_hashdeep", "read_hashdeep", "is_sqlite", "read_nsrl"]
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_DIGESTS = ("md5", "sha1", "sha256")
+
+
+def is_hashdeep(text: str) -> bool:
+    return text.lstrip().startswith("%%%% HASHDEEP-1.0")
+
+
+def read_hashdeep(text: str, hash_list: HashList, report: LoadReport) -> None:
+    """``%%%% size,md5,sha256,filename`` header, ``##`` comments, then one file per line."""
+    columns: list[str] | None = None
+    ignored: set[str] = set()
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("##") or line.startswith("%%%% HASHDEEP"):
+            continue
+        if line.startswith("%%%%"):
+            columns = [c.strip().lower() for c in line[4:].split(",")]
+            continue
+        if columns is None:
+            raise ListError("hashdeep: no '%%%% size,...,filename' column line before the first file")
+        fields = line.split(",", len(columns) - 1)  # the file name may contain commas
+        if len(fields) != len(columns):
+            report.problems.append((number, f"{len(fields)} fields, the header names {len(columns)}"))
+            continue
+        row = dict(zip(columns, fields))
+        name = row.get("filename") or f"{hash_list.name}:{number}"
+        found = 0
+        for column, value in row.items():
+            if column in _DIGESTS:
+                value = value.strip().lower()
+                if len(value) != HEX_LENGTHS[column] or any(c not in "0123456789abcdef" for c in value):
+                    report.problems.append((number, f"bad {column}: {value[:80]!r}"))
+                    continue
+                hash_list.entries.append(ListEntry(name, column, value, label=name))
+                found += 1
+            elif column not in ("size", "filename"):
+                ignored.add(column)
+        if not found and not any(p[0] == number for p in report.problems):
+            report.problems.append((number, "no MD5, SHA-1 or SHA-256 on this line"))
+    for column in sorted(ignored):
+        report.notes.append(f"hashdeep column {column!r} is not matched by this tool")
+
+
+def is_sqlite(head: bytes) -> bool:
+    return head.startswith(_SQLITE_MAGIC)
+
+
+def read_nsrl(path: Path, hash_list: HashList, report: LoadReport) -> None:
+    """NSRL RDSv3: the ``DISTINCT_HASH`` view (or ``FILE``), opened read-only; category known-good."""
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error as exc:
+        raise ListError(f"{path}: cannot open as SQLite: {exc}") from None
+    try:
+        names = {row[0].upper() for row in con.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+        source = "DISTINCT_HASH" if "DISTINCT_HASH" in names else "FILE" if "FILE" in names else None
+        if source is None:
+            raise ListError(f"{path}: an SQLite file without the NSRL RDSv3 DISTINCT_HASH or FILE view")
+        report.format = f"nsrl-rdsv3 ({source})"
+        cursor = con.execute(f"SELECT sha256, sha1, md5 FROM {source}")  # noqa: S608 - fixed names
+        for number, (sha256, sha1, md5) in enumerate(cursor, 1):
+            found = 0
+            for algorithm, value in (("sha256", sha256), ("sha1", sha1), ("md5", md5)):
+                if not value:
+                    continue
+                value = str(value).strip().lower()
+                if len(value) != HEX_LENGTHS[algorithm]:
+                    report.problems.append((number, f"bad {algorithm}: {value[:80]!r}"))
+                    continue
+                hash_list.entries.append(ListEntry(f"{hash_list.name}:{number}", algorithm, value, category="known-good"))
+                found += 1
+            if not found:
+                report.problems.append((number, "a row without hashes"))
+    except sqlite3.Error as exc:
+        raise ListError(f"{path}: {exc}") from None
+    finally:
+        con.close()
