@@ -4,6 +4,7 @@
                              [--displayed] [--jobs N]
     ocsea-match match PATH... (--list FILE | --index DIR)... [--format jsonl|csv|table] ...
     ocsea-match index build LIST... -o DIR [--threshold pdq=31]
+    ocsea-match convert IN OUT --to pdq-csv|vics|jsonl|md5sum|sha1sum|sha256sum
 
 Exit codes: 0 every file hashed (and, for match, nothing matched); 1 finished, but some files
 failed (their records say why); 2 could not run (bad arguments, unreadable list, output not
@@ -24,7 +25,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from . import __version__
-from .formats import ListError, LoadReport, load_list
+from .formats import WRITERS, ListError, LoadReport, dump_list, load_list, read_list_text
 from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS, hash_files
 from .index import HashIndex, IndexFileError
 from .parallel import default_jobs
@@ -102,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="match threshold (inclusive Hamming distance), e.g. pdq=31 (repeatable)",
     )
     b.add_argument("--strict", action="store_true", help="refuse a list with any bad line")
+    cv = sub.add_parser("convert", help="convert a hash list to another format",
+                        description="Read a hash list (any format load_list reads) and write it in another.")
+    cv.add_argument("input", metavar="IN", help="the list to read")
+    cv.add_argument("output", metavar="OUT", help="the file to write")
+    cv.add_argument("--to", required=True, choices=sorted(WRITERS), help="the format to write")
+    cv.add_argument("--strict", action="store_true", help="refuse a list with any bad line")
     return parser
 
 
@@ -318,6 +325,27 @@ def _cmd_index(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_convert(args: argparse.Namespace) -> int:
+    try:
+        hash_list, report = load_list(args.input, strict=args.strict)
+        text = dump_list(hash_list, args.to)
+    except (ListError, ValueError) as exc:
+        print(f"ocsea-match: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    _print_reports([report], quiet=False)
+    try:
+        with open(args.output, "x", encoding="utf-8", newline="") as f:  # never overwrite a file
+            f.write(text)
+    except OSError as exc:
+        print(f"ocsea-match: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    written, _ = read_list_text(text, hash_list.name, format=None if text.strip() else "pdq-lines")
+    left_out = len(hash_list.entries) - len(written.entries)
+    print(f"ocsea-match: {len(written.entries)} entries written to {args.output}"
+          + (f"; {left_out} that {args.to} cannot carry were left out" if left_out else ""), file=sys.stderr)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``ocsea-match``; returns the exit code."""
     warnings.simplefilter("ignore", category=Warning)  # decoder warnings go into the records
@@ -329,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_match(args)
         if args.command == "index":
             return _cmd_index(args)
+        if args.command == "convert":
+            return _cmd_convert(args)
     except BrokenPipeError:  # e.g. piped into `head`
         return EXIT_OK
     return EXIT_CANNOT_RUN

@@ -20,5 +20,9 @@ from pathlib import Path
 from .model import HashList, ListEntry, ListError, LoadReport
 from .readers import detect_format, load_list, read_list_text
 from .vics import dump_vics
+from .writers import WRITERS, dump_list
 
-__all__ = ["HashList", "ListEntry", "ListError", "LoadReport", "detect_format", "dump_vics", "load_list", "read_list_text"]
+__all__ = [
+    "HashList", "ListEntry", "ListError", "LoadReport", "WRITERS", "detect_format", "dump_list", "dump_vics",
+    "load_list", "read_list_text",
+]

@@ -14,7 +14,7 @@ import json
 import re
 from typing import Any
 
-from .model import HashList, ListEntry, ListError, LoadReport
+from .model import HEX_LENGTHS, HashList, ListEntry, ListError, LoadReport
 
 __all__ = ["is_vics", "read_vics", "dump_vics"]
 
@@ -77,6 +77,8 @@ def read_vics(text: str, hash_list: HashList, report: LoadReport) -> None:
                 found += 1
                 continue
             algorithm, length = _HASH_FIELDS.get(field_name, (None, 0))
+            if algorithm is None and field_name.lower() in HEX_LENGTHS:  # e.g. PHASH, written by dump_vics
+                algorithm, length = field_name.lower(), HEX_LENGTHS[field_name.lower()]
             if algorithm is None:
                 report.problems.append((number, f"hash {field_name!r} is not one this tool knows; kept out"))
                 continue

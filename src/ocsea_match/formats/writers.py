@@ -1,0 +1,63 @@
+"""Writers: a HashList back to text in the formats the readers take (round trips are tested)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from .model import HashList, ListError
+from .vics import dump_vics
+
+__all__ = ["WRITERS", "dump_list"]
+
+
+def _dump_pdq_csv(hash_list: HashList) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["hash", "quality", "id", "category"])
+    for e in hash_list.entries:
+        if e.algorithm.startswith("pdq"):
+            writer.writerow([e.hex, "" if e.quality is None else e.quality, e.entry_id, e.category or ""])
+    return out.getvalue()
+
+
+def _digest_writer(algorithm: str):  # type: ignore[no-untyped-def]
+    def dump(hash_list: HashList) -> str:
+        lines = [f"{e.hex}  {e.label or e.entry_id}" for e in hash_list.entries if e.algorithm == algorithm]
+        return "".join(line + "\n" for line in lines)
+
+    return dump
+
+
+def _dump_jsonl(hash_list: HashList) -> str:
+    items: dict[str, dict[str, Any]] = {}
+    for e in hash_list.entries:
+        item = items.setdefault(e.entry_id, {"entry_id": e.entry_id, "category": e.category, "hashes": {}})
+        if e.algorithm in ("md5", "sha1", "sha256"):
+            item[e.algorithm] = e.hex
+        elif e.algorithm != "photodna":
+            value: dict[str, Any] = {"hex": e.hex}
+            if e.quality is not None:
+                value["quality"] = e.quality
+            item["hashes"][e.algorithm] = value
+    return "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items.values())
+
+
+WRITERS = {
+    "pdq-csv": _dump_pdq_csv,
+    "md5sum": _digest_writer("md5"),
+    "sha1sum": _digest_writer("sha1"),
+    "sha256sum": _digest_writer("sha256"),
+    "jsonl": _dump_jsonl,
+    "vics": dump_vics,
+}
+
+
+def dump_list(hash_list: HashList, to: str) -> str:
+    """The list as text in format ``to`` (one of ``WRITERS``); entries the format cannot carry
+    (e.g. MD5s in a PDQ CSV) are left out, and the caller is told how many."""
+    if to not in WRITERS:
+        raise ListError(f"cannot write {to!r}; choose from {', '.join(WRITERS)}")
+    return WRITERS[to](hash_list)
