@@ -42,14 +42,30 @@ class _Perceptual:
     """One algorithm's rows: a FAISS binary index and, per row, the entry it came from."""
 
     def __init__(self, bits: int) -> None:
+        self.nbytes = bits // 8
         self.index = faiss.IndexBinaryFlat(bits)
-        self.rows: list[np.ndarray] = []
-        self.meta: list[int] = []
+        self._rows: list[np.ndarray] = []
+        self._meta: list[np.ndarray] = []
+        self._meta_all: np.ndarray | None = None
 
-    def add(self, row: np.ndarray, meta: int) -> None:
-        self.index.add(row.reshape(1, -1))
-        self.rows.append(row)
-        self.meta.append(meta)
+    def add_many(self, rows: np.ndarray, meta: np.ndarray) -> None:
+        """Add packed rows (n x nbytes uint8) in one FAISS call, with their entries' numbers."""
+        if len(rows):
+            rows = np.ascontiguousarray(rows, dtype=np.uint8).reshape(-1, self.nbytes)
+            self.index.add(rows)
+            self._rows.append(rows)
+            self._meta.append(np.asarray(meta, dtype=np.int64))
+            self._meta_all = None
+
+    @property
+    def rows(self) -> np.ndarray:
+        return np.concatenate(self._rows) if self._rows else np.zeros((0, self.nbytes), np.uint8)
+
+    @property
+    def meta(self) -> np.ndarray:
+        if self._meta_all is None:
+            self._meta_all = np.concatenate(self._meta) if self._meta else np.zeros(0, np.int64)
+        return self._meta_all
 
 
 class HashIndex:
@@ -93,6 +109,7 @@ class HashIndex:
                 raise ValueError(f"a list named {hash_list.name!r} is in the index already")
             self._lists.append(hash_list.name)
             ids: dict[str, int] = {}
+            batches: dict[str, tuple[list[bytes], list[int]]] = {}
             for entry in hash_list.entries:
                 family = match_family(entry.algorithm)
                 if family == "pdq" and entry.quality is not None and entry.quality < self.pdq_quality_floor:
@@ -106,10 +123,14 @@ class HashIndex:
                 if entry.algorithm in EXACT_ALGORITHMS:
                     self._exact[entry.algorithm].setdefault(entry.hex, []).append(meta)
                 elif entry.algorithm in HASH_BITS:  # every PDQ dialect goes into the one PDQ table
-                    table = self._perceptual.setdefault(family, _Perceptual(HASH_BITS[family]))
-                    table.add(np.frombuffer(bytes.fromhex(entry.hex), dtype=np.uint8), meta)
+                    rows, metas = batches.setdefault(family, ([], []))
+                    rows.append(bytes.fromhex(entry.hex))
+                    metas.append(meta)
                 else:
                     unmatchable[entry.algorithm] = unmatchable.get(entry.algorithm, 0) + 1
+            for family, (rows, metas) in batches.items():
+                table = self._perceptual.setdefault(family, _Perceptual(HASH_BITS[family]))
+                table.add_many(np.frombuffer(b"".join(rows), dtype=np.uint8), np.asarray(metas))
         if report is not None:
             if skipped_quality:
                 report.notes.append(
@@ -129,7 +150,7 @@ class HashIndex:
     @property
     def algorithms(self) -> list[str]:
         """The algorithms that have entries (perceptual and exact)."""
-        return sorted([a for a, t in self._perceptual.items() if t.meta] + [a for a, t in self._exact.items() if t])
+        return sorted([a for a, t in self._perceptual.items() if t.index.ntotal] + [a for a, t in self._exact.items() if t])
 
     # ----------------------------------------------------------------------------- matching
 
@@ -160,9 +181,10 @@ class HashIndex:
                 continue
             threshold = self.thresholds[family]
             lims, distances, labels = table.index.range_search(np.stack(rows), threshold + 1)
+            meta_of_row = table.meta
             for r, qi in enumerate(owners):
                 for k in range(lims[r], lims[r + 1]):
-                    self._note(found[qi], table.meta[int(labels[k])], family, names[r], int(distances[k]))
+                    self._note(found[qi], int(meta_of_row[labels[k]]), family, names[r], int(distances[k]))
         return [self._as_matches(f) for f in found]
 
     def _query_rows(
@@ -219,9 +241,8 @@ class HashIndex:
             files[name] = _sha256(folder / name)
 
         for algorithm, table in self._perceptual.items():
-            rows = np.stack(table.rows) if table.rows else np.zeros((0, HASH_BITS[algorithm] // 8), np.uint8)
-            put_array(f"{algorithm}.rows.npy", rows)
-            put_array(f"{algorithm}.meta.npy", np.asarray(table.meta, dtype=np.int64))
+            put_array(f"{algorithm}.rows.npy", table.rows)
+            put_array(f"{algorithm}.meta.npy", table.meta)
         for algorithm, table in self._exact.items():
             values = sorted(table)
             width = {"md5": 16, "sha1": 20, "sha256": 32}[algorithm]
@@ -266,11 +287,10 @@ class HashIndex:
         index._meta = [tuple(m) for m in json.loads((folder / "entries.json").read_text(encoding="utf-8"))]  # type: ignore[misc]
         for algorithm in manifest["perceptual"]:
             rows, meta = get_array(f"{algorithm}.rows.npy"), get_array(f"{algorithm}.meta.npy")
+            if rows.ndim != 2 or rows.shape[1] != HASH_BITS[algorithm] // 8 or len(meta) != len(rows):
+                raise IndexFileError(f"{folder}: {algorithm} rows and entries do not fit together")
             table = _Perceptual(HASH_BITS[algorithm])
-            if len(rows):
-                table.index.add(np.ascontiguousarray(rows, dtype=np.uint8))
-            table.rows = list(rows)
-            table.meta = [int(m) for m in meta]
+            table.add_many(rows, meta)
             index._perceptual[algorithm] = table
         for algorithm in EXACT_ALGORITHMS:
             values, counts, meta = (get_array(f"{algorithm}.{part}.npy") for part in ("values", "counts", "meta"))
