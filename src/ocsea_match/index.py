@@ -43,8 +43,7 @@ class _Perceptual:
 
     def __init__(self, bits: int) -> None:
         self.nbytes = bits // 8
-        self.index = faiss.IndexBinaryFlat(bits)
-        self._rows: list[np.ndarray] = []
+        self.index = faiss.IndexBinaryFlat(bits)  # holds the only copy of the rows
         self._meta: list[np.ndarray] = []
         self._meta_all: np.ndarray | None = None
 
@@ -53,13 +52,13 @@ class _Perceptual:
         if len(rows):
             rows = np.ascontiguousarray(rows, dtype=np.uint8).reshape(-1, self.nbytes)
             self.index.add(rows)
-            self._rows.append(rows)
             self._meta.append(np.asarray(meta, dtype=np.int64))
             self._meta_all = None
 
     @property
     def rows(self) -> np.ndarray:
-        return np.concatenate(self._rows) if self._rows else np.zeros((0, self.nbytes), np.uint8)
+        """The packed rows, read back from FAISS's storage (a copy)."""
+        return faiss.vector_to_array(self.index.xb).reshape(-1, self.nbytes)
 
     @property
     def meta(self) -> np.ndarray:
