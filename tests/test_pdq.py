@@ -15,14 +15,18 @@ from conftest import PDQ_REFERENCE, corpus_paths, needs_corpus, needs_pdq_refere
 pdqhash = pytest.importorskip("pdqhash", reason="pdqhash is the PDQ oracle: pip install -e '.[dev]'")
 
 
+def _hex(bits: np.ndarray) -> str:
+    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex()
+
+
 def oracle(rgb: np.ndarray) -> tuple[str, int]:
     bits, quality = pdqhash.compute(rgb)
-    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex(), int(quality)
+    return _hex(bits), int(quality)
 
 
 def oracle_dihedral(rgb: np.ndarray) -> list[str]:
     vectors, _ = pdqhash.compute_dihedral(rgb)
-    return [np.packbits(np.asarray(v, dtype=np.uint8)).tobytes().hex() for v in vectors]
+    return [_hex(v) for v in vectors]
 
 
 def reference_rows() -> list[dict[str, str]]:

@@ -92,6 +92,7 @@ class _Picture:
         self._bgr = bgr
         self._pdq_min_side = pdq_min_side
         self._gray: Image.Image | None = None
+        self._rgb: Image.Image | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -129,15 +130,19 @@ class _Picture:
         return _core.luma_from_rgb(arr, self._bgr)
 
     def rgb_image(self) -> Image.Image:
-        """The picture as a PIL RGB image (what the PDQ dialects shrink)."""
-        if self._image is not None:
-            return self._image if self._image.mode == "RGB" else self._image.convert("RGB")
-        assert self._array is not None
-        arr = self._array
-        if arr.ndim == 2:
-            return Image.fromarray(arr, "L").convert("RGB")
-        rgb = arr[:, :, 2::-1] if self._bgr else arr[:, :, :3]
-        return Image.fromarray(np.ascontiguousarray(rgb), "RGB")
+        """The picture as a PIL RGB image (what the PDQ dialects shrink), made once."""
+        if self._rgb is None:
+            if self._image is not None:
+                self._rgb = self._image if self._image.mode == "RGB" else self._image.convert("RGB")
+            else:
+                assert self._array is not None
+                arr = self._array
+                if arr.ndim == 2:
+                    self._rgb = Image.fromarray(arr, "L").convert("RGB")
+                else:
+                    rgb = arr[:, :, 2::-1] if self._bgr else arr[:, :, :3]
+                    self._rgb = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
+        return self._rgb
 
     def gray(self) -> Image.Image:
         """The PIL ``L`` picture imagehash starts from (``image.convert("L")``)."""
@@ -157,14 +162,18 @@ class _Picture:
 # --------------------------------------------------------------------------------------------
 
 
+def _pdq_hashes(name: str, luma: np.ndarray, dihedral: bool = False) -> list[Hash]:
+    """PDQ of a float32 luma picture (consumed): one hash, or the 8 dihedral ones."""
+    rows, quality = _core.pdq_from_luma(luma, dihedral=dihedral, inplace=True)
+    return [Hash(name, row.tobytes(), int(quality)) for row in rows]
+
+
 def _pdq(pic: _Picture) -> Hash:
-    rows, quality = _core.pdq_from_luma(pic.luma(), dihedral=False, inplace=True)
-    return Hash("pdq", rows[0].tobytes(), int(quality))
+    return _pdq_hashes("pdq", pic.luma())[0]
 
 
 def _pdq_of_rgb_image(name: str, img: Image.Image) -> Hash:
-    rows, quality = _core.pdq_from_luma(_core.luma_from_rgb(np.asarray(img)), dihedral=False, inplace=True)
-    return Hash(name, rows[0].tobytes(), int(quality))
+    return _pdq_hashes(name, _core.luma_from_rgb(np.asarray(img)))[0]
 
 
 def _pdq_thumb512(pic: _Picture) -> Hash:
@@ -358,9 +367,7 @@ def pdq_dihedral(
     >>> len(pdq_dihedral(np.zeros((16, 16), np.uint8)))
     8
     """
-    pic = _to_picture(image, ("pdq",), max_pixels, mode)
-    rows, quality = _core.pdq_from_luma(pic.luma(), dihedral=True, inplace=True)
-    return [Hash("pdq", row.tobytes(), int(quality)) for row in rows]
+    return _pdq_hashes("pdq", _to_picture(image, ("pdq",), max_pixels, mode).luma(), dihedral=True)
 
 
 # --------------------------------------------------------------------------------------------
