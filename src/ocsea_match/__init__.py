@@ -9,15 +9,17 @@ The public API is what this module exports; everything else is private.
 
 from .decode import DEFAULT_MAX_PIXELS, sniff
 from .errors import ERROR_CODES, MediaError
-from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, hash_file, hash_files, hash_image, pdq_dihedral
+from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, hash_bytes, hash_file, hash_files, hash_image, pdq_dihedral
 from .formats import HashList, ListEntry, ListError, LoadReport, load_list
 from .hashes import HASH_BITS, Hash, hamming_many_to_many, hamming_one_to_many, pack_hashes
 from .index import HashIndex, IndexFileError
+from .scanning import ArchiveLimits, ScanError, run_scan, scan
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ALGORITHMS",
+    "ArchiveLimits",
     "DEFAULT_ALGORITHMS",
     "DEFAULT_MAX_PIXELS",
     "ERROR_CODES",
@@ -28,16 +30,20 @@ __all__ = [
     "IndexFileError",
     "ListEntry",
     "ListError",
+    "ScanError",
     "LoadReport",
     "MediaError",
     "__version__",
     "hamming_many_to_many",
     "hamming_one_to_many",
+    "hash_bytes",
     "hash_file",
     "hash_files",
     "hash_image",
     "load_list",
     "pack_hashes",
     "pdq_dihedral",
+    "run_scan",
+    "scan",
     "sniff",
 ]

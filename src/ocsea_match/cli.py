@@ -4,11 +4,13 @@
                              [--displayed] [--jobs N]
     ocsea-match match PATH... (--list FILE | --index DIR)... [--format jsonl|csv|table] ...
     ocsea-match index build LIST... -o DIR [--threshold pdq=31]
+    ocsea-match scan SOURCE... [--list FILE]... [--index DIR] [--known-good NSRL.db]... -o CASE_DIR
+                             [--jobs N] [--resume] [--quiet]
     ocsea-match convert IN OUT --to pdq-csv|vics|jsonl|md5sum|sha1sum|sha256sum
 
 Exit codes: 0 every file hashed (and, for match, nothing matched); 1 finished, but some files
 failed (their records say why); 2 could not run (bad arguments, unreadable list, output not
-writable); 3 (match) finished and at least one file matched a list.
+writable); 3 (match, scan) finished and at least one file matched a list.
 """
 
 from __future__ import annotations
@@ -103,6 +105,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="match threshold (inclusive Hamming distance), e.g. pdq=31 (repeatable)",
     )
     b.add_argument("--strict", action="store_true", help="refuse a list with any bad line")
+    sc = sub.add_parser(
+        "scan", help="scan a seized folder into a case folder: every file hashed, matched and accounted for",
+        description="Walk the sources (symlinks never followed, ZIP archives descended into), hash every file "
+        "(MD5, SHA-1, SHA-256; pictures also perceptually), match against the lists, and write CASE_DIR: "
+        "records.jsonl, matches.csv, summary.json, case.vics.json (VICS 2.0), hashdeep.txt, provenance.json, "
+        "SHA256SUMS. Nothing is written inside the sources.",
+        epilog="Exit codes: 0 finished, no file failed, nothing matched; 1 finished, some files failed; "
+        "2 could not run (or interrupted: --resume finishes it); 3 finished and at least one file matched.",
+    )
+    sc.add_argument("sources", nargs="+", metavar="SOURCE", help="folders or files (a mounted image's root)")
+    sc.add_argument("--list", dest="lists", action="append", default=[], metavar="FILE", help="a hash list (repeatable)")
+    sc.add_argument("--index", dest="index_dir", metavar="DIR", help="a saved index (ocsea-match index build)")
+    sc.add_argument("--known-good", dest="known_good", action="append", default=[], metavar="FILE",
+                    help="a known-good list (NSRL RDSv3 SQLite, hashdeep, md5sum ...): those files skip perceptual "
+                    "hashing (repeatable)")
+    sc.add_argument("-o", "--output", required=True, metavar="CASE_DIR", help="the case folder to write")
+    sc.add_argument("--algo", type=_algorithms, default=None, metavar="LIST",
+                    help=f"comma-separated algorithms: {','.join(ALGORITHMS)} (default: pdq and what the lists carry)")
+    sc.add_argument("--mode", choices=MODES, default="fast", help="fast (default) or exact decoding")
+    sc.add_argument("--no-dialects", action="store_true", help="query PDQ at full resolution only")
+    sc.add_argument("--jobs", type=_positive, default=default_jobs(), help="worker processes (default: all cores)")
+    sc.add_argument("--resume", action="store_true", help="finish an interrupted scan in CASE_DIR")
+    sc.add_argument("--quiet", action="store_true", help="no progress and no summary on standard error")
     cv = sub.add_parser("convert", help="convert a hash list to another format",
                         description="Read a hash list (any format load_list reads) and write it in another.")
     cv.add_argument("input", metavar="IN", help="the list to read")
@@ -346,6 +371,37 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_scan(args: argparse.Namespace, argv: list[str] | None) -> int:
+    from .scanning import ScanError, run_scan
+
+    command = ["ocsea-match", *(argv if argv is not None else sys.argv[1:])]
+    try:
+        summary = run_scan(
+            args.sources, args.output, lists=args.lists, index_dir=args.index_dir, known_good=args.known_good,
+            algorithms=args.algo, jobs=args.jobs, mode=args.mode, dialects=not args.no_dialects, resume=args.resume,
+            progress="none" if args.quiet else "auto", command_line=command,
+            on_list_report=lambda report: _print_reports([report], args.quiet),
+        )
+    except ScanError as exc:
+        print(f"ocsea-match: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except KeyboardInterrupt:
+        print(f"ocsea-match: interrupted; 'ocsea-match scan ... -o {args.output} --resume' finishes the job",
+              file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    status = summary["by_status"]
+    if not args.quiet:
+        print(
+            f"ocsea-match: {summary['files']} files ({summary['walked']} on disk, {summary['archive_members']} in "
+            f"archives): {status.get('ok', 0)} ok, {status.get('skipped', 0)} skipped, {status.get('error', 0)} "
+            f"failed; {summary['files_matched']} matched. Case folder: {args.output}",
+            file=sys.stderr,
+        )
+    if summary["files_matched"]:
+        return EXIT_MATCHES
+    return EXIT_FILE_ERRORS if status.get("error") else EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``ocsea-match``; returns the exit code."""
     warnings.simplefilter("ignore", category=Warning)  # decoder warnings go into the records
@@ -359,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_index(args)
         if args.command == "convert":
             return _cmd_convert(args)
+        if args.command == "scan":
+            return _cmd_scan(args, argv)
     except BrokenPipeError:  # e.g. piped into `head`
         return EXIT_OK
     return EXIT_CANNOT_RUN

@@ -17,11 +17,17 @@ ERROR_CODES: dict[str, str] = {
     "too-large": "the file is larger than the configured size limit",
     "not-media": "the bytes are not a picture or video format this tool recognises",
     "unsupported-format": "a recognised media format that this version cannot decode",
-    "decompression-bomb": "the picture declares more pixels than the configured limit",
+    "decompression-bomb": "the picture declares more pixels than the configured limit, or an archive "
+    "expands past its limits (members, bytes, compression ratio)",
     "corrupt": "the decoder failed on the picture's data",
     "empty-image": "the picture has no pixels (zero width or height)",
     "bad-input": "the value given to the API is not a picture (wrong type, shape or dtype)",
     "worker-crashed": "the worker process hashing this file died",
+    "known-good": "(skip reason) the file's digest is on a known-good list such as the NSRL",
+    "symlink": "(skip reason) a symbolic link; never followed, its target is reported",
+    "special-file": "(skip reason) a device, FIFO or socket; never opened",
+    "encrypted": "an archive member that is encrypted; its bytes could not be examined",
+    "nested-too-deep": "(skip reason) an archive inside archives deeper than the configured limit",
     "internal-error": "an unexpected failure; please report it with the file's type and size",
 }
 

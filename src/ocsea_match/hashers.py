@@ -11,6 +11,7 @@ once and its luma / grayscale forms are made once, whatever the number of algori
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -37,6 +38,8 @@ __all__ = [
     "ImageInput",
     "hash_image",
     "pdq_dihedral",
+    "SkipCheck",
+    "hash_bytes",
     "hash_file",
     "hash_files",
 ]
@@ -390,7 +393,7 @@ def _new_record(path: str | os.PathLike[str]) -> dict[str, Any]:
     }
 
 
-def _open_evidence(path: str | os.PathLike[str]) -> int:
+def open_evidence(path: str | os.PathLike[str]) -> int:
     """Open read-only, without updating the access time where the OS allows it."""
     flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
     noatime = getattr(os, "O_NOATIME", 0)
@@ -414,7 +417,7 @@ def _read_and_digest(path: str | os.PathLike[str], record: dict[str, Any], max_b
         raise MediaError("is-directory", "a directory, not a file")
     digests = (hashlib.md5(), hashlib.sha1(), hashlib.sha256())
     try:
-        fd = _open_evidence(path)
+        fd = open_evidence(path)
     except OSError as exc:
         raise MediaError("unreadable", f"cannot open: {exc.strerror or exc}") from None
     data: bytes | None = None
@@ -442,11 +445,25 @@ def _read_and_digest(path: str | os.PathLike[str], record: dict[str, Any], max_b
     return data
 
 
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file of ours (a list, an index part, an output), read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _chunks(f: Any, head: bytes) -> Iterator[bytes]:
     chunk = head
     while chunk:
         yield chunk
         chunk = f.read(_CHUNK)
+
+
+#: Called with a record once its digests are known; a ``MediaError`` it returns skips the
+#: perceptual work and becomes the record's reason (``status: "skipped"``), e.g. known-good files.
+SkipCheck = Callable[[dict[str, Any]], Union[MediaError, None]]
 
 
 def hash_file(
@@ -457,6 +474,7 @@ def hash_file(
     displayed: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    skip: SkipCheck | None = None,
 ) -> dict[str, Any]:
     """Hash one file into a file record (DESIGN.md's shape); never raises for a bad file.
 
@@ -475,36 +493,52 @@ def hash_file(
     names = _check_algorithms(algorithms)
     draft = _draft_for(mode, names)
     record = _new_record(path)
-    try:
+    with _recorded_failures(record):
         data = _read_and_digest(path, record, max_bytes)
-        if data is None:
-            media = record["media_type"]
-            if record["size"] is not None and record["size"] > max_bytes and media == "image":
-                raise MediaError("too-large", f"{record['size']} bytes, over the limit of {max_bytes}")
-            if media == "video":
-                record["status"] = "skipped"
-                raise MediaError("unsupported-format", f"{record['format']} video: video hashing is not in this version")
-            if media == "archive":
-                record["status"] = "skipped"
-                raise MediaError("unsupported-format", f"{record['format']} archive: not descended into by 'hash'")
-            raise MediaError("not-media", "not a picture: the bytes match no known picture format")
-        decoded = open_image(data, max_pixels, draft)
-        record["format"] = decoded.format or record["format"]
-        record["width"], record["height"] = decoded.original_size
-        record["mode"] = mode
-        if decoded.truncated:
-            record["truncated"] = True
-            record["warnings"] = decoded.warnings
-        pic = _picture_from_decoded(decoded, mode)
-        if decoded.size != decoded.original_size:
-            record["decoded_size"] = list(decoded.size)
-        record["hashes"] = {name: h.to_json() for name, h in _run(pic, names).items()}
-        if decoded.orientation not in (None, 1):
-            record["exif_orientation"] = decoded.orientation
-            if displayed:
-                shown = _displayed(decoded, mode)
-                record["hashes_displayed"] = {name: h.to_json() for name, h in _run(shown, names).items()}
-        record["status"] = "ok"
+        _hash_content(record, data, names, mode, draft, displayed, max_pixels, max_bytes, skip)
+    return record
+
+
+def hash_bytes(
+    data: bytes,
+    algorithms: Iterable[str] | str = DEFAULT_ALGORITHMS,
+    *,
+    path: str = "<bytes>",
+    mode: str = "exact",
+    displayed: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    skip: SkipCheck | None = None,
+) -> dict[str, Any]:
+    """``hash_file`` for content already in memory (an upload, an archive member).
+
+    ``path`` is only what the record says it came from.
+
+    >>> hash_bytes(b"", ["pdq"])["error"]["code"]
+    'empty-file'
+    """
+    names = _check_algorithms(algorithms)
+    draft = _draft_for(mode, names)
+    record = _new_record(path)
+    with _recorded_failures(record):
+        record["media_type"], record["format"] = sniff(bytes(data[:32]))
+        record["size"] = len(data)
+        record["md5"], record["sha1"], record["sha256"] = (
+            hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest(), hashlib.sha256(data).hexdigest()
+        )
+        if not data:
+            record["media_type"] = "other"
+            raise MediaError("empty-file", "the file is empty")
+        usable = data if record["media_type"] == "image" and len(data) <= max_bytes else None
+        _hash_content(record, usable, names, mode, draft, displayed, max_pixels, max_bytes, skip)
+    return record
+
+
+@contextlib.contextmanager
+def _recorded_failures(record: dict[str, Any]) -> Iterator[None]:
+    """Turn any failure while hashing one file into the record's error; never re-raise."""
+    try:
+        yield
     except MediaError as exc:
         if record["status"] != "skipped":
             record["status"] = "error"
@@ -515,7 +549,46 @@ def hash_file(
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop a batch
         record["status"] = "error"
         record["error"] = {"code": "internal-error", "message": f"{type(exc).__name__}: {exc}"}
-    return record
+
+
+def _hash_content(
+    record: dict[str, Any], data: bytes | None, names: Sequence[str], mode: str, draft: tuple[int, int] | None,
+    displayed: bool, max_pixels: int, max_bytes: int, skip: SkipCheck | None,
+) -> None:
+    """The perceptual part of a record whose digests are filled; ``data``: a picture's bytes."""
+    if skip is not None:
+        reason = skip(record)
+        if reason is not None:
+            record["status"] = "skipped"
+            raise reason
+    if data is None:
+        media = record["media_type"]
+        if record["size"] is not None and record["size"] > max_bytes and media == "image":
+            raise MediaError("too-large", f"{record['size']} bytes, over the limit of {max_bytes}")
+        if media == "video":
+            record["status"] = "skipped"
+            raise MediaError("unsupported-format", f"{record['format']} video: video hashing is not in this version")
+        if media == "archive":
+            record["status"] = "skipped"
+            raise MediaError("unsupported-format", f"{record['format']} archive: not descended into by 'hash'")
+        raise MediaError("not-media", "not a picture: the bytes match no known picture format")
+    decoded = open_image(data, max_pixels, draft)
+    record["format"] = decoded.format or record["format"]
+    record["width"], record["height"] = decoded.original_size
+    record["mode"] = mode
+    if decoded.truncated:
+        record["truncated"] = True
+        record["warnings"] = decoded.warnings
+    pic = _picture_from_decoded(decoded, mode)
+    if decoded.size != decoded.original_size:
+        record["decoded_size"] = list(decoded.size)
+    record["hashes"] = {name: h.to_json() for name, h in _run(pic, names).items()}
+    if decoded.orientation not in (None, 1):
+        record["exif_orientation"] = decoded.orientation
+        if displayed:
+            shown = _displayed(decoded, mode)
+            record["hashes_displayed"] = {name: h.to_json() for name, h in _run(shown, names).items()}
+    record["status"] = "ok"
 
 
 def _crashed(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -1,0 +1,364 @@
+"""Forensic scan: every file under the sources accounted for, matched, resumable, with case outputs.
+
+``scan(...)`` is the generator for scripts (one record per file, archive members included);
+``run_scan(...)`` is what ``ocsea-match scan`` runs: it journals the records into a case folder,
+resumes an interrupted job, shows progress, and writes the outputs the forensic suites import.
+
+>>> for record in scan(["evidence/"], lists=["known_list.csv"]):  # doctest: +SKIP
+...     if record.get("matches"):
+...         print(record["path"], record["matches"][0]["entry_id"])
+>>> summary = run_scan(["evidence/"], "case-0042", lists=["known_list.csv"], jobs=2)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import json
+import os
+import platform
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import MediaError
+from ..formats import HashList, LoadReport, load_list
+from ..hashers import (
+    DEFAULT_ALGORITHMS, DEFAULT_MAX_BYTES, PDQ_DIALECTS, _check_algorithms, file_sha256, hash_bytes, hash_file,
+    open_evidence,
+)
+from ..decode import DEFAULT_MAX_PIXELS
+from ..index import HashIndex
+from ..parallel import process_map
+from .archives import ArchiveLimits, archive_outcome, examine_zip
+from .case import PROVENANCE, RECORDS, write_outputs
+from .journal import Journal
+from .known_good import KnownGood
+from .progress import Progress
+from .walk import Entry, display_path, is_inside, path_hex, walk
+
+__all__ = ["ArchiveLimits", "KnownGood", "ScanError", "run_scan", "scan"]
+
+#: Codes that make a file ``skipped`` rather than failed in a scan: nothing is wrong with it.
+_SKIP_CODES = {"not-media", "too-large", "known-good", "symlink", "special-file", "nested-too-deep"}
+
+#: Extensions and the formats their bytes may have; any other format is a name/type mismatch.
+_EXPECTED = {
+    "jpg": {"JPEG"}, "jpeg": {"JPEG"}, "jpe": {"JPEG"}, "jfif": {"JPEG"}, "png": {"PNG"}, "gif": {"GIF"},
+    "webp": {"WEBP"}, "bmp": {"BMP"}, "tif": {"TIFF"}, "tiff": {"TIFF"}, "heic": {"HEIF"}, "heif": {"HEIF"},
+    "avif": {"AVIF"}, "ico": {"ICO"}, "psd": {"PSD"}, "jp2": {"JPEG2000"},
+    "mp4": {"MP4", "MOV"}, "m4v": {"MP4", "MOV"}, "mov": {"MOV", "MP4"}, "3gp": {"3GP", "MP4"}, "avi": {"AVI"},
+    "mkv": {"MATROSKA"}, "webm": {"MATROSKA"}, "flv": {"FLV"}, "wmv": {"ASF"}, "asf": {"ASF"},
+    "mpg": {"MPEG"}, "mpeg": {"MPEG"}, "zip": {"ZIP"},
+}
+#: Extensions of documents that are not media or archives: media bytes under them are hidden.
+_NOT_MEDIA = {"txt", "log", "csv", "json", "xml", "html", "htm", "md", "ini", "cfg", "dat", "tmp", "dll", "exe",
+              "sys", "bin", "db", "pdf", "doc", "rtf"}
+
+
+class ScanError(RuntimeError):
+    """The scan cannot run (bad case folder, unreadable list, resume with other settings)."""
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """What every worker needs; small and picklable."""
+
+    algorithms: tuple[str, ...]
+    mode: str = "fast"
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    limits: ArchiveLimits = field(default_factory=ArchiveLimits)
+    known_good: KnownGood | None = None
+
+
+# ------------------------------------------------------------------------------------- one file
+
+
+def _base_record(path: str) -> dict[str, Any]:
+    return {"path": path, "size": None, "md5": None, "sha1": None, "sha256": None, "media_type": None,
+            "format": None, "status": "error", "error": None, "hashes": {}}
+
+
+def _entry_record(entry: Entry) -> dict[str, Any]:
+    """The record of a walked entry that is not a regular file."""
+    record = _base_record(display_path(entry.path))
+    codes = {"symlink": ("skipped", "symlink"), "special": ("skipped", "special-file"),
+             "unreadable": ("error", "unreadable"), "missing": ("error", "not-found")}
+    record["status"], code = codes[entry.kind]
+    message = {"symlink": "a symbolic link, not followed", "special": f"a {entry.detail}, not opened"}.get(entry.kind, entry.detail)
+    if entry.kind == "symlink":
+        record["link"] = entry.detail
+    record["error"] = MediaError(code, message).to_json()
+    return record
+
+
+def _label(record: dict[str, Any], name: str) -> None:
+    """Flag a name whose extension says another type than the bytes; settle skip statuses."""
+    ext = name.rpartition(".")[2].lower() if "." in name.rpartition("/")[2] else ""
+    fmt, media = record.get("format"), record.get("media_type")
+    expected = _EXPECTED.get(ext)
+    if record.get("size") and ((expected is not None and fmt not in expected) or (ext in _NOT_MEDIA and media in ("image", "video", "archive"))):
+        record["name_mismatch"] = {"extension": ext, "detected": fmt or media}
+    error = record.get("error")
+    if error and error["code"] in _SKIP_CODES:
+        record["status"] = "skipped"
+
+
+def _hash_member(data: bytes, path: str, settings: _Settings) -> dict[str, Any]:
+    record = hash_bytes(data, settings.algorithms, path=path, mode=settings.mode, max_bytes=settings.max_bytes,
+                        max_pixels=settings.max_pixels, skip=settings.known_good)
+    _label(record, path.rpartition("!/")[2])
+    return record
+
+
+def _scan_entry(entry: Entry, settings: _Settings) -> list[dict[str, Any]]:
+    """The records of one walked entry: an archive's members first, the entry's own last."""
+    if entry.kind != "file":
+        return [_entry_record(entry)]
+    record = hash_file(entry.path, settings.algorithms, mode=settings.mode, max_bytes=settings.max_bytes,
+                       max_pixels=settings.max_pixels, skip=settings.known_good)
+    record["path"] = display_path(entry.path)
+    raw = path_hex(entry.path)
+    if raw:
+        record["path_hex"] = raw
+    _label(record, os.path.basename(record["path"]))
+    members: list[dict[str, Any]] = []
+    if record["format"] == "ZIP" and record["status"] == "skipped" and record["error"]["code"] == "unsupported-format":
+        try:
+            with os.fdopen(open_evidence(entry.path), "rb") as f:
+                members, problem = examine_zip(
+                    f, record["path"], functools.partial(_hash_member, settings=settings), settings.limits,
+                )
+        except OSError as exc:
+            members, problem = [], MediaError("unreadable", f"cannot open the archive: {exc.strerror or exc}")
+        archive_outcome(record, problem, sum(m["parent"] == record["path"] for m in members))
+    return members + [record]
+
+
+def _crashed_entry(entry: Entry) -> list[dict[str, Any]]:
+    record = _base_record(display_path(entry.path))
+    record["error"] = MediaError("worker-crashed", "the worker process died while scanning this file (twice)").to_json()
+    return [record]
+
+
+# ------------------------------------------------------------------------------------- many files
+
+
+def _algorithms_for(algorithms: Iterable[str] | None, index: HashIndex | None, dialects: bool) -> tuple[str, ...]:
+    names = tuple(algorithms) if algorithms else DEFAULT_ALGORITHMS
+    if index is not None and not algorithms:
+        names = tuple(dict.fromkeys(names + tuple(a for a in index.algorithms if a not in ("md5", "sha1", "sha256"))))
+    if dialects and index is not None and "pdq" in names and "pdq" in index.algorithms:
+        names = tuple(dict.fromkeys(names + PDQ_DIALECTS))
+    return _check_algorithms(names)
+
+
+def _groups(entries: Iterable[Entry], settings: _Settings, index: HashIndex | None, jobs: int) -> Iterator[list[dict[str, Any]]]:
+    work = functools.partial(_scan_entry, settings=settings)
+    for group in process_map(work, entries, jobs=jobs, on_crash=_crashed_entry):
+        for record in group:
+            if index is not None:
+                record["matches"] = index.match(record)
+        yield group
+
+
+def _load_lists(lists: Iterable[str | Path | HashList]) -> tuple[list[HashList], list[LoadReport]]:
+    loaded, reports = [], []
+    for item in lists:
+        if isinstance(item, HashList):
+            loaded.append(item)
+            reports.append(LoadReport(item.name, "in-memory", loaded=len(item.entries)))
+        else:
+            hash_list, report = load_list(item)
+            loaded.append(hash_list)
+            reports.append(report)
+    return loaded, reports
+
+
+def scan(
+    sources: Sequence[str | os.PathLike[str]],
+    *,
+    lists: Iterable[str | Path | HashList] = (),
+    index: HashIndex | None = None,
+    known_good: Iterable[str | Path | HashList] = (),
+    algorithms: Iterable[str] | None = None,
+    jobs: int = 1,
+    mode: str = "fast",
+    dialects: bool = True,
+    limits: ArchiveLimits = ArchiveLimits(),
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Iterator[dict[str, Any]]:
+    """Records of every file under ``sources`` (members of ZIP archives included), matched.
+
+    Each record is a file record (DESIGN.md) with ``matches`` when lists are given; ``status`` is
+    ``ok``, ``skipped`` (``error.code`` says why: known-good, not-media, symlink ...) or
+    ``error``. Nothing is written anywhere; use ``run_scan`` for a case folder.
+
+    >>> [r["status"] for r in scan(["examples/images"])][:2]  # doctest: +SKIP
+    ['ok', 'ok']
+    """
+    roots = [os.fspath(s) for s in sources]
+    if lists:
+        index = index or HashIndex()
+        for hash_list in _load_lists(lists)[0]:
+            index.add_list(hash_list)
+    names = _algorithms_for(algorithms, index, dialects)
+    good_lists = _load_lists(known_good)[0]
+    with tempfile.TemporaryDirectory(prefix="ocsea-known-good-") as tmp:
+        known = KnownGood.build(good_lists, tmp) if good_lists else None
+        settings = _Settings(names, mode, max_bytes, DEFAULT_MAX_PIXELS, limits, known)
+        for group in _groups(walk(roots), settings, index, jobs):
+            yield from group
+
+
+# ------------------------------------------------------------------------------------- case folder
+
+
+def _utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _list_info(path: str | Path, report: LoadReport) -> dict[str, Any]:
+    """What provenance says of a list: where, its SHA-256, and what loading it found."""
+    return {"path": os.path.abspath(path), "sha256": file_sha256(path), "name": report.list_name,
+            "format": report.format, "loaded": report.loaded, "problems": len(report.problems), "notes": report.notes}
+
+
+def _library_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    versions = {}
+    for name in ("ocsea-match", "numpy", "scipy", "pillow", "opencv-python-headless", "faiss-cpu", "tqdm"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def run_scan(
+    sources: Sequence[str | os.PathLike[str]],
+    case_dir: str | os.PathLike[str],
+    *,
+    lists: Sequence[str | Path] = (),
+    index_dir: str | Path | None = None,
+    known_good: Sequence[str | Path] = (),
+    algorithms: Sequence[str] | None = None,
+    jobs: int = 1,
+    mode: str = "fast",
+    dialects: bool = True,
+    limits: ArchiveLimits = ArchiveLimits(),
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    resume: bool = False,
+    progress: str = "auto",
+    command_line: Sequence[str] | None = None,
+    on_list_report: Callable[[LoadReport], None] | None = None,
+) -> dict[str, Any]:
+    """Scan into ``case_dir`` (records.jsonl, matches.csv, summary.json, case.vics.json,
+    hashdeep.txt, provenance.json, SHA256SUMS) and return the summary.
+
+    ``resume=True`` finishes an interrupted scan of the same sources with the same settings:
+    files already in records.jsonl are not hashed again. ``progress``: ``auto`` (a bar on a
+    terminal, log lines otherwise), ``bar``, ``log`` or ``none``. Raises ``ScanError`` when the
+    scan cannot run; bad files never raise, they get records.
+    """
+    roots = [os.path.abspath(os.fspath(s)) for s in sources]
+    case = Path(case_dir).absolute()
+    if is_inside(str(case), [r for r in roots if os.path.isdir(r)]):
+        raise ScanError(f"{case}: the case folder is inside a source; nothing may be written inside the evidence")
+    if (case / RECORDS).exists() and not resume:
+        raise ScanError(f"{case} holds a scan already: --resume to finish it, or choose another folder")
+    if resume and not (case / PROVENANCE).exists():
+        raise ScanError(f"{case}: nothing to resume (no {PROVENANCE})")
+    case.mkdir(parents=True, exist_ok=True)
+    for stale in case.glob(".work-*"):  # scratch space of a killed run
+        for leftover in stale.iterdir():
+            leftover.unlink()
+        stale.rmdir()
+
+    try:
+        index = HashIndex.load(index_dir) if index_dir else HashIndex()
+        hash_lists, reports = _load_lists(lists)
+        for hash_list, report in zip(hash_lists, reports):
+            index.add_list(hash_list, report)
+        good_lists, good_reports = _load_lists(known_good)
+    except (OSError, ValueError) as exc:
+        raise ScanError(str(exc)) from None
+    for report in reports + good_reports:
+        if on_list_report is not None:
+            on_list_report(report)
+    names = _algorithms_for(algorithms, index if (lists or index_dir) else None, dialects)
+    parameters = {
+        "algorithms": list(names), "mode": mode, "dialects": dialects, "thresholds": index.thresholds,
+        "pdq_quality_floor": index.pdq_quality_floor, "archive_limits": asdict(limits), "max_bytes": max_bytes,
+        "max_pixels": DEFAULT_MAX_PIXELS,
+    }
+    inputs = {"sources": roots, "parameters": parameters,
+              "lists": [_list_info(p, r) for p, r in zip(lists, reports)],
+              "known_good": [_list_info(p, r) for p, r in zip(known_good, good_reports)],
+              "index_dir": os.path.abspath(index_dir) if index_dir else None}
+    provenance = _provenance(case, inputs, resume, command_line)
+
+    journal = Journal(case / RECORDS)
+    done = journal.resume() if resume else set()
+    entries = [e for e in walk(roots) if display_path(e.path) not in done]
+    run = {"start": _utc_now(), "end": None, "resumed": resume, "files_done_before": len(done),
+           "jobs": jobs, "interrupted": False}
+    provenance["runs"].append(run)
+    (case / PROVENANCE).write_text(json.dumps(provenance, ensure_ascii=False, indent=1), encoding="utf-8")
+
+    work = Path(tempfile.mkdtemp(prefix=".work-", dir=case))
+    known = KnownGood.build(good_lists, work) if good_lists else None
+    settings = _Settings(names, mode, max_bytes, DEFAULT_MAX_PIXELS, limits, known)
+    bar = Progress(progress, total_files=len(entries), total_bytes=sum(e.size for e in entries))
+    started = time.monotonic()
+    files = size = 0
+    try:
+        for group in _groups(entries, settings, index if index.algorithms else None, jobs):
+            if not index.algorithms:
+                for record in group:
+                    record["matches"] = []
+            journal.write(group)
+            files += len(group)
+            size += group[-1].get("size") or 0
+            bar.update(group)
+    except KeyboardInterrupt:
+        run["interrupted"] = True
+        raise
+    finally:
+        journal.close()
+        bar.close()
+        run["end"] = _utc_now()
+        (case / PROVENANCE).write_text(json.dumps(provenance, ensure_ascii=False, indent=1), encoding="utf-8")
+        for leftover in work.iterdir():
+            leftover.unlink()
+        work.rmdir()
+    elapsed = time.monotonic() - started
+    timings = {"seconds": round(elapsed, 3), "records_this_run": files, "bytes_this_run": size,
+               "files_per_second": round(files / elapsed, 2) if elapsed else None,
+               "mb_per_second": round(size / 1e6 / elapsed, 2) if elapsed else None}
+    return write_outputs(case, provenance, timings)
+
+
+def _provenance(case: Path, inputs: dict[str, Any], resume: bool, command_line: Sequence[str] | None) -> dict[str, Any]:
+    """The provenance document: a new one, or the interrupted scan's after checking it matches."""
+    if resume:
+        old = json.loads((case / PROVENANCE).read_text(encoding="utf-8"))
+        for key, value in inputs.items():
+            if json.loads(json.dumps(value)) != old.get(key):
+                raise ScanError(f"cannot resume: {key} differ from the interrupted scan's ({case / PROVENANCE})")
+        return old
+    import shlex
+
+    return {
+        "tool": "ocsea-match", "versions": _library_versions(), "python": sys.version.split()[0],
+        "platform": platform.platform(), "host": socket.gethostname(),
+        "command_line": shlex.join(command_line if command_line is not None else sys.argv),
+        "working_directory": os.getcwd(), "case_dir": str(case), **inputs, "runs": [],
+    }

@@ -1,0 +1,158 @@
+"""The case folder's outputs, all made from records.jsonl when a scan finishes.
+
+``matches.csv`` (one row per match), ``summary.json`` (counts that add up to the records),
+``case.vics.json`` (VICS 2.0 ``#Cases``: one Media per distinct content, its MediaFiles, the
+category of the closest list entry), ``hashdeep.txt`` (hashdeep 1.0 ``size,md5,sha256,filename``),
+``provenance.json`` (written by the scan itself) and, last, ``SHA256SUMS`` of every output file.
+
+>>> write_outputs(Path("case"), provenance)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ..hashers import file_sha256
+from .journal import read_records
+
+__all__ = ["OUTPUT_FILES", "write_outputs", "summarize", "vics_cases"]
+
+RECORDS = "records.jsonl"
+MATCHES = "matches.csv"
+SUMMARY = "summary.json"
+VICS = "case.vics.json"
+HASHDEEP = "hashdeep.txt"
+PROVENANCE = "provenance.json"
+SUMS = "SHA256SUMS"
+OUTPUT_FILES = (RECORDS, MATCHES, SUMMARY, VICS, HASHDEEP, PROVENANCE, SUMS)
+
+_VICS_CASES = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata#Cases"
+_MATCH_COLUMNS = ["path", "container_file", "size", "md5", "sha1", "sha256", "media_type", "format",
+                  "list", "entry_id", "category", "algorithm", "distance", "threshold"]
+
+
+def summarize(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Counts by status, media type, error/skip code and list; every count sums to ``files``."""
+    files = walked = members = size = matched = mismatched = truncated = 0
+    by_status: Counter[str] = Counter()
+    by_type: Counter[str] = Counter()
+    by_code: Counter[str] = Counter()
+    by_list: Counter[str] = Counter()
+    for r in records:
+        files += 1
+        if "container_file" in r:
+            members += 1
+        else:
+            walked += 1
+        by_status[r["status"]] += 1
+        by_type[r.get("media_type") or "unknown"] += 1
+        if r.get("error"):
+            by_code[f"{r['status']}:{r['error']['code']}"] += 1
+        size += r.get("size") or 0
+        if r.get("matches"):
+            matched += 1
+            for name in sorted({m["list"] for m in r["matches"]}):
+                by_list[name] += 1
+        mismatched += bool(r.get("name_mismatch"))
+        truncated += bool(r.get("truncated"))
+    return {
+        "files": files,
+        "walked": walked,
+        "archive_members": members,
+        "bytes": size,
+        "by_status": dict(sorted(by_status.items())),
+        "by_media_type": dict(sorted(by_type.items())),
+        "by_reason": dict(sorted(by_code.items())),
+        "files_matched": matched,
+        "files_matched_by_list": dict(sorted(by_list.items())),
+        "name_mismatches": mismatched,
+        "truncated_pictures": truncated,
+        "adds_up": sum(by_status.values()) == files == walked + members,
+    }
+
+
+def vics_cases(records: Iterable[dict[str, Any]], case_id: str) -> dict[str, Any]:
+    """A VICS 2.0 ``#Cases`` document: one Media per distinct SHA-1 of a picture or video."""
+    media: dict[str, dict[str, Any]] = {}
+    for r in records:
+        if r.get("media_type") not in ("image", "video") or not r.get("sha1"):
+            continue
+        item = media.get(r["sha1"])
+        if item is None:
+            item = media[r["sha1"]] = {
+                "MediaID": len(media) + 1,
+                "MD5": r["md5"].upper(),
+                "SHA1": r["sha1"].upper(),
+                "Category": None,
+                "MediaSize": r.get("size"),
+                "MediaFiles": [],
+            }
+            alternatives = [{"HashName": "SHA256", "HashValue": r["sha256"]}]
+            for name, value in sorted((r.get("hashes") or {}).items()):
+                alternatives.append({"HashName": name.upper(), "HashValue": value["hex"]})
+            item["AlternativeHashes"] = alternatives
+        if r.get("matches") and item["Category"] is None:
+            closest = r["matches"][0]
+            item["Category"] = _category(closest.get("category"))
+            item["Comments"] = f"matched {closest['list']}/{closest['entry_id']} by {closest['algorithm']} at {closest['distance']}"
+        item["MediaFiles"].append(_media_file(r))
+    return {"@odata.context": _VICS_CASES,
+            "value": [{"CaseNumber": case_id, "SourceApplicationName": "ocsea-match", "Media": list(media.values())}]}
+
+
+def _media_file(record: dict[str, Any]) -> dict[str, Any]:
+    folder, name = os.path.split(record["path"])  # an archive member: "a.zip!/dir", "x.jpg"
+    return {"FileName": name, "FilePath": folder, "FileSize": record.get("size")}
+
+
+def _category(category: str | None) -> int | str | None:
+    if category is None:
+        return None
+    return int(category) if category.isdigit() else category
+
+
+def _write_matches(records: Iterable[dict[str, Any]], path: Path) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(_MATCH_COLUMNS)
+        for r in records:
+            for m in r.get("matches") or ():
+                row = {**{k: r.get(k) for k in _MATCH_COLUMNS[:8]}, **m}
+                writer.writerow(["" if row.get(c) is None else row[c] for c in _MATCH_COLUMNS])
+
+
+def _write_hashdeep(records: Iterable[dict[str, Any]], path: Path, provenance: dict[str, Any]) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write("%%%% HASHDEEP-1.0\n%%%% size,md5,sha256,filename\n")
+        f.write(f"## Invoked from: {provenance.get('working_directory', '')}\n")
+        f.write(f"## $ {provenance.get('command_line', '')}\n##\n")
+        for r in records:
+            if r.get("md5") and r.get("sha256"):
+                f.write(f"{r['size']},{r['md5']},{r['sha256']},{r['path']}\n")
+
+
+def write_outputs(case_dir: Path, provenance: dict[str, Any], timings: dict[str, Any]) -> dict[str, Any]:
+    """Write every output from ``records.jsonl``; returns the summary."""
+    records = case_dir / RECORDS
+
+    def each() -> Iterable[dict[str, Any]]:
+        return read_records(records)
+
+    summary = summarize(each())
+    summary["timings"] = timings
+    summary["provenance"] = PROVENANCE
+    _write_matches(each(), case_dir / MATCHES)
+    _write_hashdeep(each(), case_dir / HASHDEEP, provenance)
+    case_id = str(provenance.get("case_id") or case_dir.name)
+    (case_dir / VICS).write_text(json.dumps(vics_cases(each(), case_id), ensure_ascii=False, indent=1), encoding="utf-8")
+    (case_dir / SUMMARY).write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
+    (case_dir / PROVENANCE).write_text(json.dumps(provenance, ensure_ascii=False, indent=1), encoding="utf-8")
+    sums = "".join(f"{file_sha256(case_dir / name)}  {name}\n" for name in OUTPUT_FILES if name != SUMS)
+    (case_dir / SUMS).write_text(sums, encoding="utf-8")
+    return summary
