@@ -34,7 +34,7 @@ def sample() -> HashList:
     return HashList("sample", entries)
 
 
-@pytest.mark.parametrize("fmt", sorted(WRITERS))
+@pytest.mark.parametrize("fmt", sorted(set(WRITERS) - {"vpdq"}))  # vpdq holds video frames: test_video.py
 def test_round_trip(fmt: str) -> None:
     original = sample()
     back, report = read_list_text(dump_list(original, fmt), "sample")

@@ -14,6 +14,7 @@ from .formats import HashList, ListEntry, ListError, LoadReport, load_list
 from .hashes import HASH_BITS, Hash, hamming_many_to_many, hamming_one_to_many, pack_hashes
 from .index import HashIndex, IndexFileError
 from .scanning import ArchiveLimits, ScanError, run_scan, scan
+from .video import VideoFrame, VideoHashes, hash_video
 
 __version__ = "0.1.0"
 
@@ -25,6 +26,8 @@ __all__ = [
     "ERROR_CODES",
     "HASH_BITS",
     "Hash",
+    "VideoFrame",
+    "VideoHashes",
     "HashIndex",
     "HashList",
     "IndexFileError",
@@ -39,6 +42,7 @@ __all__ = [
     "hash_bytes",
     "hash_file",
     "hash_files",
+    "hash_video",
     "hash_image",
     "load_list",
     "pack_hashes",

@@ -20,6 +20,7 @@ ERROR_CODES: dict[str, str] = {
     "decompression-bomb": "the picture declares more pixels than the configured limit, or an archive "
     "expands past its limits (members, bytes, compression ratio)",
     "corrupt": "the decoder failed on the picture's data",
+    "no-video-frames": "a video file without a decodable picture frame (audio only, or every frame broken)",
     "empty-image": "the picture has no pixels (zero width or height)",
     "bad-input": "the value given to the API is not a picture (wrong type, shape or dtype)",
     "worker-crashed": "the worker process hashing this file died",

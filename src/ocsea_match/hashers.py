@@ -29,6 +29,7 @@ from .decode import DEFAULT_MAX_PIXELS, Decoded, open_image, sniff
 from .errors import MediaError
 from .hashes import Hash
 from .parallel import process_map
+from .video import hash_video
 
 __all__ = [
     "ALGORITHMS",
@@ -475,13 +476,16 @@ def hash_file(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int = DEFAULT_MAX_BYTES,
     skip: SkipCheck | None = None,
+    every_seconds: float = 1.0,
 ) -> dict[str, Any]:
     """Hash one file into a file record (DESIGN.md's shape); never raises for a bad file.
 
-    Every file gets size, MD5, SHA-1 and SHA-256; pictures also get the perceptual hashes.
-    ``status`` is ``"ok"``, ``"skipped"`` (not a picture this version hashes, e.g. a video) or
-    ``"error"``, with ``error = {"code", "message"}`` for the last two. A truncated picture is
-    hashed from what decodes and has ``"truncated": true`` and the decoder's ``warnings``.
+    Every file gets size, MD5, SHA-1 and SHA-256; pictures also get the perceptual hashes,
+    videos ``frames``: the PDQ of one frame per ``every_seconds`` of media time (vPDQ's frames,
+    see ``video.hash_video``) and a ``video`` summary. ``status`` is ``"ok"``, ``"skipped"``
+    (nothing to hash perceptually, e.g. an archive) or ``"error"``, with ``error = {"code",
+    "message"}`` for the last two. A truncated picture or video is hashed from what decodes and
+    has ``"truncated": true`` and the decoder's ``warnings``.
 
     Pictures are hashed as stored, as the reference tools and published lists do; a picture
     whose EXIF orientation tag turns it has ``exif_orientation``, and with ``displayed=True`` also
@@ -493,9 +497,10 @@ def hash_file(
     names = _check_algorithms(algorithms)
     draft = _draft_for(mode, names)
     record = _new_record(path)
+    options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds)
     with _recorded_failures(record):
         data = _read_and_digest(path, record, max_bytes)
-        _hash_content(record, data, names, mode, draft, displayed, max_pixels, max_bytes, skip)
+        _hash_content(record, data, lambda: os.fdopen(open_evidence(path), "rb"), options)
     return record
 
 
@@ -509,6 +514,7 @@ def hash_bytes(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int = DEFAULT_MAX_BYTES,
     skip: SkipCheck | None = None,
+    every_seconds: float = 1.0,
 ) -> dict[str, Any]:
     """``hash_file`` for content already in memory (an upload, an archive member).
 
@@ -530,7 +536,8 @@ def hash_bytes(
             record["media_type"] = "other"
             raise MediaError("empty-file", "the file is empty")
         usable = data if record["media_type"] == "image" and len(data) <= max_bytes else None
-        _hash_content(record, usable, names, mode, draft, displayed, max_pixels, max_bytes, skip)
+        options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds)
+        _hash_content(record, usable, lambda: bytes(data), options)
     return record
 
 
@@ -551,43 +558,72 @@ def _recorded_failures(record: dict[str, Any]) -> Iterator[None]:
         record["error"] = {"code": "internal-error", "message": f"{type(exc).__name__}: {exc}"}
 
 
+@dataclass(frozen=True)
+class _Options:
+    names: tuple[str, ...]
+    mode: str
+    draft: tuple[int, int] | None
+    displayed: bool
+    max_pixels: int
+    max_bytes: int
+    skip: SkipCheck | None
+    every_seconds: float
+
+
 def _hash_content(
-    record: dict[str, Any], data: bytes | None, names: Sequence[str], mode: str, draft: tuple[int, int] | None,
-    displayed: bool, max_pixels: int, max_bytes: int, skip: SkipCheck | None,
+    record: dict[str, Any], data: bytes | None, reopen: Callable[[], Any], o: _Options,
 ) -> None:
-    """The perceptual part of a record whose digests are filled; ``data``: a picture's bytes."""
-    if skip is not None:
-        reason = skip(record)
+    """The perceptual part of a record whose digests are filled; ``data``: a picture's bytes;
+    ``reopen()``: the content again (a file object or bytes), for a video's decoder."""
+    if o.skip is not None:
+        reason = o.skip(record)
         if reason is not None:
             record["status"] = "skipped"
             raise reason
+    media = record["media_type"]
+    if media == "video":
+        _hash_video_content(record, reopen, o)
+        return
     if data is None:
-        media = record["media_type"]
-        if record["size"] is not None and record["size"] > max_bytes and media == "image":
-            raise MediaError("too-large", f"{record['size']} bytes, over the limit of {max_bytes}")
-        if media == "video":
-            record["status"] = "skipped"
-            raise MediaError("unsupported-format", f"{record['format']} video: video hashing is not in this version")
+        if record["size"] is not None and record["size"] > o.max_bytes and media == "image":
+            raise MediaError("too-large", f"{record['size']} bytes, over the limit of {o.max_bytes}")
         if media == "archive":
             record["status"] = "skipped"
             raise MediaError("unsupported-format", f"{record['format']} archive: not descended into by 'hash'")
         raise MediaError("not-media", "not a picture: the bytes match no known picture format")
-    decoded = open_image(data, max_pixels, draft)
+    decoded = open_image(data, o.max_pixels, o.draft)
     record["format"] = decoded.format or record["format"]
     record["width"], record["height"] = decoded.original_size
-    record["mode"] = mode
+    record["mode"] = o.mode
     if decoded.truncated:
         record["truncated"] = True
         record["warnings"] = decoded.warnings
-    pic = _picture_from_decoded(decoded, mode)
+    pic = _picture_from_decoded(decoded, o.mode)
     if decoded.size != decoded.original_size:
         record["decoded_size"] = list(decoded.size)
-    record["hashes"] = {name: h.to_json() for name, h in _run(pic, names).items()}
+    record["hashes"] = {name: h.to_json() for name, h in _run(pic, o.names).items()}
     if decoded.orientation not in (None, 1):
         record["exif_orientation"] = decoded.orientation
-        if displayed:
-            shown = _displayed(decoded, mode)
-            record["hashes_displayed"] = {name: h.to_json() for name, h in _run(shown, names).items()}
+        if o.displayed:
+            shown = _displayed(decoded, o.mode)
+            record["hashes_displayed"] = {name: h.to_json() for name, h in _run(shown, o.names).items()}
+    record["status"] = "ok"
+
+
+def _hash_video_content(record: dict[str, Any], reopen: Callable[[], Any], o: _Options) -> None:
+    """A video's sampled frames (vPDQ style), whatever picture algorithms were asked for."""
+    source = reopen()
+    try:
+        video = hash_video(source, o.every_seconds, max_pixels=o.max_pixels)
+    finally:
+        if hasattr(source, "close"):
+            source.close()
+    record["width"], record["height"] = video.width, video.height
+    record["video"] = video.info()
+    record["frames"] = [f.to_json() for f in video.frames]
+    if video.truncated:
+        record["truncated"] = True
+        record["warnings"] = video.warnings
     record["status"] = "ok"
 
 

@@ -15,7 +15,6 @@ sha256sum text, hashdeep, NIST NSRL RDSv3 SQLite (known-good), Project VIC VICS 
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from .model import HashList, ListEntry, ListError, LoadReport
 from .readers import detect_format, load_list, read_list_text

@@ -12,7 +12,8 @@ HEX_LENGTHS: dict[str, int] = {"pdq": 64, "pdq-thumb512": 64, "pdq-nearest512": 
 
 @dataclass(frozen=True)
 class ListEntry:
-    """One hash of one listed item. An item with several hashes has several entries, one id."""
+    """One hash of one listed item. An item with several hashes has several entries, one id.
+    A listed video has one PDQ entry per sampled frame, with the frame's ``timestamp`` (s)."""
 
     entry_id: str
     algorithm: str
@@ -20,6 +21,7 @@ class ListEntry:
     category: str | None = None
     label: str | None = None
     quality: int | None = None
+    timestamp: float | None = None
 
 
 @dataclass

@@ -26,8 +26,11 @@ def _content_lines(text: str) -> list[tuple[int, str]]:
     return [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.lstrip().startswith("#")]
 
 
+_VPDQ_LINE = re.compile(r"^(\d+),(-?\d+),([0-9a-fA-F]{64}),(\d+(?:\.\d*)?)$")
+
+
 def detect_format(text: str) -> str:
-    """``pdq-lines``, ``pdq-csv``, ``digests``, ``hashdeep``, ``vics`` or ``jsonl``, from the content
+    """``pdq-lines``, ``pdq-csv``, ``vpdq``, ``digests``, ``hashdeep``, ``vics`` or ``jsonl``, from the content
     (NSRL SQLite files are recognised by ``load_list`` from their first bytes)."""
     lines = _content_lines(text)
     if not lines:
@@ -43,6 +46,8 @@ def detect_format(text: str) -> str:
     # md5sum/sha1sum lines, or a sha256sum line ("hex  name" / "hex *name"); a PDQ line is one hex
     if m and (len(m.group(1)) != 64 or re.match(r"^[0-9a-fA-F]{64}( \*|  )\S", first)):
         return "digests"
+    if _VPDQ_LINE.match(first):
+        return "vpdq"
     if "," in first or "\t" in first:
         return "pdq-csv"
     return "pdq-lines"
@@ -143,6 +148,7 @@ def _read_jsonl(text: str, hash_list: HashList, report: LoadReport) -> None:
                     continue
                 hash_list.entries.append(ListEntry(entry_id, algorithm, checked, category=category))
                 found += 1
+        found += _read_frames(record.get("frames"), entry_id, category, number, hash_list, report)
         for algorithm, value in (record.get("hashes") or {}).items():
             if algorithm not in HEX_LENGTHS or not isinstance(value, dict):
                 report.problems.append((number, f"unknown hash {algorithm!r}"))
@@ -157,9 +163,46 @@ def _read_jsonl(text: str, hash_list: HashList, report: LoadReport) -> None:
             report.problems.append((number, "a record with no hash"))
 
 
+def _read_frames(frames: object, entry_id: str, category: str | None, number: int, hash_list: HashList,
+                 report: LoadReport) -> int:
+    """A video record's frames: one PDQ entry per frame (and per trimmed frame) with its time."""
+    if frames is None:
+        return 0
+    if not isinstance(frames, list):
+        report.problems.append((number, "'frames' is not a list"))
+        return 0
+    found = 0
+    for i, frame in enumerate(frames):
+        if not isinstance(frame, dict) or not isinstance(frame.get("timestamp"), (int, float)):
+            report.problems.append((number, f"frame {i}: not an object with a timestamp"))
+            continue
+        for key, quality_key in (("pdq", "quality"), ("pdq_trimmed", "quality_trimmed")):
+            if key not in frame:
+                continue
+            checked = _check_hex("pdq", str(frame[key]))
+            if checked is None:
+                report.problems.append((number, f"frame {i}: bad {key}: {str(frame[key])[:80]!r}"))
+                continue
+            hash_list.entries.append(ListEntry(entry_id, "pdq", checked, category=category,
+                                               quality=frame.get(quality_key), timestamp=float(frame["timestamp"])))
+            found += 1
+    return found
+
+
+def _read_vpdq(text: str, hash_list: HashList, report: LoadReport) -> None:
+    """vPDQ's per-frame lines ``frameNumber,quality,hex,timestamp``: one video, named after the list."""
+    for number, line in _content_lines(text):
+        m = _VPDQ_LINE.match(line)
+        if not m:
+            report.problems.append((number, f"not a 'frameNumber,quality,hex,timestamp' line: {line[:80]!r}"))
+            continue
+        hash_list.entries.append(ListEntry(hash_list.name, "pdq", m.group(3).lower(), quality=int(m.group(2)),
+                                           label=m.group(1), timestamp=float(m.group(4))))
+
+
 _READERS = {
     "pdq-lines": _read_pdq_lines, "pdq-csv": _read_pdq_csv, "digests": _read_digests, "jsonl": _read_jsonl,
-    "vics": read_vics, "hashdeep": read_hashdeep,
+    "vics": read_vics, "hashdeep": read_hashdeep, "vpdq": _read_vpdq,
 }
 
 
@@ -180,7 +223,8 @@ def read_list_text(
     if dialect is not None and dialect != "pdq":
         hash_list.dialect = dialect
         hash_list.entries = [
-            ListEntry(e.entry_id, dialect, e.hex, e.category, e.label, e.quality) if e.algorithm == "pdq" else e
+            ListEntry(e.entry_id, dialect, e.hex, e.category, e.label, e.quality, e.timestamp)
+            if e.algorithm == "pdq" and e.timestamp is None else e
             for e in hash_list.entries
         ]
     report.loaded = len(hash_list.entries)

@@ -18,7 +18,7 @@ def _dump_pdq_csv(hash_list: HashList) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["hash", "quality", "id", "category"])
     for e in hash_list.entries:
-        if e.algorithm.startswith("pdq"):
+        if e.algorithm.startswith("pdq") and e.timestamp is None:
             writer.writerow([e.hex, "" if e.quality is None else e.quality, e.entry_id, e.category or ""])
     return out.getvalue()
 
@@ -35,7 +35,9 @@ def _dump_jsonl(hash_list: HashList) -> str:
     items: dict[str, dict[str, Any]] = {}
     for e in hash_list.entries:
         item = items.setdefault(e.entry_id, {"entry_id": e.entry_id, "category": e.category, "hashes": {}})
-        if e.algorithm in ("md5", "sha1", "sha256"):
+        if e.timestamp is not None:  # a video's frame
+            item.setdefault("frames", []).append({"timestamp": e.timestamp, "pdq": e.hex, "quality": e.quality})
+        elif e.algorithm in ("md5", "sha1", "sha256"):
             item[e.algorithm] = e.hex
         elif e.algorithm != "photodna":
             value: dict[str, Any] = {"hex": e.hex}
@@ -45,6 +47,18 @@ def _dump_jsonl(hash_list: HashList) -> str:
     return "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items.values())
 
 
+def _dump_vpdq(hash_list: HashList) -> str:
+    """vPDQ's ``frameNumber,quality,hex,timestamp`` lines: one video's frames only."""
+    frames = [e for e in hash_list.entries if e.timestamp is not None]
+    videos = {e.entry_id for e in frames}
+    if len(videos) > 1:
+        raise ListError(f"the vPDQ format holds one video; this list has {len(videos)} (write jsonl instead)")
+    return "".join(
+        f"{e.label if (e.label or '').isdigit() else i},{e.quality if e.quality is not None else 0},{e.hex},{e.timestamp:.6f}\n"
+        for i, e in enumerate(frames)
+    )
+
+
 WRITERS = {
     "pdq-csv": _dump_pdq_csv,
     "md5sum": _digest_writer("md5"),
@@ -52,6 +66,7 @@ WRITERS = {
     "sha256sum": _digest_writer("sha256"),
     "jsonl": _dump_jsonl,
     "vics": dump_vics,
+    "vpdq": _dump_vpdq,
 }
 
 
