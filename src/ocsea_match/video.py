@@ -215,7 +215,8 @@ def _frame_pdq(frame: Any, to_rgb: VideoReformatter) -> tuple[Hash, Hash | None]
     trimmed = None
     if box is not None:
         top, bottom, left, right = box
-        rows, quality = _core.pdq_from_luma(np.ascontiguousarray(luma[top:bottom, left:right]), inplace=True)
+        # a copy: a full-width slice is contiguous, a view, and the in-place filter would spoil luma
+        rows, quality = _core.pdq_from_luma(luma[top:bottom, left:right].copy(), inplace=True)
         trimmed = Hash("pdq", rows[0].tobytes(), int(quality))
     rows, quality = _core.pdq_from_luma(luma, inplace=True)
     return Hash("pdq", rows[0].tobytes(), int(quality)), trimmed
