@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+import videoclips as vc
 from conftest import encode
 from ocsea_match import hash_file, load_list
 from ocsea_match.cli import main
@@ -66,6 +67,7 @@ def evidence(tmp_path: Path, images: dict[str, Image.Image]) -> dict[str, Path]:
     with zipfile.ZipFile(root / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("zeros.bin", b"\x00" * (20 * 1024 * 1024))
         z.writestr("after.txt", "still examined\n")
+    vc.write(root / "a" / "clip.mp4", vc.slideshow([vc.scene(1, (320, 180)), vc.scene(2, (320, 180))], 1.5))
     os.symlink("..", root / "a" / "loop")
     os.symlink("/etc/hostname", root / "a" / "outside")
     os.mkfifo(root / "a" / "pipe")
@@ -136,6 +138,8 @@ def test_scan_accounts_for_every_file_and_changes_nothing(evidence: dict[str, Pa
         assert r(link)["status"] == "skipped" and r(link)["error"]["code"] == "symlink"
     assert "outside the source" in r("a/outside")["link"]
     assert r("a/pipe")["error"]["code"] == "special-file"
+    clip = r("a/clip.mp4")
+    assert clip["status"] == "ok" and clip["media_type"] == "video" and [f["timestamp"] for f in clip["frames"]] == [0, 1, 2]
     odd = [x for x in records.values() if x.get("path_hex")]
     assert len(odd) == 1 and bytes.fromhex(odd[0]["path_hex"]).endswith(NON_UTF8) and odd[0]["status"] == "ok"
 
@@ -172,7 +176,7 @@ def test_case_outputs_parse_back(evidence: dict[str, Path]) -> None:
     doc = json.loads((case / "case.vics.json").read_text())
     assert doc["@odata.context"].endswith("#Cases")
     media = doc["value"][0]["Media"]
-    pictures = {x["sha1"] for x in records if x["media_type"] == "image"}
+    pictures = {x["sha1"] for x in records if x["media_type"] in ("image", "video")}
     assert len(media) == len(pictures)
     vics, report = load_list(case / "case.vics.json")
     assert not report.problems

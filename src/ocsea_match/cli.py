@@ -6,7 +6,7 @@
     ocsea-match index build LIST... -o DIR [--threshold pdq=31]
     ocsea-match scan SOURCE... [--list FILE]... [--index DIR] [--known-good NSRL.db]... -o CASE_DIR
                              [--jobs N] [--resume] [--quiet]
-    ocsea-match convert IN OUT --to pdq-csv|vics|jsonl|md5sum|sha1sum|sha256sum
+    ocsea-match convert IN OUT --to pdq-csv|vics|jsonl|vpdq|md5sum|sha1sum|sha256sum
 
 Exit codes: 0 every file hashed (and, for match, nothing matched); 1 finished, but some files
 failed (their records say why); 2 could not run (bad arguments, unreadable list, output not
