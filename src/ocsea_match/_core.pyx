@@ -17,9 +17,10 @@ not change any sum.
 import numpy as np
 cimport numpy as cnp
 from cython.parallel cimport prange
+cimport openmp
 from libc.math cimport cos, sqrt, M_PI
-from libc.stdlib cimport malloc, free
-from libc.stdint cimport uint8_t, uint64_t, int32_t
+from libc.stdlib cimport malloc, calloc, free
+from libc.stdint cimport uint8_t, uint64_t, int32_t, int64_t
 
 cnp.import_array()
 
@@ -595,3 +596,230 @@ def hamming_many_to_many(const uint8_t[:, ::1] a, const uint8_t[:, ::1] b, int t
                 for j in range(nb):
                     o[i, j] = ocsea_hamming(&a[i, 0], &b[j, 0], nbytes)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Exact range search over 256-bit rows kept in two halves (PDQ)
+# ---------------------------------------------------------------------------------------------
+
+cdef extern from *:
+    """
+    #include <stdlib.h>
+    #include <stdint.h>
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    #include <immintrin.h>
+    #endif
+
+    /* Hits of one thread: (query, row, distance), grown by doubling. */
+    typedef struct { int32_t* query; int64_t* row; int32_t* dist; Py_ssize_t n, cap; } ocsea_hits;
+
+    static int ocsea_hits_push(ocsea_hits* h, Py_ssize_t q, Py_ssize_t r, int d) {
+        if (h->n == h->cap) {
+            Py_ssize_t cap = h->cap ? 2 * h->cap : 256;
+            int32_t* nq = (int32_t*)realloc(h->query, cap * sizeof(int32_t));
+            if (nq == NULL) return -1;
+            h->query = nq;
+            int64_t* nr = (int64_t*)realloc(h->row, cap * sizeof(int64_t));
+            if (nr == NULL) return -1;
+            h->row = nr;
+            int32_t* nd = (int32_t*)realloc(h->dist, cap * sizeof(int32_t));
+            if (nd == NULL) return -1;
+            h->dist = nd;
+            h->cap = cap;
+        }
+        h->query[h->n] = (int32_t)q; h->row[h->n] = (int64_t)r; h->dist[h->n] = (int32_t)d; h->n++;
+        return 0;
+    }
+
+    static void ocsea_hits_free(ocsea_hits* h) {
+        free(h->query); free(h->row); free(h->dist);
+        h->query = NULL; h->row = NULL; h->dist = NULL; h->n = h->cap = 0;
+    }
+
+    /* Rows are scanned in blocks that stay in L1 (1024 rows x 16 bytes of first halves) while
+       every query passes over them, so a batch of queries reads the table from memory once. */
+    #define OCSEA_BLOCK 1024
+
+    /* The scalar scan of rows [r0, r1): first-half distance, and the second half only for the
+       rows whose first half is within the threshold (the whole distance is never smaller). */
+    #define OCSEA_SCAN256_SCALAR(POP)                                                        \
+        Py_ssize_t b, e, q, r; int d;                                                        \
+        for (b = r0; b < r1; b += OCSEA_BLOCK) {                                             \
+            e = b + OCSEA_BLOCK < r1 ? b + OCSEA_BLOCK : r1;                                 \
+            for (q = 0; q < nq; q++) {                                                       \
+                const uint64_t* qq = qs + 4 * q;                                             \
+                uint64_t q0 = qq[0], q1 = qq[1];                                             \
+                for (r = b; r < e; r++) {                                                    \
+                    d = POP(head[2 * r] ^ q0) + POP(head[2 * r + 1] ^ q1);                   \
+                    if (d <= t) {                                                            \
+                        d += POP(tail[2 * r] ^ qq[2]) + POP(tail[2 * r + 1] ^ qq[3]);        \
+                        if (d <= t && ocsea_hits_push(hits, q, r, d)) return -1;             \
+                    }                                                                        \
+                }                                                                            \
+            }                                                                                \
+        }                                                                                    \
+        return 0;
+
+    #define OCSEA_SCAN256_ARGS const uint64_t* qs, Py_ssize_t nq, const uint64_t* head, \
+        const uint64_t* tail, Py_ssize_t r0, Py_ssize_t r1, int t, ocsea_hits* hits
+
+    static int ocsea_scan256_plain(OCSEA_SCAN256_ARGS) { OCSEA_SCAN256_SCALAR(__builtin_popcountll) }
+
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __attribute__((target("popcnt")))
+    static int ocsea_scan256_popcnt(OCSEA_SCAN256_ARGS) { OCSEA_SCAN256_SCALAR(__builtin_popcountll) }
+
+    /* AVX-512 with VPOPCNTDQ: one 64-byte load holds the first halves of 4 rows; the two 64-bit
+       counts of each row are summed within its 128-bit lane and compared to the threshold. */
+    __attribute__((target("popcnt,avx512f,avx512bw,avx512vpopcntdq")))
+    static int ocsea_scan256_avx512(OCSEA_SCAN256_ARGS) {
+        Py_ssize_t b, e, q, r, row; int d, k; __mmask8 m;
+        const __m512i tv = _mm512_set1_epi64(t);
+        for (b = r0; b < r1; b += OCSEA_BLOCK) {
+            e = b + OCSEA_BLOCK < r1 ? b + OCSEA_BLOCK : r1;
+            for (q = 0; q < nq; q++) {
+                const uint64_t* qq = qs + 4 * q;
+                const __m512i qv = _mm512_set4_epi64((long long)qq[1], (long long)qq[0], (long long)qq[1], (long long)qq[0]);
+                for (r = b; r + 4 <= e; r += 4) {
+                    __m512i p = _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512((const void*)(head + 2 * r)), qv));
+                    p = _mm512_add_epi64(p, _mm512_bsrli_epi128(p, 8));
+                    m = _mm512_mask_cmple_epu64_mask(0x55, p, tv);
+                    while (m) {
+                        k = __builtin_ctz(m); m &= m - 1; row = r + (k >> 1);
+                        d = __builtin_popcountll(head[2 * row] ^ qq[0]) + __builtin_popcountll(head[2 * row + 1] ^ qq[1])
+                          + __builtin_popcountll(tail[2 * row] ^ qq[2]) + __builtin_popcountll(tail[2 * row + 1] ^ qq[3]);
+                        if (d <= t && ocsea_hits_push(hits, q, row, d)) return -1;
+                    }
+                }
+                for (; r < e; r++) {
+                    d = __builtin_popcountll(head[2 * r] ^ qq[0]) + __builtin_popcountll(head[2 * r + 1] ^ qq[1]);
+                    if (d <= t) {
+                        d += __builtin_popcountll(tail[2 * r] ^ qq[2]) + __builtin_popcountll(tail[2 * r + 1] ^ qq[3]);
+                        if (d <= t && ocsea_hits_push(hits, q, r, d)) return -1;
+                    }
+                }
+            }
+        }
+        return 0;
+    }
+
+    static int ocsea_simd_level = -1;  /* 2: AVX-512 VPOPCNTDQ, 1: popcnt, 0: portable */
+    static int ocsea_scan256_level(void) {
+        if (ocsea_simd_level < 0) {
+            __builtin_cpu_init();
+            ocsea_simd_level = (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+                                && __builtin_cpu_supports("avx512vpopcntdq")) ? 2
+                             : __builtin_cpu_supports("popcnt") ? 1 : 0;
+        }
+        return ocsea_simd_level;
+    }
+    static int ocsea_scan256(int level, OCSEA_SCAN256_ARGS) {
+        if (level >= 2) return ocsea_scan256_avx512(qs, nq, head, tail, r0, r1, t, hits);
+        if (level == 1) return ocsea_scan256_popcnt(qs, nq, head, tail, r0, r1, t, hits);
+        return ocsea_scan256_plain(qs, nq, head, tail, r0, r1, t, hits);
+    }
+    #else
+    static int ocsea_scan256_level(void) { return 0; }
+    static int ocsea_scan256(int level, OCSEA_SCAN256_ARGS) {
+        return ocsea_scan256_plain(qs, nq, head, tail, r0, r1, t, hits);
+    }
+    #endif
+    """
+    ctypedef struct ocsea_hits:
+        int32_t* query
+        int64_t* row
+        int32_t* dist
+        Py_ssize_t n
+        Py_ssize_t cap
+    void ocsea_hits_free(ocsea_hits* h) nogil
+    int ocsea_scan256_level() nogil
+    int ocsea_scan256(int level, const uint64_t* qs, Py_ssize_t nq, const uint64_t* head, const uint64_t* tail,
+                      Py_ssize_t r0, Py_ssize_t r1, int t, ocsea_hits* hits) nogil
+
+#: The scan's instruction set on this CPU, chosen at import: 2 AVX-512 VPOPCNTDQ, 1 popcnt, 0 portable.
+SCAN256_LEVEL = ocsea_scan256_level()
+
+DEF ROWS_PER_THREAD_MIN = 65536
+
+
+def range_search_256(const uint8_t[:, ::1] queries, const uint64_t[:, ::1] head, const uint64_t[:, ::1] tail,
+                     int max_distance, int threads=1, int level=-1):
+    """Every row within ``max_distance`` (inclusive) of each query: ``(lims, distances, labels)``.
+
+    ``queries``: uint8 (q, 32), PDQ hashes in hex byte order. ``head`` / ``tail``: uint64 (n, 2),
+    the first and last 16 bytes of each row (``rows[:, :16].view(np.uint64)``, same for 16:).
+    The result has FAISS ``range_search``'s shape: the hits of query i are
+    ``labels[lims[i]:lims[i + 1]]`` (row numbers, ascending) with their ``distances``.
+
+    Exact: the second half of a row is read only when the first half alone is within
+    ``max_distance``, which the whole distance can never be below. ``threads`` splits the rows
+    over OpenMP threads (tables of at least 64k rows a thread; 0: OpenMP's default); ``level``
+    forces an instruction set no higher than the CPU's (for tests), -1 the best one.
+
+    >>> lims, distances, labels = range_search_256(q, head, tail, 31)  # doctest: +SKIP
+    """
+    cdef Py_ssize_t nq = queries.shape[0], n = head.shape[0], i, k, per
+    if queries.shape[1] != 32 or head.shape[1] != 2 or tail.shape[1] != 2 or tail.shape[0] != n:
+        raise ValueError("range_search_256 needs queries (q, 32) uint8 and head, tail (n, 2) uint64")
+    if nq >= 2 ** 31:
+        raise ValueError("too many queries in one call")
+    cdef int best = ocsea_scan256_level()
+    cdef int use = best if level < 0 or level > best else level
+    cdef int nthreads = threads if threads > 0 else openmp.omp_get_max_threads()
+    if nthreads > 1 and n < ROWS_PER_THREAD_MIN * nthreads:
+        nthreads = max(1, <int>(n // ROWS_PER_THREAD_MIN))
+    lims = np.zeros(nq + 1, dtype=np.int64)
+    cdef int64_t[::1] lv = lims
+    if nq == 0 or n == 0 or max_distance < 0:
+        return lims, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+    # queries as 64-bit words, the same reinterpretation of the bytes as head and tail
+    qwords = np.frombuffer(np.asarray(queries).tobytes(), dtype=np.uint64).reshape(nq, 4)
+    cdef const uint64_t[:, ::1] qw = qwords
+    cdef ocsea_hits* hits = <ocsea_hits*>calloc(nthreads, sizeof(ocsea_hits))
+    cdef int* failed = <int*>calloc(nthreads, sizeof(int))
+    cdef int tid, bad = 0
+    if hits == NULL or failed == NULL:
+        free(hits)
+        free(failed)
+        raise MemoryError("range_search_256: out of memory")
+    per = (n + nthreads - 1) // nthreads
+    try:
+        with nogil:
+            if nthreads == 1:
+                failed[0] = ocsea_scan256(use, &qw[0, 0], nq, &head[0, 0], &tail[0, 0], 0, n, max_distance, &hits[0])
+            else:
+                for tid in prange(nthreads, schedule="static", num_threads=nthreads):
+                    failed[tid] = ocsea_scan256(use, &qw[0, 0], nq, &head[0, 0], &tail[0, 0], tid * per,
+                                                min(n, (tid + 1) * per), max_distance, &hits[tid])
+            for tid in range(nthreads):
+                bad = bad | failed[tid]
+                for k in range(hits[tid].n):
+                    lv[hits[tid].query[k] + 1] += 1
+            for i in range(nq):
+                lv[i + 1] += lv[i]
+        if bad:
+            raise MemoryError("range_search_256: out of memory")
+        distances = np.empty(lims[nq], dtype=np.int32)
+        labels = np.empty(lims[nq], dtype=np.int64)
+        _fill_hits(hits, nthreads, lv, distances, labels)
+        return lims, distances, labels
+    finally:
+        for tid in range(nthreads):
+            ocsea_hits_free(&hits[tid])
+        free(hits)
+        free(failed)
+
+
+cdef void _fill_hits(ocsea_hits* hits, int nthreads, int64_t[::1] lims, int32_t[::1] dist, int64_t[::1] lab):
+    """Place every thread's hits query by query (threads in row order keep rows ascending)."""
+    cdef Py_ssize_t nq = lims.shape[0] - 1, k, pos
+    cdef int tid
+    cursor = np.array(lims[:nq], dtype=np.int64)
+    cdef int64_t[::1] cur = cursor
+    with nogil:
+        for tid in range(nthreads):
+            for k in range(hits[tid].n):
+                pos = cur[hits[tid].query[k]]
+                cur[hits[tid].query[k]] = pos + 1
+                dist[pos] = hits[tid].dist[k]
+                lab[pos] = hits[tid].row[k]
