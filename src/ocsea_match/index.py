@@ -1,27 +1,43 @@
-"""HashIndex: known-material lists indexed for matching, one FAISS binary index per algorithm.
+"""HashIndex: known-material lists indexed for matching, one exhaustive table per algorithm.
 
-Perceptual hashes (PDQ, pHash ...) go into FAISS binary flat indexes searched with
-``range_search`` at each algorithm's threshold, which is exhaustive (recall 1.0); exact hashes
-(MD5, SHA-1, SHA-256) into sets. Saved in open formats (NumPy ``.npy`` without pickle, JSON), with
-a manifest of SHA-256 sums so that a corrupt or altered index is refused on load.
+Every search is exhaustive (recall 1.0 at the threshold); how depends on the hash's size, not on
+the number of rows (the kernel was measured faster than FAISS from 1 row to 10M rows):
+
+- PDQ (256 bits, every dialect in one table): ``_core.range_search_256``, a two-stage scan over
+  rows kept as two arrays, the first 128 bits of every row in one and the last 128 in the other.
+  The second half of a row is read only when its first half is within the threshold (the whole
+  distance is never smaller), which for unrelated hashes is almost never; blocks of rows stay in
+  cache while a batch of queries passes over them. 32 bytes a row, as a flat index.
+- pHash/dHash/aHash/wHash (64 bits, one popcount a row, nothing to split): FAISS
+  ``IndexBinaryFlat.range_search``.
+- MD5, SHA-1, SHA-256: sets (exact equality).
+
+Entry metadata is columnar: per entry a category code (a small vocabulary), per list its entry ids
+as one UTF-8 blob with offsets, or none at all when they are generated (``"list:n"``); each row
+carries its entry's number (uint32). Saved in open formats (NumPy ``.npy`` without pickle, JSON),
+with a manifest of SHA-256 sums so that a corrupt or altered index is refused on load.
 
 >>> index, reports = HashIndex.from_lists(["known_list.csv"])  # doctest: +SKIP
 >>> index.match(ocsea_match.hash_file("upload.jpg", ["pdq"]))  # doctest: +SKIP
 [{'list': 'known_list', 'entry_id': 'A1', 'category': '1', 'algorithm': 'pdq', 'distance': 4, 'threshold': 31}]
+>>> index.add_hashes("export", "pdq", rows)  # rows: uint8 (n, 32), hex byte order  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
 
+from . import _core
 from .formats import HashList, LoadReport, load_list
 from .hashes import HASH_BITS, Hash, match_family
 
@@ -31,56 +47,207 @@ __all__ = ["HashIndex", "IndexFileError", "DEFAULT_THRESHOLDS", "EXACT_ALGORITHM
 #: usual imagehash practice, to be calibrated (benchmarks/robustness).
 DEFAULT_THRESHOLDS: dict[str, int] = {"pdq": 31, "phash": 10, "dhash": 10, "ahash": 10, "whash": 10}
 EXACT_ALGORITHMS = ("md5", "sha1", "sha256")
-_FORMAT_VERSION = 1
+_EXACT_BYTES = {"md5": 16, "sha1": 20, "sha256": 32}
+_FORMAT_VERSION = 2
+_MAX_ENTRIES = 2**32 - 1  # entry numbers are uint32
 
 
 class IndexFileError(ValueError):
     """A saved index is missing, corrupt or altered."""
 
 
-class _Perceptual:
-    """One algorithm's rows: a FAISS binary index and, per row, the entry it came from."""
+# --------------------------------------------------------------------------------------------- tables
 
-    def __init__(self, bits: int) -> None:
-        self.nbytes = bits // 8
-        self.index = faiss.IndexBinaryFlat(bits)  # holds the only copy of the rows
-        self._meta: list[np.ndarray] = []
-        self._meta_all: np.ndarray | None = None
 
-    def add_many(self, rows: np.ndarray, meta: np.ndarray) -> None:
-        """Add packed rows (n x nbytes uint8) in one FAISS call, with their entries' numbers."""
-        if len(rows):
-            rows = np.ascontiguousarray(rows, dtype=np.uint8).reshape(-1, self.nbytes)
-            self.index.add(rows)
-            self._meta.append(np.asarray(meta, dtype=np.int64))
-            self._meta_all = None
+class _Split256:
+    """PDQ rows for ``range_search_256``: first and last 16 bytes of every row in two arrays."""
+
+    nbytes = 32
+
+    def __init__(self) -> None:
+        empty = np.zeros((0, 2), np.uint64)
+        # replaced whole on every add, so that a search reads one consistent snapshot
+        self._data: tuple[np.ndarray, np.ndarray, np.ndarray] = (empty, empty, np.zeros(0, np.uint32))
+
+    def __len__(self) -> int:
+        return len(self._data[2])
+
+    def add(self, rows: np.ndarray, entries: np.ndarray) -> None:
+        """Append packed rows (n x 32 uint8) with their entry numbers (one copy of the old rows)."""
+        old_head, old_tail, old_entries = self._data
+        n0, n = len(old_entries), len(old_entries) + len(rows)
+        head, tail = np.empty((n, 2), np.uint64), np.empty((n, 2), np.uint64)
+        for half, old, columns in ((head, old_head, slice(0, 16)), (tail, old_tail, slice(16, 32))):
+            half[:n0] = old
+            half.view(np.uint8).reshape(n, 16)[n0:] = rows[:, columns]
+        self._data = (head, tail, np.concatenate([old_entries, entries.astype(np.uint32)]))
+
+    def search(self, queries: np.ndarray, threshold: int, threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(lims, distances, entry numbers)`` of every row within ``threshold`` of each query."""
+        head, tail, entries = self._data
+        lims, distances, labels = _core.range_search_256(queries, head, tail, threshold, threads=threads)
+        return lims, distances, entries[labels]
 
     @property
     def rows(self) -> np.ndarray:
-        """The packed rows, read back from FAISS's storage (a copy)."""
+        """The packed rows, n x 32 uint8 in hex byte order (a copy)."""
+        head, tail, _ = self._data
+        return np.hstack([head.view(np.uint8).reshape(-1, 16), tail.view(np.uint8).reshape(-1, 16)])
+
+    @property
+    def entries(self) -> np.ndarray:
+        return self._data[2]
+
+    @property
+    def hash_bytes(self) -> int:
+        return self._data[0].nbytes + self._data[1].nbytes
+
+
+class _Flat:
+    """64-bit hashes: a FAISS binary flat index, which holds the only copy of the rows."""
+
+    def __init__(self, bits: int) -> None:
+        self.nbytes = bits // 8
+        self.index = faiss.IndexBinaryFlat(bits)
+        self._entries = np.zeros(0, np.uint32)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add(self, rows: np.ndarray, entries: np.ndarray) -> None:
+        self.index.add(rows)
+        self._entries = np.concatenate([self._entries, entries.astype(np.uint32)])
+
+    def search(self, queries: np.ndarray, threshold: int, threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        lims, distances, labels = self.index.range_search(queries, threshold + 1)
+        return lims, distances, self._entries[labels]
+
+    @property
+    def rows(self) -> np.ndarray:
         return faiss.vector_to_array(self.index.xb).reshape(-1, self.nbytes)
 
     @property
-    def meta(self) -> np.ndarray:
-        if self._meta_all is None:
-            self._meta_all = np.concatenate(self._meta) if self._meta else np.zeros(0, np.int64)
-        return self._meta_all
+    def entries(self) -> np.ndarray:
+        return self._entries
+
+    @property
+    def hash_bytes(self) -> int:
+        return len(self) * self.nbytes
+
+
+def _table(family: str) -> _Split256 | _Flat:
+    return _Split256() if HASH_BITS[family] == 256 else _Flat(HASH_BITS[family])
+
+
+# --------------------------------------------------------------------------------------------- entries
+
+
+@dataclass
+class _Ids:
+    """The entry ids of one list: explicit (one UTF-8 blob and offsets) or generated ``list:n``.
+
+    Generated ids are ``f"{list}:{n}"`` with n = 1, 2, ... or, when rows were left out, the
+    ``numbers`` kept; nothing is stored per entry for them.
+    """
+
+    count: int
+    blob: np.ndarray | None = None  # uint8
+    offsets: np.ndarray | None = None  # count + 1, uint32 (int64 past 4 GiB of ids)
+    numbers: np.ndarray | None = None  # uint32, generated ids' n
+
+    @classmethod
+    def explicit(cls, ids: Sequence[str]) -> _Ids:
+        try:
+            text = "".join(ids)
+        except TypeError:
+            raise TypeError("entry ids must be strings") from None
+        blob = text.encode("utf-8")
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        if len(blob) != len(text):  # not all ASCII: count bytes, not characters
+            lengths = np.fromiter((len(i.encode("utf-8")) for i in ids), dtype=np.int64, count=len(ids))
+        offsets = np.zeros(len(ids) + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        if offsets[-1] < 2**32:
+            offsets = offsets.astype(np.uint32)
+        return cls(len(ids), np.frombuffer(blob, np.uint8), offsets)
+
+    def get(self, list_name: str, k: int) -> str:
+        if self.blob is not None and self.offsets is not None:
+            return self.blob[int(self.offsets[k]):int(self.offsets[k + 1])].tobytes().decode("utf-8")
+        return f"{list_name}:{int(self.numbers[k]) if self.numbers is not None else k + 1}"
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.blob, self.offsets, self.numbers) if a is not None)
+
+
+class _Entries:
+    """Entry metadata, columnar: list by ranges of entry numbers, ids per list, category codes."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.starts: list[int] = [0]  # list i has entries starts[i] .. starts[i + 1] - 1
+        self.ids: list[_Ids] = []
+        self.codes = np.zeros(0, np.uint16)
+        self.vocabulary: list[str | None] = [None]  # code 0: no category
+        self._code_of: dict[str | None, int] = {None: 0}
+
+    def __len__(self) -> int:
+        return self.starts[-1]
+
+    def encode(self, categories: str | Sequence[str | None] | None, count: int) -> np.ndarray:
+        """Category codes of ``count`` entries: one category for all, or one each."""
+        if categories is None or isinstance(categories, str):
+            categories = [categories]
+        elif len(categories) != count:
+            raise ValueError(f"{len(categories)} categories for {count} rows")
+        for category in dict.fromkeys(categories):  # new ones get codes in order of appearance
+            if category in self._code_of:
+                continue
+            if not isinstance(category, str):
+                raise TypeError(f"categories must be strings or None, got {type(category).__name__}")
+            self._code_of[category] = len(self.vocabulary)
+            self.vocabulary.append(category)
+        codes = np.fromiter(map(self._code_of.__getitem__, categories), dtype=np.uint32, count=len(categories))
+        return codes if len(codes) == count else np.full(count, codes[0], np.uint32)
+
+    def append(self, name: str, ids: _Ids, codes: np.ndarray) -> int:
+        """Add a list's entries; returns the first one's number."""
+        first = len(self)
+        if first + ids.count > _MAX_ENTRIES:
+            raise ValueError(f"an index holds at most {_MAX_ENTRIES} entries")
+        dtype = np.uint16 if len(self.vocabulary) <= 2**16 else np.uint32
+        self.codes = np.concatenate([self.codes.astype(dtype, copy=False), codes.astype(dtype)])
+        self.names.append(name)
+        self.ids.append(ids)
+        self.starts.append(first + ids.count)
+        return first
+
+    def describe(self, entry: int) -> tuple[str, str, str | None]:
+        """``(list, entry_id, category)`` of an entry number."""
+        i = bisect.bisect_right(self.starts, entry) - 1
+        return self.names[i], self.ids[i].get(self.names[i], entry - self.starts[i]), self.vocabulary[self.codes[entry]]
+
+
+# --------------------------------------------------------------------------------------------- the index
 
 
 class HashIndex:
     """Known-material hashes from any number of lists, matched by threshold.
 
-    Build it (``add_list`` / ``from_lists``), then query it from as many threads as you like
-    (``match`` / ``match_many``); adding while querying is not supported.
+    Build it (``add_list`` / ``from_lists``, or ``add_hashes`` for large packed exports), then
+    query it from as many threads as you like (``match`` / ``match_many``); adding while querying
+    is not supported. ``threads``: OpenMP threads of one PDQ search (0: OpenMP's default; 1 for a
+    service that runs many queries on threads of its own).
     """
 
-    def __init__(self, thresholds: Mapping[str, int] | None = None, pdq_quality_floor: int = 50) -> None:
+    def __init__(self, thresholds: Mapping[str, int] | None = None, pdq_quality_floor: int = 50, threads: int = 0) -> None:
         self.thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
         self.pdq_quality_floor = pdq_quality_floor
-        self._meta: list[tuple[str, str, str | None]] = []  # (list, entry_id, category)
-        self._perceptual: dict[str, _Perceptual] = {}
+        self.threads = threads
+        self._entries = _Entries()
+        self._perceptual: dict[str, _Split256 | _Flat] = {}
         self._exact: dict[str, dict[str, list[int]]] = {a: {} for a in EXACT_ALGORITHMS}
-        self._lists: list[str] = []
         self._lock = threading.Lock()
 
     # ----------------------------------------------------------------------------- building
@@ -103,33 +270,34 @@ class HashIndex:
         """Add every entry of a list; entries that cannot be matched are noted in ``report``."""
         skipped_quality = 0
         unmatchable: dict[str, int] = {}
+        local: dict[str, int] = {}  # entry id -> number within the list
+        categories: list[str | None] = []
+        exact: list[tuple[str, str, int]] = []
+        batches: dict[str, tuple[list[bytes], list[int]]] = {}
+        for entry in hash_list.entries:
+            family = match_family(entry.algorithm)
+            if family == "pdq" and entry.quality is not None and entry.quality < self.pdq_quality_floor:
+                skipped_quality += 1
+                continue
+            k = local.setdefault(entry.entry_id, len(local))
+            if k == len(categories):
+                categories.append(entry.category)
+            if entry.algorithm in EXACT_ALGORITHMS:
+                exact.append((entry.algorithm, entry.hex, k))
+            elif entry.algorithm in HASH_BITS:  # every PDQ dialect goes into the one PDQ table
+                rows, numbers = batches.setdefault(family, ([], []))
+                rows.append(bytes.fromhex(entry.hex))
+                numbers.append(k)
+            else:
+                unmatchable[entry.algorithm] = unmatchable.get(entry.algorithm, 0) + 1
         with self._lock:
-            if hash_list.name in self._lists:
-                raise ValueError(f"a list named {hash_list.name!r} is in the index already")
-            self._lists.append(hash_list.name)
-            ids: dict[str, int] = {}
-            batches: dict[str, tuple[list[bytes], list[int]]] = {}
-            for entry in hash_list.entries:
-                family = match_family(entry.algorithm)
-                if family == "pdq" and entry.quality is not None and entry.quality < self.pdq_quality_floor:
-                    skipped_quality += 1
-                    continue
-                key = entry.entry_id
-                if key not in ids:
-                    ids[key] = len(self._meta)
-                    self._meta.append((hash_list.name, entry.entry_id, entry.category))
-                meta = ids[key]
-                if entry.algorithm in EXACT_ALGORITHMS:
-                    self._exact[entry.algorithm].setdefault(entry.hex, []).append(meta)
-                elif entry.algorithm in HASH_BITS:  # every PDQ dialect goes into the one PDQ table
-                    rows, metas = batches.setdefault(family, ([], []))
-                    rows.append(bytes.fromhex(entry.hex))
-                    metas.append(meta)
-                else:
-                    unmatchable[entry.algorithm] = unmatchable.get(entry.algorithm, 0) + 1
-            for family, (rows, metas) in batches.items():
-                table = self._perceptual.setdefault(family, _Perceptual(HASH_BITS[family]))
-                table.add_many(np.frombuffer(b"".join(rows), dtype=np.uint8), np.asarray(metas))
+            self._check_new(hash_list.name)
+            first = self._entries.append(hash_list.name, _Ids.explicit(list(local)), self._entries.encode(categories, len(categories)))
+            for algorithm, value, k in exact:
+                self._exact[algorithm].setdefault(value, []).append(first + k)
+            for family, (rows, numbers) in batches.items():
+                packed = np.frombuffer(b"".join(rows), np.uint8).reshape(len(rows), -1)
+                self._add_rows(family, packed, first + np.asarray(numbers, np.int64))
         if report is not None:
             if skipped_quality:
                 report.notes.append(
@@ -139,17 +307,90 @@ class HashIndex:
                 if not any(algorithm.lower() in note.lower() for note in report.notes):  # say it once
                     report.notes.append(f"{count} {algorithm} entries are kept in the list but cannot be matched by this tool")
 
+    def add_hashes(
+        self,
+        list_name: str,
+        algorithm: str,
+        rows: np.ndarray,
+        entry_ids: Sequence[str] | None = None,
+        categories: str | Sequence[str | None] | None = None,
+        qualities: Sequence[int] | np.ndarray | None = None,
+    ) -> int:
+        """Add a list given as packed rows (uint8, n x bytes of the hash, hex byte order), one
+        entry per row; returns the number of entries added.
+
+        ``entry_ids`` default to ``"{list_name}:{n}"`` (n = 1 for the first row), which costs no
+        memory; ``categories`` is one category for every row or one per row; with ``qualities``,
+        PDQ rows under ``pdq_quality_floor`` are left out, as ``add_list`` does. A list is added
+        once, whole (``ValueError`` for a name already in the index).
+
+        >>> index.add_hashes("export-2024", "pdq", np.load("export.npy"), categories="1")  # doctest: +SKIP
+        """
+        width = HASH_BITS[algorithm] // 8 if algorithm in HASH_BITS else _EXACT_BYTES.get(algorithm)
+        if width is None:
+            raise ValueError(f"unknown algorithm {algorithm!r}")
+        rows = np.asarray(rows)
+        if rows.dtype != np.uint8 or rows.ndim != 2 or rows.shape[1] != width:
+            raise ValueError(f"{algorithm} rows must be a uint8 array of shape (n, {width}), got {rows.dtype} {rows.shape}")
+        count = len(rows)
+        codes = self._entries.encode(categories, count)
+        if entry_ids is not None and len(entry_ids) != count:
+            raise ValueError(f"{len(entry_ids)} entry ids for {count} rows")
+        kept: np.ndarray | None = None
+        if qualities is not None and match_family(algorithm) == "pdq":
+            quality = np.asarray(qualities)
+            if quality.shape != (count,):
+                raise ValueError(f"{quality.size} qualities for {count} rows")
+            if (quality < self.pdq_quality_floor).any():
+                kept = np.flatnonzero(quality >= self.pdq_quality_floor)
+                rows, codes = rows[kept], codes[kept]
+        if entry_ids is not None:
+            ids = _Ids.explicit(entry_ids if kept is None else [entry_ids[i] for i in kept])
+        else:
+            ids = _Ids(len(rows), numbers=None if kept is None else (kept + 1).astype(np.uint32))
+        with self._lock:
+            self._check_new(list_name)
+            first = self._entries.append(list_name, ids, codes)
+            numbers = np.arange(first, first + len(rows), dtype=np.int64)
+            if algorithm in EXACT_ALGORITHMS:
+                table = self._exact[algorithm]
+                for value, number in zip(rows, numbers.tolist()):
+                    table.setdefault(value.tobytes().hex(), []).append(number)
+            else:
+                self._add_rows(match_family(algorithm), rows, numbers)
+        return len(rows)
+
+    def _check_new(self, name: str) -> None:
+        if name in self._entries.names:
+            raise ValueError(f"a list named {name!r} is in the index already")
+
+    def _add_rows(self, family: str, rows: np.ndarray, numbers: np.ndarray) -> None:
+        if len(rows):
+            table = self._perceptual.setdefault(family, _table(family))
+            table.add(np.ascontiguousarray(rows, dtype=np.uint8), numbers)
+
     def __len__(self) -> int:
-        return len(self._meta)
+        return len(self._entries)
 
     @property
     def lists(self) -> list[str]:
-        return list(self._lists)
+        return list(self._entries.names)
 
     @property
     def algorithms(self) -> list[str]:
         """The algorithms that have entries (perceptual and exact)."""
-        return sorted([a for a, t in self._perceptual.items() if t.index.ntotal] + [a for a, t in self._exact.items() if t])
+        return sorted([a for a, t in self._perceptual.items() if len(t)] + [a for a, t in self._exact.items() if t])
+
+    def nbytes(self) -> dict[str, int]:
+        """Bytes held in arrays, by part: each table's hashes and per-row entry numbers, the
+        entries' category codes and ids. Exact-hash sets (Python dicts) are not counted."""
+        parts: dict[str, int] = {}
+        for family, table in self._perceptual.items():
+            parts[f"{family} hashes"] = table.hash_bytes
+            parts[f"{family} entry numbers"] = table.entries.nbytes
+        parts["entry categories"] = self._entries.codes.nbytes
+        parts["entry ids"] = sum(ids.nbytes for ids in self._entries.ids)
+        return parts
 
     # ----------------------------------------------------------------------------- matching
 
@@ -166,24 +407,22 @@ class HashIndex:
     def match_many(
         self, queries: Sequence[Mapping[str, Any]], *, variants: Sequence[Sequence[Hash]] | None = None
     ) -> list[list[dict[str, Any]]]:
-        """``match`` for many queries at once (one FAISS search per algorithm)."""
-        found: list[dict[tuple[str, str, str], int]] = [{} for _ in queries]
+        """``match`` for many queries at once (one search per algorithm)."""
+        found: list[dict[tuple[int, str], tuple[int, str]]] = [{} for _ in queries]
         for qi, query in enumerate(queries):
             for algorithm in EXACT_ALGORITHMS:
                 value = query.get(algorithm)
                 if isinstance(value, str):
-                    for meta in self._exact[algorithm].get(value.lower(), ()):
-                        self._note(found[qi], meta, algorithm, algorithm, 0)
+                    for entry in self._exact[algorithm].get(value.lower(), ()):
+                        self._note(found[qi], entry, algorithm, algorithm, 0)
         for family, table in self._perceptual.items():
             rows, owners, names = self._query_rows(queries, family, variants)
-            if not owners or table.index.ntotal == 0:
+            if not owners or len(table) == 0:
                 continue
-            threshold = self.thresholds[family]
-            lims, distances, labels = table.index.range_search(np.stack(rows), threshold + 1)
-            meta_of_row = table.meta
-            for r, qi in enumerate(owners):
+            lims, distances, entries = table.search(np.stack(rows), self.thresholds[family], self.threads)
+            for r in np.flatnonzero(lims[1:] > lims[:-1]).tolist():
                 for k in range(lims[r], lims[r + 1]):
-                    self._note(found[qi], int(meta_of_row[labels[k]]), family, names[r], int(distances[k]))
+                    self._note(found[owners[r]], int(entries[k]), family, names[r], int(distances[k]))
         return [self._as_matches(f) for f in found]
 
     def _query_rows(
@@ -213,19 +452,20 @@ class HashIndex:
         return rows, owners, names
 
     @staticmethod
-    def _note(found: dict[tuple[int, str], tuple[int, str]], meta: int, family: str, name: str, distance: int) -> None:
-        key = (meta, family)
+    def _note(found: dict[tuple[int, str], tuple[int, str]], entry: int, family: str, name: str, distance: int) -> None:
+        key = (entry, family)
         if key not in found or distance < found[key][0]:
             found[key] = (distance, name)
 
     def _as_matches(self, found: dict[tuple[int, str], tuple[int, str]]) -> list[dict[str, Any]]:
-        out = []
-        for (meta, family), (distance, name) in found.items():
-            list_name, entry_id, category = self._meta[meta]
-            out.append({"list": list_name, "entry_id": entry_id, "category": category, "algorithm": name,
-                        "distance": distance, "threshold": self.thresholds.get(family, 0)})
-        out.sort(key=lambda m: (m["distance"], m["list"], m["entry_id"], m["algorithm"]))
-        return out
+        best: dict[tuple[str, str, str], dict[str, Any]] = {}  # entries given the same id twice count once
+        for (entry, family), (distance, name) in found.items():
+            list_name, entry_id, category = self._entries.describe(entry)
+            key = (list_name, entry_id, family)
+            if key not in best or distance < best[key]["distance"]:
+                best[key] = {"list": list_name, "entry_id": entry_id, "category": category, "algorithm": name,
+                             "distance": distance, "threshold": self.thresholds.get(family, 0)}
+        return sorted(best.values(), key=lambda m: (m["distance"], m["list"], m["entry_id"], m["algorithm"]))
 
     # ----------------------------------------------------------------------------- persistence
 
@@ -239,29 +479,32 @@ class HashIndex:
             np.save(folder / name, array, allow_pickle=False)
             files[name] = _sha256(folder / name)
 
+        entries = self._entries
+        lists = []
+        for i, (name, ids) in enumerate(zip(entries.names, entries.ids)):
+            lists.append({"name": name, "entries": ids.count, "ids": "explicit" if ids.blob is not None else "generated"})
+            for part in ("blob", "offsets", "numbers"):
+                if getattr(ids, part) is not None:
+                    put_array(f"list{i}.ids_{part}.npy", getattr(ids, part))
+        put_array("entries.categories.npy", entries.codes)
         for algorithm, table in self._perceptual.items():
             put_array(f"{algorithm}.rows.npy", table.rows)
-            put_array(f"{algorithm}.meta.npy", table.meta)
-        for algorithm, table in self._exact.items():
-            values = sorted(table)
-            width = {"md5": 16, "sha1": 20, "sha256": 32}[algorithm]
-            packed = np.frombuffer(b"".join(bytes.fromhex(v) for v in values), np.uint8).reshape(-1, width)
-            lengths = np.asarray([len(table[v]) for v in values], dtype=np.int64)
+            put_array(f"{algorithm}.entries.npy", table.entries)
+        for algorithm, exact in self._exact.items():
+            values = sorted(exact)
+            packed = np.frombuffer(b"".join(bytes.fromhex(v) for v in values), np.uint8).reshape(-1, _EXACT_BYTES[algorithm])
             put_array(f"{algorithm}.values.npy", packed)
-            put_array(f"{algorithm}.counts.npy", lengths)
-            put_array(f"{algorithm}.meta.npy", np.asarray([m for v in values for m in table[v]], dtype=np.int64))
-        entries = folder / "entries.json"
-        entries.write_text(json.dumps(self._meta, ensure_ascii=False), encoding="utf-8")
-        files["entries.json"] = _sha256(entries)
+            put_array(f"{algorithm}.counts.npy", np.asarray([len(exact[v]) for v in values], dtype=np.int64))
+            put_array(f"{algorithm}.entries.npy", np.asarray([m for v in values for m in exact[v]], dtype=np.uint32))
         manifest = {
-            "format": "ocsea-match-index", "version": _FORMAT_VERSION, "lists": self._lists,
-            "thresholds": self.thresholds, "pdq_quality_floor": self.pdq_quality_floor,
-            "perceptual": sorted(self._perceptual), "files": files,
+            "format": "ocsea-match-index", "version": _FORMAT_VERSION, "lists": lists,
+            "categories": entries.vocabulary, "thresholds": self.thresholds,
+            "pdq_quality_floor": self.pdq_quality_floor, "perceptual": sorted(self._perceptual), "files": files,
         }
-        (folder / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: str | Path) -> HashIndex:
+    def load(cls, directory: str | Path, *, threads: int = 0) -> HashIndex:
         """Read a folder written by ``save``; ``IndexFileError`` if anything is missing or altered."""
         folder = Path(directory)
         try:
@@ -269,35 +512,91 @@ class HashIndex:
         except (OSError, ValueError) as exc:
             raise IndexFileError(f"{folder}: no readable manifest.json ({exc})") from None
         if manifest.get("format") != "ocsea-match-index" or manifest.get("version") != _FORMAT_VERSION:
-            raise IndexFileError(f"{folder}: not an ocsea-match index of version {_FORMAT_VERSION}")
+            raise IndexFileError(f"{folder}: not an ocsea-match index of version {_FORMAT_VERSION} "
+                                 f"(found version {manifest.get('version')!r}; build it again from its lists)")
         files: dict[str, str] = manifest.get("files", {})
         for name, digest in files.items():
             path = folder / name
             if not path.is_file() or _sha256(path) != digest:
                 raise IndexFileError(f"{path}: missing, corrupt or altered (SHA-256 differs from the manifest)")
+        try:
+            return _Loader(folder, files, threads).index(manifest)
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, IndexFileError):
+                raise
+            raise IndexFileError(f"{folder}: inconsistent index ({type(exc).__name__}: {exc})") from None
 
-        def get_array(name: str) -> np.ndarray:
-            if name not in files:
-                raise IndexFileError(f"{folder}: the manifest does not list {name}")
-            return np.load(folder / name, allow_pickle=False)
 
-        index = cls(thresholds=manifest["thresholds"], pdq_quality_floor=manifest["pdq_quality_floor"])
-        index._lists = list(manifest["lists"])
-        index._meta = [tuple(m) for m in json.loads((folder / "entries.json").read_text(encoding="utf-8"))]  # type: ignore[misc]
+class _Loader:
+    """Rebuilds a HashIndex from a checked folder, refusing arrays that do not fit together."""
+
+    def __init__(self, folder: Path, files: Mapping[str, str], threads: int) -> None:
+        self.folder, self.files, self.threads = folder, files, threads
+
+    def array(self, name: str, ndim: int = 1) -> np.ndarray:
+        if name not in self.files:
+            raise IndexFileError(f"{self.folder}: the manifest does not list {name}")
+        array = np.load(self.folder / name, allow_pickle=False)
+        if array.ndim != ndim or array.dtype.kind not in "ui":
+            raise IndexFileError(f"{self.folder}: {name} is not an integer array of {ndim} dimension(s)")
+        return array
+
+    def fail(self, what: str) -> IndexFileError:
+        return IndexFileError(f"{self.folder}: {what}")
+
+    def index(self, manifest: Mapping[str, Any]) -> HashIndex:
+        index = HashIndex(thresholds=manifest["thresholds"], pdq_quality_floor=manifest["pdq_quality_floor"], threads=self.threads)
+        entries = index._entries
+        entries.vocabulary = list(manifest["categories"])
+        if not entries.vocabulary or entries.vocabulary[0] is not None or not all(isinstance(c, str) for c in entries.vocabulary[1:]):
+            raise self.fail("the category vocabulary is malformed")
+        entries._code_of = {c: i for i, c in enumerate(entries.vocabulary)}
+        for i, item in enumerate(manifest["lists"]):
+            entries.names.append(str(item["name"]))
+            entries.ids.append(self.ids(i, int(item["entries"]), item["ids"]))
+            entries.starts.append(entries.starts[-1] + int(item["entries"]))
+        entries.codes = self.array("entries.categories.npy")
+        if len(entries.codes) != len(entries) or (len(entries.codes) and int(entries.codes.max()) >= len(entries.vocabulary)):
+            raise self.fail("entry categories do not fit the entries")
         for algorithm in manifest["perceptual"]:
-            rows, meta = get_array(f"{algorithm}.rows.npy"), get_array(f"{algorithm}.meta.npy")
-            if rows.ndim != 2 or rows.shape[1] != HASH_BITS[algorithm] // 8 or len(meta) != len(rows):
-                raise IndexFileError(f"{folder}: {algorithm} rows and entries do not fit together")
-            table = _Perceptual(HASH_BITS[algorithm])
-            table.add_many(rows, meta)
-            index._perceptual[algorithm] = table
+            family_bits = HASH_BITS[algorithm]
+            rows, numbers = self.array(f"{algorithm}.rows.npy", 2), self.array(f"{algorithm}.entries.npy")
+            if rows.shape[1] != family_bits // 8 or len(numbers) != len(rows) or rows.dtype != np.uint8:
+                raise self.fail(f"{algorithm} rows and entries do not fit together")
+            self.check_numbers(numbers, len(entries), algorithm)
+            index._add_rows(algorithm, rows, numbers)
         for algorithm in EXACT_ALGORITHMS:
-            values, counts, meta = (get_array(f"{algorithm}.{part}.npy") for part in ("values", "counts", "meta"))
+            values, counts, numbers = self.array(f"{algorithm}.values.npy", 2), self.array(f"{algorithm}.counts.npy"), self.array(f"{algorithm}.entries.npy")
+            if values.shape[1] != _EXACT_BYTES[algorithm] or len(counts) != len(values) or int(counts.sum()) != len(numbers):
+                raise self.fail(f"{algorithm} values and entries do not fit together")
+            self.check_numbers(numbers, len(entries), algorithm)
             starts = np.concatenate([[0], np.cumsum(counts)])
             index._exact[algorithm] = {
-                values[i].tobytes().hex(): [int(m) for m in meta[starts[i]:starts[i + 1]]] for i in range(len(values))
+                values[i].tobytes().hex(): numbers[starts[i]:starts[i + 1]].tolist() for i in range(len(values))
             }
         return index
+
+    def ids(self, i: int, count: int, kind: str) -> _Ids:
+        if kind == "explicit":
+            blob, offsets = self.array(f"list{i}.ids_blob.npy"), self.array(f"list{i}.ids_offsets.npy")
+            if (len(offsets) != count + 1 or offsets[0] != 0 or int(offsets[-1]) != len(blob)
+                    or (np.diff(offsets.astype(np.int64)) < 0).any()):
+                raise self.fail(f"the entry ids of list {i} do not fit their offsets")
+            try:
+                blob.tobytes().decode("utf-8")
+            except UnicodeDecodeError:
+                raise self.fail(f"the entry ids of list {i} are not UTF-8") from None
+            return _Ids(count, blob.astype(np.uint8), offsets)
+        if kind == "generated":
+            numbers = self.array(f"list{i}.ids_numbers.npy") if f"list{i}.ids_numbers.npy" in self.files else None
+            if numbers is not None and len(numbers) != count:
+                raise self.fail(f"the entry numbers of list {i} do not fit its entries")
+            return _Ids(count, numbers=numbers)
+        raise self.fail(f"list {i} has ids of an unknown kind {kind!r}")
+
+    def check_numbers(self, numbers: np.ndarray, total: int, algorithm: str) -> None:
+        if len(numbers) and (int(numbers.min()) < 0 or int(numbers.max()) >= total):
+            raise self.fail(f"{algorithm} rows name entries the index does not have")
 
 
 def _sha256(path: Path) -> str:
