@@ -25,20 +25,17 @@ with a manifest of SHA-256 sums so that a corrupt or altered index is refused on
 
 from __future__ import annotations
 
-import bisect
-import hashlib
 import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 
-from . import _core
+from ._index_store import Entries, Flat, Ids, Split256, new_table
 from .formats import HashList, LoadReport, load_list
+from .hashers import file_sha256 as _sha256
 from .hashes import HASH_BITS, Hash, match_family
 
 __all__ = ["HashIndex", "IndexFileError", "DEFAULT_THRESHOLDS", "EXACT_ALGORITHMS"]
@@ -49,184 +46,10 @@ DEFAULT_THRESHOLDS: dict[str, int] = {"pdq": 31, "phash": 10, "dhash": 10, "ahas
 EXACT_ALGORITHMS = ("md5", "sha1", "sha256")
 _EXACT_BYTES = {"md5": 16, "sha1": 20, "sha256": 32}
 _FORMAT_VERSION = 2
-_MAX_ENTRIES = 2**32 - 1  # entry numbers are uint32
 
 
 class IndexFileError(ValueError):
     """A saved index is missing, corrupt or altered."""
-
-
-# --------------------------------------------------------------------------------------------- tables
-
-
-class _Split256:
-    """PDQ rows for ``range_search_256``: first and last 16 bytes of every row in two arrays."""
-
-    nbytes = 32
-
-    def __init__(self) -> None:
-        empty = np.zeros((0, 2), np.uint64)
-        # replaced whole on every add, so that a search reads one consistent snapshot
-        self._data: tuple[np.ndarray, np.ndarray, np.ndarray] = (empty, empty, np.zeros(0, np.uint32))
-
-    def __len__(self) -> int:
-        return len(self._data[2])
-
-    def add(self, rows: np.ndarray, entries: np.ndarray) -> None:
-        """Append packed rows (n x 32 uint8) with their entry numbers (one copy of the old rows)."""
-        old_head, old_tail, old_entries = self._data
-        n0, n = len(old_entries), len(old_entries) + len(rows)
-        head, tail = np.empty((n, 2), np.uint64), np.empty((n, 2), np.uint64)
-        for half, old, columns in ((head, old_head, slice(0, 16)), (tail, old_tail, slice(16, 32))):
-            half[:n0] = old
-            half.view(np.uint8).reshape(n, 16)[n0:] = rows[:, columns]
-        self._data = (head, tail, np.concatenate([old_entries, entries.astype(np.uint32)]))
-
-    def search(self, queries: np.ndarray, threshold: int, threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(lims, distances, entry numbers)`` of every row within ``threshold`` of each query."""
-        head, tail, entries = self._data
-        lims, distances, labels = _core.range_search_256(queries, head, tail, threshold, threads=threads)
-        return lims, distances, entries[labels]
-
-    @property
-    def rows(self) -> np.ndarray:
-        """The packed rows, n x 32 uint8 in hex byte order (a copy)."""
-        head, tail, _ = self._data
-        return np.hstack([head.view(np.uint8).reshape(-1, 16), tail.view(np.uint8).reshape(-1, 16)])
-
-    @property
-    def entries(self) -> np.ndarray:
-        return self._data[2]
-
-    @property
-    def hash_bytes(self) -> int:
-        return self._data[0].nbytes + self._data[1].nbytes
-
-
-class _Flat:
-    """64-bit hashes: a FAISS binary flat index, which holds the only copy of the rows."""
-
-    def __init__(self, bits: int) -> None:
-        self.nbytes = bits // 8
-        self.index = faiss.IndexBinaryFlat(bits)
-        self._entries = np.zeros(0, np.uint32)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def add(self, rows: np.ndarray, entries: np.ndarray) -> None:
-        self.index.add(rows)
-        self._entries = np.concatenate([self._entries, entries.astype(np.uint32)])
-
-    def search(self, queries: np.ndarray, threshold: int, threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        lims, distances, labels = self.index.range_search(queries, threshold + 1)
-        return lims, distances, self._entries[labels]
-
-    @property
-    def rows(self) -> np.ndarray:
-        return faiss.vector_to_array(self.index.xb).reshape(-1, self.nbytes)
-
-    @property
-    def entries(self) -> np.ndarray:
-        return self._entries
-
-    @property
-    def hash_bytes(self) -> int:
-        return len(self) * self.nbytes
-
-
-def _table(family: str) -> _Split256 | _Flat:
-    return _Split256() if HASH_BITS[family] == 256 else _Flat(HASH_BITS[family])
-
-
-# --------------------------------------------------------------------------------------------- entries
-
-
-@dataclass
-class _Ids:
-    """The entry ids of one list: explicit (one UTF-8 blob and offsets) or generated ``list:n``.
-
-    Generated ids are ``f"{list}:{n}"`` with n = 1, 2, ... or, when rows were left out, the
-    ``numbers`` kept; nothing is stored per entry for them.
-    """
-
-    count: int
-    blob: np.ndarray | None = None  # uint8
-    offsets: np.ndarray | None = None  # count + 1, uint32 (int64 past 4 GiB of ids)
-    numbers: np.ndarray | None = None  # uint32, generated ids' n
-
-    @classmethod
-    def explicit(cls, ids: Sequence[str]) -> _Ids:
-        try:
-            text = "".join(ids)
-        except TypeError:
-            raise TypeError("entry ids must be strings") from None
-        blob = text.encode("utf-8")
-        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-        if len(blob) != len(text):  # not all ASCII: count bytes, not characters
-            lengths = np.fromiter((len(i.encode("utf-8")) for i in ids), dtype=np.int64, count=len(ids))
-        offsets = np.zeros(len(ids) + 1, np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        if offsets[-1] < 2**32:
-            offsets = offsets.astype(np.uint32)
-        return cls(len(ids), np.frombuffer(blob, np.uint8), offsets)
-
-    def get(self, list_name: str, k: int) -> str:
-        if self.blob is not None and self.offsets is not None:
-            return self.blob[int(self.offsets[k]):int(self.offsets[k + 1])].tobytes().decode("utf-8")
-        return f"{list_name}:{int(self.numbers[k]) if self.numbers is not None else k + 1}"
-
-    @property
-    def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.blob, self.offsets, self.numbers) if a is not None)
-
-
-class _Entries:
-    """Entry metadata, columnar: list by ranges of entry numbers, ids per list, category codes."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-        self.starts: list[int] = [0]  # list i has entries starts[i] .. starts[i + 1] - 1
-        self.ids: list[_Ids] = []
-        self.codes = np.zeros(0, np.uint16)
-        self.vocabulary: list[str | None] = [None]  # code 0: no category
-        self._code_of: dict[str | None, int] = {None: 0}
-
-    def __len__(self) -> int:
-        return self.starts[-1]
-
-    def encode(self, categories: str | Sequence[str | None] | None, count: int) -> np.ndarray:
-        """Category codes of ``count`` entries: one category for all, or one each."""
-        if categories is None or isinstance(categories, str):
-            categories = [categories]
-        elif len(categories) != count:
-            raise ValueError(f"{len(categories)} categories for {count} rows")
-        for category in dict.fromkeys(categories):  # new ones get codes in order of appearance
-            if category in self._code_of:
-                continue
-            if not isinstance(category, str):
-                raise TypeError(f"categories must be strings or None, got {type(category).__name__}")
-            self._code_of[category] = len(self.vocabulary)
-            self.vocabulary.append(category)
-        codes = np.fromiter(map(self._code_of.__getitem__, categories), dtype=np.uint32, count=len(categories))
-        return codes if len(codes) == count else np.full(count, codes[0], np.uint32)
-
-    def append(self, name: str, ids: _Ids, codes: np.ndarray) -> int:
-        """Add a list's entries; returns the first one's number."""
-        first = len(self)
-        if first + ids.count > _MAX_ENTRIES:
-            raise ValueError(f"an index holds at most {_MAX_ENTRIES} entries")
-        dtype = np.uint16 if len(self.vocabulary) <= 2**16 else np.uint32
-        self.codes = np.concatenate([self.codes.astype(dtype, copy=False), codes.astype(dtype)])
-        self.names.append(name)
-        self.ids.append(ids)
-        self.starts.append(first + ids.count)
-        return first
-
-    def describe(self, entry: int) -> tuple[str, str, str | None]:
-        """``(list, entry_id, category)`` of an entry number."""
-        i = bisect.bisect_right(self.starts, entry) - 1
-        return self.names[i], self.ids[i].get(self.names[i], entry - self.starts[i]), self.vocabulary[self.codes[entry]]
 
 
 # --------------------------------------------------------------------------------------------- the index
@@ -245,8 +68,8 @@ class HashIndex:
         self.thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
         self.pdq_quality_floor = pdq_quality_floor
         self.threads = threads
-        self._entries = _Entries()
-        self._perceptual: dict[str, _Split256 | _Flat] = {}
+        self._entries = Entries()
+        self._perceptual: dict[str, Split256 | Flat] = {}
         self._exact: dict[str, dict[str, list[int]]] = {a: {} for a in EXACT_ALGORITHMS}
         self._lock = threading.Lock()
 
@@ -292,7 +115,7 @@ class HashIndex:
                 unmatchable[entry.algorithm] = unmatchable.get(entry.algorithm, 0) + 1
         with self._lock:
             self._check_new(hash_list.name)
-            first = self._entries.append(hash_list.name, _Ids.explicit(list(local)), self._entries.encode(categories, len(categories)))
+            first = self._entries.append(hash_list.name, Ids.explicit(list(local)), self._entries.encode(categories, len(categories)))
             for algorithm, value, k in exact:
                 self._exact[algorithm].setdefault(value, []).append(first + k)
             for family, (rows, numbers) in batches.items():
@@ -345,9 +168,9 @@ class HashIndex:
                 kept = np.flatnonzero(quality >= self.pdq_quality_floor)
                 rows, codes = rows[kept], codes[kept]
         if entry_ids is not None:
-            ids = _Ids.explicit(entry_ids if kept is None else [entry_ids[i] for i in kept])
+            ids = Ids.explicit(entry_ids if kept is None else [entry_ids[i] for i in kept])
         else:
-            ids = _Ids(len(rows), numbers=None if kept is None else (kept + 1).astype(np.uint32))
+            ids = Ids(len(rows), numbers=None if kept is None else (kept + 1).astype(np.uint32))
         with self._lock:
             self._check_new(list_name)
             first = self._entries.append(list_name, ids, codes)
@@ -366,7 +189,7 @@ class HashIndex:
 
     def _add_rows(self, family: str, rows: np.ndarray, numbers: np.ndarray) -> None:
         if len(rows):
-            table = self._perceptual.setdefault(family, _table(family))
+            table = self._perceptual.setdefault(family, new_table(family))
             table.add(np.ascontiguousarray(rows, dtype=np.uint8), numbers)
 
     def __len__(self) -> int:
@@ -576,7 +399,7 @@ class _Loader:
             }
         return index
 
-    def ids(self, i: int, count: int, kind: str) -> _Ids:
+    def ids(self, i: int, count: int, kind: str) -> Ids:
         if kind == "explicit":
             blob, offsets = self.array(f"list{i}.ids_blob.npy"), self.array(f"list{i}.ids_offsets.npy")
             if (len(offsets) != count + 1 or offsets[0] != 0 or int(offsets[-1]) != len(blob)
@@ -586,25 +409,17 @@ class _Loader:
                 blob.tobytes().decode("utf-8")
             except UnicodeDecodeError:
                 raise self.fail(f"the entry ids of list {i} are not UTF-8") from None
-            return _Ids(count, blob.astype(np.uint8), offsets)
+            return Ids(count, blob.astype(np.uint8), offsets)
         if kind == "generated":
             numbers = self.array(f"list{i}.ids_numbers.npy") if f"list{i}.ids_numbers.npy" in self.files else None
             if numbers is not None and len(numbers) != count:
                 raise self.fail(f"the entry numbers of list {i} do not fit its entries")
-            return _Ids(count, numbers=numbers)
+            return Ids(count, numbers=numbers)
         raise self.fail(f"list {i} has ids of an unknown kind {kind!r}")
 
     def check_numbers(self, numbers: np.ndarray, total: int, algorithm: str) -> None:
         if len(numbers) and (int(numbers.min()) < 0 or int(numbers.max()) >= total):
             raise self.fail(f"{algorithm} rows name entries the index does not have")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _as_hash(algorithm: str, value: Any) -> Hash | None:

@@ -1,0 +1,194 @@
+"""The index's storage: hash tables searched exhaustively, and columnar entry metadata.
+
+Private to ``index.py`` (which says how a search is chosen); kept apart so that each module stays
+one job: this one holds rows and entries, ``index.py`` turns queries into matches and files.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+
+from . import _core
+from .hashes import HASH_BITS
+
+__all__ = ["Entries", "Flat", "Ids", "MAX_ENTRIES", "Split256", "new_table"]
+
+MAX_ENTRIES = 2**32 - 1  # entry numbers are uint32
+
+
+# --------------------------------------------------------------------------------------------- tables
+
+
+class Split256:
+    """PDQ rows for ``range_search_256``: first and last 16 bytes of every row in two arrays."""
+
+    nbytes = 32
+
+    def __init__(self) -> None:
+        empty = np.zeros((0, 2), np.uint64)
+        # replaced whole on every add, so that a search reads one consistent snapshot
+        self._data: tuple[np.ndarray, np.ndarray, np.ndarray] = (empty, empty, np.zeros(0, np.uint32))
+
+    def __len__(self) -> int:
+        return len(self._data[2])
+
+    def add(self, rows: np.ndarray, entries: np.ndarray) -> None:
+        """Append packed rows (n x 32 uint8) with their entry numbers (one copy of the old rows)."""
+        old_head, old_tail, old_entries = self._data
+        n0, n = len(old_entries), len(old_entries) + len(rows)
+        head, tail = np.empty((n, 2), np.uint64), np.empty((n, 2), np.uint64)
+        for half, old, columns in ((head, old_head, slice(0, 16)), (tail, old_tail, slice(16, 32))):
+            half[:n0] = old
+            half.view(np.uint8).reshape(n, 16)[n0:] = rows[:, columns]
+        self._data = (head, tail, np.concatenate([old_entries, entries.astype(np.uint32)]))
+
+    def search(self, queries: np.ndarray, threshold: int, threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(lims, distances, entry numbers)`` of every row within ``threshold`` of each query."""
+        head, tail, entries = self._data
+        lims, distances, labels = _core.range_search_256(queries, head, tail, threshold, threads=threads)
+        return lims, distances, entries[labels]
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The packed rows, n x 32 uint8 in hex byte order (a copy)."""
+        head, tail, _ = self._data
+        return np.hstack([head.view(np.uint8).reshape(-1, 16), tail.view(np.uint8).reshape(-1, 16)])
+
+    @property
+    def entries(self) -> np.ndarray:
+        return self._data[2]
+
+    @property
+    def hash_bytes(self) -> int:
+        return self._data[0].nbytes + self._data[1].nbytes
+
+
+class Flat:
+    """64-bit hashes: a FAISS binary flat index, which holds the only copy of the rows."""
+
+    def __init__(self, bits: int) -> None:
+        self.nbytes = bits // 8
+        self.index = faiss.IndexBinaryFlat(bits)
+        self._entries = np.zeros(0, np.uint32)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add(self, rows: np.ndarray, entries: np.ndarray) -> None:
+        self.index.add(rows)
+        self._entries = np.concatenate([self._entries, entries.astype(np.uint32)])
+
+    def search(self, queries: np.ndarray, threshold: int, threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        lims, distances, labels = self.index.range_search(queries, threshold + 1)
+        return lims, distances, self._entries[labels]
+
+    @property
+    def rows(self) -> np.ndarray:
+        return faiss.vector_to_array(self.index.xb).reshape(-1, self.nbytes)
+
+    @property
+    def entries(self) -> np.ndarray:
+        return self._entries
+
+    @property
+    def hash_bytes(self) -> int:
+        return len(self) * self.nbytes
+
+
+def new_table(family: str) -> Split256 | Flat:
+    return Split256() if HASH_BITS[family] == 256 else Flat(HASH_BITS[family])
+
+
+# --------------------------------------------------------------------------------------------- entries
+
+
+@dataclass
+class Ids:
+    """The entry ids of one list: explicit (one UTF-8 blob and offsets) or generated ``list:n``.
+
+    Generated ids are ``f"{list}:{n}"`` with n = 1, 2, ... or, when rows were left out, the
+    ``numbers`` kept; nothing is stored per entry for them.
+    """
+
+    count: int
+    blob: np.ndarray | None = None  # uint8
+    offsets: np.ndarray | None = None  # count + 1, uint32 (int64 past 4 GiB of ids)
+    numbers: np.ndarray | None = None  # uint32, generated ids' n
+
+    @classmethod
+    def explicit(cls, ids: Sequence[str]) -> Ids:
+        try:
+            text = "".join(ids)
+        except TypeError:
+            raise TypeError("entry ids must be strings") from None
+        blob = text.encode("utf-8")
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        if len(blob) != len(text):  # not all ASCII: count bytes, not characters
+            lengths = np.fromiter((len(i.encode("utf-8")) for i in ids), dtype=np.int64, count=len(ids))
+        offsets = np.zeros(len(ids) + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        if offsets[-1] < 2**32:
+            offsets = offsets.astype(np.uint32)
+        return cls(len(ids), np.frombuffer(blob, np.uint8), offsets)
+
+    def get(self, list_name: str, k: int) -> str:
+        if self.blob is not None and self.offsets is not None:
+            return self.blob[int(self.offsets[k]):int(self.offsets[k + 1])].tobytes().decode("utf-8")
+        return f"{list_name}:{int(self.numbers[k]) if self.numbers is not None else k + 1}"
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.blob, self.offsets, self.numbers) if a is not None)
+
+
+class Entries:
+    """Entry metadata, columnar: list by ranges of entry numbers, ids per list, category codes."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.starts: list[int] = [0]  # list i has entries starts[i] .. starts[i + 1] - 1
+        self.ids: list[Ids] = []
+        self.codes = np.zeros(0, np.uint16)
+        self.vocabulary: list[str | None] = [None]  # code 0: no category
+        self._code_of: dict[str | None, int] = {None: 0}
+
+    def __len__(self) -> int:
+        return self.starts[-1]
+
+    def encode(self, categories: str | Sequence[str | None] | None, count: int) -> np.ndarray:
+        """Category codes of ``count`` entries: one category for all, or one each."""
+        if categories is None or isinstance(categories, str):
+            categories = [categories]
+        elif len(categories) != count:
+            raise ValueError(f"{len(categories)} categories for {count} rows")
+        for category in dict.fromkeys(categories):  # new ones get codes in order of appearance
+            if category in self._code_of:
+                continue
+            if not isinstance(category, str):
+                raise TypeError(f"categories must be strings or None, got {type(category).__name__}")
+            self._code_of[category] = len(self.vocabulary)
+            self.vocabulary.append(category)
+        codes = np.fromiter(map(self._code_of.__getitem__, categories), dtype=np.uint32, count=len(categories))
+        return codes if len(codes) == count else np.full(count, codes[0], np.uint32)
+
+    def append(self, name: str, ids: Ids, codes: np.ndarray) -> int:
+        """Add a list's entries; returns the first one's number."""
+        first = len(self)
+        if first + ids.count > MAX_ENTRIES:
+            raise ValueError(f"an index holds at most {MAX_ENTRIES} entries")
+        dtype = np.uint16 if len(self.vocabulary) <= 2**16 else np.uint32
+        self.codes = np.concatenate([self.codes.astype(dtype, copy=False), codes.astype(dtype)])
+        self.names.append(name)
+        self.ids.append(ids)
+        self.starts.append(first + ids.count)
+        return first
+
+    def describe(self, entry: int) -> tuple[str, str, str | None]:
+        """``(list, entry_id, category)`` of an entry number."""
+        i = bisect.bisect_right(self.starts, entry) - 1
+        return self.names[i], self.ids[i].get(self.names[i], entry - self.starts[i]), self.vocabulary[self.codes[entry]]
