@@ -48,10 +48,9 @@ class Split256:
         self._data = (head, tail, np.concatenate([old_entries, entries.astype(np.uint32)]))
 
     def search(self, queries: np.ndarray, threshold: int, threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(lims, distances, entry numbers)`` of every row within ``threshold`` of each query."""
-        head, tail, entries = self._data
-        lims, distances, labels = _core.range_search_256(queries, head, tail, threshold, threads=threads)
-        return lims, distances, entries[labels]
+        """``(lims, distances, row numbers)`` of every row within ``threshold`` of each query."""
+        head, tail, _ = self._data
+        return _core.range_search_256(queries, head, tail, threshold, threads=threads)
 
     @property
     def rows(self) -> np.ndarray:
@@ -84,8 +83,7 @@ class Flat:
         self._entries = np.concatenate([self._entries, entries.astype(np.uint32)])
 
     def search(self, queries: np.ndarray, threshold: int, threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        lims, distances, labels = self.index.range_search(queries, threshold + 1)
-        return lims, distances, self._entries[labels]
+        return self.index.range_search(queries, threshold + 1)
 
     @property
     def rows(self) -> np.ndarray:

@@ -37,6 +37,7 @@ from ._index_store import Entries, Flat, Ids, Split256, new_table
 from .formats import HashList, LoadReport, load_list
 from .hashers import file_sha256 as _sha256
 from .hashes import HASH_BITS, Hash, match_family
+from .video import VIDEO_DEFAULTS, aggregate_frame_hits
 
 __all__ = ["HashIndex", "IndexFileError", "DEFAULT_THRESHOLDS", "EXACT_ALGORITHMS"]
 
@@ -64,12 +65,19 @@ class HashIndex:
     service that runs many queries on threads of its own).
     """
 
-    def __init__(self, thresholds: Mapping[str, int] | None = None, pdq_quality_floor: int = 50, threads: int = 0) -> None:
+    def __init__(
+        self, thresholds: Mapping[str, int] | None = None, pdq_quality_floor: int = 50, threads: int = 0,
+        video_query_share: float = VIDEO_DEFAULTS["query_share"], video_listed_share: float = VIDEO_DEFAULTS["listed_share"],
+    ) -> None:
         self.thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
         self.pdq_quality_floor = pdq_quality_floor
         self.threads = threads
+        self.video_query_share = video_query_share
+        self.video_listed_share = video_listed_share
         self._entries = Entries()
         self._perceptual: dict[str, Split256 | Flat] = {}
+        self._times: dict[str, np.ndarray] = {}  # per table row: a listed video frame's time, NaN for pictures
+        self._video_frames: dict[int, int] = {}  # listed video entry -> its usable frames
         self._exact: dict[str, dict[str, list[int]]] = {a: {} for a in EXACT_ALGORITHMS}
         self._lock = threading.Lock()
 
@@ -96,7 +104,8 @@ class HashIndex:
         local: dict[str, int] = {}  # entry id -> number within the list
         categories: list[str | None] = []
         exact: list[tuple[str, str, int]] = []
-        batches: dict[str, tuple[list[bytes], list[int]]] = {}
+        batches: dict[str, tuple[list[bytes], list[int], list[float]]] = {}
+        frame_times: dict[int, set[float]] = {}  # a listed video's usable frames
         for entry in hash_list.entries:
             family = match_family(entry.algorithm)
             if family == "pdq" and entry.quality is not None and entry.quality < self.pdq_quality_floor:
@@ -108,9 +117,12 @@ class HashIndex:
             if entry.algorithm in EXACT_ALGORITHMS:
                 exact.append((entry.algorithm, entry.hex, k))
             elif entry.algorithm in HASH_BITS:  # every PDQ dialect goes into the one PDQ table
-                rows, numbers = batches.setdefault(family, ([], []))
+                rows, numbers, times = batches.setdefault(family, ([], [], []))
                 rows.append(bytes.fromhex(entry.hex))
                 numbers.append(k)
+                times.append(np.nan if entry.timestamp is None else entry.timestamp)
+                if entry.timestamp is not None:
+                    frame_times.setdefault(k, set()).add(entry.timestamp)
             else:
                 unmatchable[entry.algorithm] = unmatchable.get(entry.algorithm, 0) + 1
         with self._lock:
@@ -118,9 +130,12 @@ class HashIndex:
             first = self._entries.append(hash_list.name, Ids.explicit(list(local)), self._entries.encode(categories, len(categories)))
             for algorithm, value, k in exact:
                 self._exact[algorithm].setdefault(value, []).append(first + k)
-            for family, (rows, numbers) in batches.items():
+            for family, (rows, numbers, times) in batches.items():
                 packed = np.frombuffer(b"".join(rows), np.uint8).reshape(len(rows), -1)
-                self._add_rows(family, packed, first + np.asarray(numbers, np.int64))
+                self._add_rows(family, packed, first + np.asarray(numbers, np.int64),
+                               np.asarray(times, np.float32) if frame_times else None)
+            for k, stamps in frame_times.items():
+                self._video_frames[first + k] = len(stamps)
         if report is not None:
             if skipped_quality:
                 report.notes.append(
@@ -187,9 +202,15 @@ class HashIndex:
         if name in self._entries.names:
             raise ValueError(f"a list named {name!r} is in the index already")
 
-    def _add_rows(self, family: str, rows: np.ndarray, numbers: np.ndarray) -> None:
+    def _add_rows(self, family: str, rows: np.ndarray, numbers: np.ndarray, times: np.ndarray | None = None) -> None:
+        """Append rows with their entry numbers and, for listed video frames, their times."""
         if len(rows):
             table = self._perceptual.setdefault(family, new_table(family))
+            before = len(table)
+            if times is not None or family in self._times:
+                old = self._times.get(family, np.full(before, np.nan, np.float32))
+                new = np.full(len(rows), np.nan, np.float32) if times is None else np.asarray(times, np.float32)
+                self._times[family] = np.concatenate([old, new])
             table.add(np.ascontiguousarray(rows, dtype=np.uint8), numbers)
 
     def __len__(self) -> int:
@@ -231,7 +252,7 @@ class HashIndex:
         self, queries: Sequence[Mapping[str, Any]], *, variants: Sequence[Sequence[Hash]] | None = None
     ) -> list[list[dict[str, Any]]]:
         """``match`` for many queries at once (one search per algorithm)."""
-        found: list[dict[tuple[int, str], tuple[int, str]]] = [{} for _ in queries]
+        found: list[dict[tuple[int, str], tuple[int, str, float | None]]] = [{} for _ in queries]
         for qi, query in enumerate(queries):
             for algorithm in EXACT_ALGORITHMS:
                 value = query.get(algorithm)
@@ -242,11 +263,58 @@ class HashIndex:
             rows, owners, names = self._query_rows(queries, family, variants)
             if not owners or len(table) == 0:
                 continue
-            lims, distances, entries = table.search(np.stack(rows), self.thresholds[family], self.threads)
+            lims, distances, labels = table.search(np.stack(rows), self.thresholds[family], self.threads)
+            entries, times = table.entries[labels], self._listed_times(family, labels)
             for r in np.flatnonzero(lims[1:] > lims[:-1]).tolist():
                 for k in range(lims[r], lims[r + 1]):
-                    self._note(found[owners[r]], int(entries[k]), family, names[r], int(distances[k]))
-        return [self._as_matches(f) for f in found]
+                    self._note(found[owners[r]], int(entries[k]), family, names[r], int(distances[k]), times[k])
+        out = []
+        for query, f in zip(queries, found):
+            frames = query.get("frames")
+            out.append(self._as_matches(f) + (self._match_frames(frames) if isinstance(frames, list) and frames else []))
+        return out
+
+    def _listed_times(self, family: str, labels: np.ndarray) -> list[float | None]:
+        """The listed video frame time of each hit row (None for a listed picture)."""
+        times = self._times.get(family)
+        if times is None:
+            return [None] * len(labels)
+        return [None if t != t else float(t) for t in times[labels].tolist()]  # NaN: a picture
+
+    def _match_frames(self, frames: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """A query video's matches, vPDQ's rule: listed videos whose share of matching frames
+        passes the thresholds (``algorithm: "vpdq"``), and listed pictures a frame matches."""
+        table = self._perceptual.get("pdq")
+        if table is None or not len(table):
+            return []
+        probes: list[np.ndarray] = []
+        owners: list[int] = []
+        usable: list[float] = []  # times of the query frames over the quality floor
+        for frame in frames:
+            hashes = [Hash.from_hex("pdq", frame[key]) for key, quality in (("pdq", "quality"), ("pdq_trimmed", "quality_trimmed"))
+                      if isinstance(frame.get(key), str) and (frame.get(quality) or 0) >= self.pdq_quality_floor]
+            if hashes:
+                probes += [h.to_array() for h in hashes]
+                owners += [len(usable)] * len(hashes)
+                usable.append(float(frame["timestamp"]))
+        if not probes:
+            return []
+        threshold = self.thresholds["pdq"]
+        lims, distances, labels = table.search(np.stack(probes), threshold, self.threads)
+        entries, times = table.entries[labels].tolist(), self._listed_times("pdq", labels)
+        hits = [(owners[r], entries[k], times[k], int(distances[k]))
+                for r in range(len(probes)) for k in range(lims[r], lims[r + 1])]
+        results = aggregate_frame_hits(usable, hits, self._video_frames, query_share=self.video_query_share,
+                                       listed_share=self.video_listed_share)
+        matches: dict[tuple[str, str], dict[str, Any]] = {}
+        for entry, result in results.items():
+            list_name, entry_id, category = self._entries.describe(entry)
+            match = {"list": list_name, "entry_id": entry_id, "category": category,
+                     "algorithm": "vpdq" if "query_share" in result else "pdq", "threshold": threshold, **result}
+            key = (list_name, entry_id)
+            if key not in matches or match["distance"] < matches[key]["distance"]:
+                matches[key] = match
+        return sorted(matches.values(), key=lambda m: (m["distance"], m["list"], m["entry_id"]))
 
     def _query_rows(
         self, queries: Sequence[Mapping[str, Any]], family: str, variants: Sequence[Sequence[Hash]] | None
@@ -275,19 +343,22 @@ class HashIndex:
         return rows, owners, names
 
     @staticmethod
-    def _note(found: dict[tuple[int, str], tuple[int, str]], entry: int, family: str, name: str, distance: int) -> None:
+    def _note(found: dict[tuple[int, str], tuple[int, str, float | None]], entry: int, family: str, name: str,
+              distance: int, listed_time: float | None = None) -> None:
         key = (entry, family)
         if key not in found or distance < found[key][0]:
-            found[key] = (distance, name)
+            found[key] = (distance, name, listed_time)
 
-    def _as_matches(self, found: dict[tuple[int, str], tuple[int, str]]) -> list[dict[str, Any]]:
+    def _as_matches(self, found: dict[tuple[int, str], tuple[int, str, float | None]]) -> list[dict[str, Any]]:
         best: dict[tuple[str, str, str], dict[str, Any]] = {}  # entries given the same id twice count once
-        for (entry, family), (distance, name) in found.items():
+        for (entry, family), (distance, name, listed_time) in found.items():
             list_name, entry_id, category = self._entries.describe(entry)
             key = (list_name, entry_id, family)
             if key not in best or distance < best[key]["distance"]:
                 best[key] = {"list": list_name, "entry_id": entry_id, "category": category, "algorithm": name,
                              "distance": distance, "threshold": self.thresholds.get(family, 0)}
+                if listed_time is not None:  # a picture that is a frame of a listed video
+                    best[key]["listed_timestamp"] = listed_time
         return sorted(best.values(), key=lambda m: (m["distance"], m["list"], m["entry_id"], m["algorithm"]))
 
     # ----------------------------------------------------------------------------- persistence
@@ -313,6 +384,11 @@ class HashIndex:
         for algorithm, table in self._perceptual.items():
             put_array(f"{algorithm}.rows.npy", table.rows)
             put_array(f"{algorithm}.entries.npy", table.entries)
+            if algorithm in self._times:
+                put_array(f"{algorithm}.times.npy", self._times[algorithm])
+        if self._video_frames:
+            put_array("video.entries.npy", np.fromiter(self._video_frames, np.uint32, len(self._video_frames)))
+            put_array("video.frames.npy", np.fromiter(self._video_frames.values(), np.uint32, len(self._video_frames)))
         for algorithm, exact in self._exact.items():
             values = sorted(exact)
             packed = np.frombuffer(b"".join(bytes.fromhex(v) for v in values), np.uint8).reshape(-1, _EXACT_BYTES[algorithm])
@@ -322,7 +398,8 @@ class HashIndex:
         manifest = {
             "format": "ocsea-match-index", "version": _FORMAT_VERSION, "lists": lists,
             "categories": entries.vocabulary, "thresholds": self.thresholds,
-            "pdq_quality_floor": self.pdq_quality_floor, "perceptual": sorted(self._perceptual), "files": files,
+            "pdq_quality_floor": self.pdq_quality_floor, "perceptual": sorted(self._perceptual),
+            "video_query_share": self.video_query_share, "video_listed_share": self.video_listed_share, "files": files,
         }
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
 
@@ -368,7 +445,9 @@ class _Loader:
         return IndexFileError(f"{self.folder}: {what}")
 
     def index(self, manifest: Mapping[str, Any]) -> HashIndex:
-        index = HashIndex(thresholds=manifest["thresholds"], pdq_quality_floor=manifest["pdq_quality_floor"], threads=self.threads)
+        index = HashIndex(thresholds=manifest["thresholds"], pdq_quality_floor=manifest["pdq_quality_floor"], threads=self.threads,
+                          video_query_share=float(manifest.get("video_query_share", VIDEO_DEFAULTS["query_share"])),
+                          video_listed_share=float(manifest.get("video_listed_share", VIDEO_DEFAULTS["listed_share"])))
         entries = index._entries
         entries.vocabulary = list(manifest["categories"])
         if not entries.vocabulary or entries.vocabulary[0] is not None or not all(isinstance(c, str) for c in entries.vocabulary[1:]):
@@ -387,7 +466,18 @@ class _Loader:
             if rows.shape[1] != family_bits // 8 or len(numbers) != len(rows) or rows.dtype != np.uint8:
                 raise self.fail(f"{algorithm} rows and entries do not fit together")
             self.check_numbers(numbers, len(entries), algorithm)
-            index._add_rows(algorithm, rows, numbers)
+            times = None
+            if f"{algorithm}.times.npy" in self.files:
+                times = np.load(self.folder / f"{algorithm}.times.npy", allow_pickle=False)
+                if times.dtype != np.float32 or times.shape != (len(rows),):
+                    raise self.fail(f"{algorithm} frame times do not fit its rows")
+            index._add_rows(algorithm, rows, numbers, times)
+        if "video.entries.npy" in self.files:
+            videos, counts = self.array("video.entries.npy"), self.array("video.frames.npy")
+            if len(videos) != len(counts):
+                raise self.fail("listed videos and their frame counts do not fit together")
+            self.check_numbers(videos, len(entries), "video")
+            index._video_frames = dict(zip(videos.tolist(), counts.tolist()))
         for algorithm in EXACT_ALGORITHMS:
             values, counts, numbers = self.array(f"{algorithm}.values.npy", 2), self.array(f"{algorithm}.counts.npy"), self.array(f"{algorithm}.entries.npy")
             if values.shape[1] != _EXACT_BYTES[algorithm] or len(counts) != len(values) or int(counts.sum()) != len(numbers):

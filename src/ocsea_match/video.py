@@ -38,7 +38,7 @@ from . import _core
 from .errors import MediaError
 from .hashes import Hash
 
-__all__ = ["VideoFrame", "VideoHashes", "hash_video", "match_video", "VIDEO_DEFAULTS"]
+__all__ = ["VideoFrame", "VideoHashes", "hash_video", "match_video", "aggregate_frame_hits", "VIDEO_DEFAULTS"]
 
 VideoSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
 
@@ -281,6 +281,50 @@ def match_video(
         l_share = len({p[1] for p in pairs}) / len(frames)
         if q_share >= query_share and l_share >= listed_share:
             out[key] = {"query_share": q_share, "listed_share": l_share, "pairs": pairs}
+    return out
+
+
+def aggregate_frame_hits(
+    query_times: Sequence[float],
+    hits: Iterable[tuple[int, Any, float | None, int]],
+    listed_frames: Mapping[Any, int],
+    *,
+    query_share: float = VIDEO_DEFAULTS["query_share"],
+    listed_share: float = VIDEO_DEFAULTS["listed_share"],
+) -> dict[Any, dict[str, Any]]:
+    """Per listed item, what a query video's frame hits add up to (the index's side of vPDQ).
+
+    ``query_times``: the times of the query's usable frames (quality over the floor; one per
+    frame even when it was probed with several hashes). ``hits``: ``(query frame index, listed
+    key, listed frame time or None for a still picture, distance)``. ``listed_frames``: usable
+    frames per listed video. A listed video is reported when the share of query frames that hit
+    it and the share of its frames that were hit pass the thresholds; a listed still picture
+    when any frame hits it. Each result has ``distance`` (the closest), ``timestamps`` (query
+    time, and the listed frame's time for a video, per hitting query frame, closest first per
+    frame) and, for videos, both shares.
+    """
+    best: dict[Any, dict[int, tuple[int, float | None]]] = {}
+    listed_hit: dict[Any, set[float]] = {}
+    for qi, key, listed_time, dist in hits:
+        per_frame = best.setdefault(key, {})
+        if qi not in per_frame or dist < per_frame[qi][0]:
+            per_frame[qi] = (dist, listed_time)
+        if listed_time is not None:
+            listed_hit.setdefault(key, set()).add(listed_time)
+    out: dict[Any, dict[str, Any]] = {}
+    usable = max(len(query_times), 1)
+    for key, per_frame in best.items():
+        distance = min(d for d, _ in per_frame.values())
+        if key in listed_hit:
+            q_share = len(per_frame) / usable
+            l_share = len(listed_hit[key]) / max(listed_frames.get(key, 0), 1)
+            if q_share + 1e-9 < query_share or l_share + 1e-9 < listed_share:
+                continue
+            stamps = [[query_times[qi], lt] for qi, (_, lt) in sorted(per_frame.items())]
+            out[key] = {"distance": distance, "query_share": round(q_share, 4), "listed_share": round(min(l_share, 1.0), 4),
+                        "timestamps": stamps}
+        else:
+            out[key] = {"distance": distance, "timestamps": [query_times[qi] for qi in sorted(per_frame)]}
     return out
 
 

@@ -34,7 +34,8 @@ OUTPUT_FILES = (RECORDS, MATCHES, SUMMARY, VICS, HASHDEEP, PROVENANCE, SUMS)
 
 _VICS_CASES = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata#Cases"
 _MATCH_COLUMNS = ["path", "container_file", "size", "md5", "sha1", "sha256", "media_type", "format",
-                  "list", "entry_id", "category", "algorithm", "distance", "threshold"]
+                  "list", "entry_id", "category", "algorithm", "distance", "threshold",
+                  "query_share", "listed_share", "timestamps", "listed_timestamp"]
 
 
 def summarize(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -124,6 +125,8 @@ def _write_matches(records: Iterable[dict[str, Any]], path: Path) -> None:
         for r in records:
             for m in r.get("matches") or ():
                 row = {**{k: r.get(k) for k in _MATCH_COLUMNS[:8]}, **m}
+                if "timestamps" in m:  # a video's: query times (and listed times) as JSON
+                    row["timestamps"] = json.dumps(m["timestamps"])
                 writer.writerow(["" if row.get(c) is None else row[c] for c in _MATCH_COLUMNS])
 
 
