@@ -11,3 +11,10 @@ def square_or_die(x: int) -> int:
 
 def crashed(x: int) -> str:
     return f"crashed:{x}"
+
+
+def sleepy(x: float) -> float:
+    import time
+
+    time.sleep(x)  # a decoder stuck on a poisoned file
+    return x

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from crashy import crashed, square_or_die
+from crashy import crashed, sleepy, square_or_die
 from ocsea_match import hash_file, hash_files
 from ocsea_match.parallel import process_map
 
@@ -80,3 +80,11 @@ def test_workers_that_cannot_start_raise_instead_of_blaming_every_item(tmp_path:
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "WorkersCannotStart" in result.stderr and "__main__" in result.stderr
+
+
+def test_an_item_past_the_time_limit_ends_its_worker_and_the_batch_goes_on() -> None:
+    from ocsea_match.parallel import TimeLimited
+
+    work = TimeLimited(sleepy, 1)
+    got = list(process_map(work, [0.0, 30.0, 0.01], jobs=2, on_crash=crashed))
+    assert got == [0.0, "crashed:30.0", 0.01]

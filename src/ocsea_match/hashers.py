@@ -28,7 +28,7 @@ from . import _core
 from .decode import DEFAULT_MAX_PIXELS, Decoded, open_image, sniff
 from .errors import MediaError
 from .hashes import Hash
-from .parallel import process_map
+from .parallel import TimeLimited, process_map
 from .video import hash_video
 
 __all__ = [
@@ -56,6 +56,9 @@ PDQ_DIALECTS: tuple[str, ...] = ("pdq-thumb512", "pdq-nearest512")
 
 #: Files larger than this are hashed (MD5/SHA) but not decoded (``too-large``).
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+
+#: Seconds one file may keep a worker process busy (``hash_files``/scan with ``jobs > 1``).
+DEFAULT_FILE_TIME_LIMIT = 900
 
 #: Decoding modes. ``exact``: full decode, the reference's pixels. ``fast``: a JPEG is decoded at
 #: 1/2, 1/4 or 1/8 scale in the DCT domain, keeping both sides at least the largest
@@ -631,7 +634,8 @@ def _crashed(path: str | os.PathLike[str]) -> dict[str, Any]:
     record = _new_record(path)
     record["error"] = {
         "code": "worker-crashed",
-        "message": "the worker process died while hashing this file (twice: once in the batch, once alone)",
+        "message": "the worker process died while hashing this file, twice (once in the batch, once alone): "
+        "a crash, or the file kept it busy past the per-file time limit",
     }
     return record
 
@@ -642,6 +646,7 @@ def hash_files(
     *,
     jobs: int = 1,
     ordered: bool = True,
+    file_time_limit: int | None = DEFAULT_FILE_TIME_LIMIT,
     **options: Any,
 ) -> Iterator[dict[str, Any]]:
     """Hash many files, yielding one file record per file as soon as it is ready.
@@ -650,7 +655,9 @@ def hash_files(
     file that killed it gets an error record (``worker-crashed``). At most ``4 * jobs`` files are
     in flight, so memory stays bounded on any number of files. ``ordered=False`` yields records
     as they finish instead of in input order. Other options go to ``hash_file``; unlike there,
-    ``mode`` defaults to ``"fast"`` here, as batch work does.
+    ``mode`` defaults to ``"fast"`` here, as batch work does. With ``jobs > 1`` a file that
+    keeps its worker busy for more than ``file_time_limit`` seconds (a decoder stuck on a
+    poisoned file) ends that worker and gets a ``worker-crashed`` record; the batch goes on.
 
     >>> for record in hash_files(["a.jpg", "b.png"], ["pdq"], jobs=2):  # doctest: +SKIP
     ...     print(record["path"], record["status"])
@@ -658,5 +665,7 @@ def hash_files(
     names = _check_algorithms(algorithms)
     options.setdefault("mode", "fast")
     _draft_for(options["mode"], names)
-    work = functools.partial(hash_file, algorithms=names, **options)
+    work: Callable[[Any], dict[str, Any]] = functools.partial(hash_file, algorithms=names, **options)
+    if jobs > 1 and file_time_limit:
+        work = TimeLimited(work, file_time_limit)
     yield from process_map(work, paths, jobs=jobs, on_crash=_crashed, ordered=ordered)

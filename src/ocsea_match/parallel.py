@@ -15,15 +15,37 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-__all__ = ["process_map", "default_jobs", "WorkersCannotStart"]
+__all__ = ["process_map", "default_jobs", "TimeLimited", "WorkersCannotStart"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class TimeLimited:
+    """``fn`` with a wall-clock bound, for worker processes: past ``seconds`` the kernel ends the
+    worker (SIGALRM, default action), however deep in a decoder's C code it is stuck, and the
+    process map reports the item through ``on_crash``. Where there is no SIGALRM (Windows) it is
+    ``fn`` unbounded. Never use it in the caller's own process: it would end that process.
+    """
+
+    def __init__(self, fn: Callable[[T], R], seconds: int) -> None:
+        self.fn, self.seconds = fn, max(1, int(seconds))
+
+    def __call__(self, item: Any) -> Any:
+        if not hasattr(signal, "SIGALRM"):
+            return self.fn(item)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.alarm(self.seconds)
+        try:
+            return self.fn(item)
+        finally:
+            signal.alarm(0)
 
 
 def default_jobs() -> int:

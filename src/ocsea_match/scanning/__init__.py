@@ -29,12 +29,12 @@ from typing import Any
 from ..errors import MediaError
 from ..formats import HashList, LoadReport, load_list
 from ..hashers import (
-    DEFAULT_ALGORITHMS, DEFAULT_MAX_BYTES, PDQ_DIALECTS, _check_algorithms, file_sha256, hash_bytes, hash_file,
+    DEFAULT_ALGORITHMS, DEFAULT_FILE_TIME_LIMIT, DEFAULT_MAX_BYTES, PDQ_DIALECTS, _check_algorithms, file_sha256, hash_bytes, hash_file,
     open_evidence,
 )
 from ..decode import DEFAULT_MAX_PIXELS
 from ..index import HashIndex
-from ..parallel import process_map
+from ..parallel import TimeLimited, process_map
 from .archives import ArchiveLimits, archive_outcome, examine_zip
 from .case import PROVENANCE, RECORDS, write_outputs
 from .journal import Journal
@@ -143,7 +143,8 @@ def _scan_entry(entry: Entry, settings: _Settings) -> list[dict[str, Any]]:
 
 def _crashed_entry(entry: Entry) -> list[dict[str, Any]]:
     record = _base_record(display_path(entry.path))
-    record["error"] = MediaError("worker-crashed", "the worker process died while scanning this file (twice)").to_json()
+    record["error"] = MediaError("worker-crashed", "the worker process died while scanning this file, twice: a crash, "
+                                 f"or the file kept it busy past {DEFAULT_FILE_TIME_LIMIT} s").to_json()
     return [record]
 
 
@@ -160,7 +161,9 @@ def _algorithms_for(algorithms: Iterable[str] | None, index: HashIndex | None, d
 
 
 def _groups(entries: Iterable[Entry], settings: _Settings, index: HashIndex | None, jobs: int) -> Iterator[list[dict[str, Any]]]:
-    work = functools.partial(_scan_entry, settings=settings)
+    work: Callable[[Entry], list[dict[str, Any]]] = functools.partial(_scan_entry, settings=settings)
+    if jobs > 1:  # a file that keeps its worker past the limit ends it, and gets a worker-crashed record
+        work = TimeLimited(work, DEFAULT_FILE_TIME_LIMIT)
     for group in process_map(work, entries, jobs=jobs, on_crash=_crashed_entry):
         for record in group:
             if index is not None:
