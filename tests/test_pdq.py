@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
 import ocsea_match
-from ocsea_match import _core
+from ocsea_match import _core, hash_image
 from conftest import PDQ_REFERENCE, corpus_paths, needs_corpus, needs_pdq_reference
 
 pdqhash = pytest.importorskip("pdqhash", reason="pdqhash is the PDQ oracle: pip install -e '.[dev]'")
@@ -167,3 +168,25 @@ def _reference_downsample(luma: np.ndarray) -> np.ndarray:
     ri = [int(((i + 0.5) * rows) / 64) for i in range(64)]
     ci = [int(((j + 0.5) * cols) / 64) for j in range(64)]
     return a[np.ix_(ri, ci)]
+
+
+def _cimg_offsets(size: int, target: int = 512) -> list[int]:
+    """CImg's nearest-neighbour resize as CImg writes it: per output pixel, the step to the next
+    source pixel, curr = int((x + 1.0) * size / target) (the oracle of cimg_nearest_512)."""
+    index, curr, out = 0, 0, []
+    for x in range(target):
+        out.append(index)
+        old, curr = curr, int((x + 1.0) * size / target)
+        index += curr - old
+    return out
+
+
+def test_pdq_nearest512_is_the_cpp_tools_hash() -> None:
+    rng = np.random.default_rng(5)
+    small = rng.integers(0, 256, (300, 512, 3), dtype=np.uint8)  # no side over 512: hashed as it is
+    assert hash_image(small, ["pdq-nearest512"])["pdq-nearest512"].hex == oracle(small)[0]
+    for h, w in ((700, 1030), (513, 300), (2000, 777)):
+        big = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (0, 0), 2)
+        shrunk = big[np.ix_(_cimg_offsets(h), _cimg_offsets(w))]
+        got = hash_image(big, ["pdq-nearest512"])["pdq-nearest512"]
+        assert (got.hex, got.quality) == oracle(np.ascontiguousarray(shrunk)), (h, w)

@@ -191,9 +191,26 @@ def _pdq_thumb512(pic: _Picture) -> Hash:
 
 
 def _pdq_nearest512(pic: _Picture) -> Hash:
-    # the C++ pdq-photo-hasher resizes to 512x512, aspect ignored, nearest neighbour; Pillow's
-    # nearest sampling stands in for CImg's (not checked against the C++ tool: not installed here)
-    return _pdq_of_rgb_image("pdq-nearest512", pic.rgb_image().resize((512, 512), Image.Resampling.NEAREST))
+    # the C++ pdq-photo-hasher: when a side is over 512, CImg's resize(512, 512), aspect ignored,
+    # whose default is nearest neighbour taking source pixel floor(x * W / 512) (top-left, not
+    # Pillow's pixel centres); smaller pictures are hashed as they are
+    rgb = np.asarray(pic.rgb_image())
+    return _pdq_hashes("pdq-nearest512", _core.luma_from_rgb(np.ascontiguousarray(cimg_nearest_512(rgb))))[0]
+
+
+def cimg_nearest_512(rgb: np.ndarray) -> np.ndarray:
+    """What the PDQ C++ tool hashes: a picture with a side over 512 resized to 512x512 by CImg's
+    nearest neighbour (output pixel x takes source pixel ``floor(x * W / 512)``); others as they are.
+
+    >>> cimg_nearest_512(np.zeros((600, 100, 3), np.uint8)).shape
+    (512, 512, 3)
+    """
+    h, w = rgb.shape[:2]
+    if h <= 512 and w <= 512:
+        return rgb
+    rows = (np.arange(512, dtype=np.int64) * h) // 512
+    cols = (np.arange(512, dtype=np.int64) * w) // 512
+    return rgb[rows[:, None], cols[None, :]]
 
 
 def _phash(pic: _Picture) -> Hash:
