@@ -185,6 +185,12 @@ def test_case_outputs_parse_back(evidence: dict[str, Path]) -> None:
     assert len(matched) == 2 and all(m["Category"] == 2 for m in matched)
     assert {e.category for e in vics.entries if e.entry_id == str(matched[0]["MediaID"])} == {"2"}
     assert all(m["MediaFiles"] and m["MediaFiles"][0]["FileName"] for m in media)
+    hash_fields = {"MediaID", "MD5", "SHA1", "Category", "AlternativeHashes"}
+    for m in media:  # every other field written is kept by the reader, as written
+        kept = vics.extra[str(m["MediaID"])]
+        assert {k: v for k, v in m.items() if k not in hash_fields} == kept
+        alternatives = {(a["HashName"].lower(), a["HashValue"]) for a in m["AlternativeHashes"]}
+        assert alternatives <= {(e.algorithm, e.hex) for e in vics.entries if e.entry_id == str(m["MediaID"])}
     # hashdeep: every file with digests, read back by our own reader
     hd, report = load_list(case / "hashdeep.txt")
     assert not report.problems
