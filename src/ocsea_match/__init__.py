@@ -9,7 +9,8 @@ The public API is what this module exports; everything else is private.
 
 from .decode import DEFAULT_MAX_PIXELS, sniff
 from .errors import ERROR_CODES, MediaError
-from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, hash_bytes, hash_file, hash_files, hash_image, pdq_dihedral
+from .files import hash_bytes, hash_file, hash_files
+from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, hash_image, pdq_dihedral
 from .formats import HashList, ListEntry, ListError, LoadReport, load_list
 from .hashes import HASH_BITS, Hash, hamming_many_to_many, hamming_one_to_many, pack_hashes
 from .index import HashIndex, IndexFileError

@@ -28,7 +28,8 @@ from typing import IO, Any
 
 from . import __version__
 from .formats import WRITERS, ListError, LoadReport, dump_list, load_list, read_list_text
-from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS, hash_files
+from .files import hash_files
+from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS
 from .index import HashIndex, IndexFileError
 from .parallel import default_jobs
 

@@ -1,4 +1,6 @@
-"""The algorithm registry and the hashing entry points: hash_image, pdq_dihedral, hash_file.
+"""The algorithm registry and the picture entry points: hash_image, pdq_dihedral.
+
+Files (their digests, decoding, records, batches) are ``files.py``'s, on top of this module.
 
 Every algorithm is a short function from a prepared picture to a ``Hash``; the picture is decoded
 once and its luma / grayscale forms are made once, whatever the number of algorithms asked for.
@@ -11,13 +13,10 @@ once and its luma / grayscale forms are made once, whatever the number of algori
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Union
 
 import cv2
 import numpy as np
@@ -25,11 +24,9 @@ from PIL import Image, ImageOps
 from scipy.fft import dct as _dct
 
 from . import _core
-from .decode import DEFAULT_MAX_PIXELS, Decoded, open_image, sniff
+from .decode import DEFAULT_MAX_PIXELS, Decoded, open_image
 from .errors import MediaError
 from .hashes import Hash
-from .parallel import TimeLimited, process_map
-from .video import hash_video
 
 __all__ = [
     "ALGORITHMS",
@@ -39,10 +36,6 @@ __all__ = [
     "ImageInput",
     "hash_image",
     "pdq_dihedral",
-    "SkipCheck",
-    "hash_bytes",
-    "hash_file",
-    "hash_files",
 ]
 
 ImageInput = Union[Image.Image, np.ndarray, bytes, bytearray, memoryview, str, "os.PathLike[str]"]
@@ -54,19 +47,12 @@ DEFAULT_ALGORITHMS: tuple[str, ...] = ("pdq",)
 #: can then differ by more than the match threshold. ``pdq`` itself is full resolution.
 PDQ_DIALECTS: tuple[str, ...] = ("pdq-thumb512", "pdq-nearest512")
 
-#: Files larger than this are hashed (MD5/SHA) but not decoded (``too-large``).
-DEFAULT_MAX_BYTES = 512 * 1024 * 1024
-
-#: Seconds one file may keep a worker process busy (``hash_files``/scan with ``jobs > 1``).
-DEFAULT_FILE_TIME_LIMIT = 900
-
 #: Decoding modes. ``exact``: full decode, the reference's pixels. ``fast``: a JPEG is decoded at
 #: 1/2, 1/4 or 1/8 scale in the DCT domain, keeping both sides at least the largest
 #: ``Algorithm.fast_min_side`` of the algorithms asked for; PDQ box-averages any larger picture.
 MODES = ("exact", "fast")
 
 _LANCZOS = Image.Resampling.LANCZOS
-_CHUNK = 1 << 20
 
 
 def _draft_for(mode: str, names: Sequence[str]) -> tuple[int, int] | None:
@@ -392,297 +378,3 @@ def pdq_dihedral(
     8
     """
     return _pdq_hashes("pdq", _to_picture(image, ("pdq",), max_pixels, mode).luma(), dihedral=True)
-
-
-# --------------------------------------------------------------------------------------------
-# Files and file records
-# --------------------------------------------------------------------------------------------
-
-
-def _new_record(path: str | os.PathLike[str]) -> dict[str, Any]:
-    return {
-        "path": os.fsdecode(path),
-        "size": None,
-        "md5": None,
-        "sha1": None,
-        "sha256": None,
-        "media_type": None,
-        "format": None,
-        "status": "error",
-        "error": None,
-        "hashes": {},
-    }
-
-
-def open_evidence(path: str | os.PathLike[str]) -> int:
-    """Open read-only, without updating the access time where the OS allows it."""
-    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
-    noatime = getattr(os, "O_NOATIME", 0)
-    if noatime:
-        try:
-            return os.open(path, flags | noatime)
-        except PermissionError:
-            pass  # O_NOATIME needs ownership of the file; fall back to a plain read-only open
-    return os.open(path, flags)
-
-
-def _read_and_digest(path: str | os.PathLike[str], record: dict[str, Any], max_bytes: int) -> bytes | None:
-    """Fill size and MD5/SHA-1/SHA-256; return the bytes when the file is media to decode."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise MediaError("not-found", "no such file") from None
-    except OSError as exc:
-        raise MediaError("unreadable", f"cannot stat: {exc.strerror or exc}") from None
-    if os.path.isdir(path):
-        raise MediaError("is-directory", "a directory, not a file")
-    digests = (hashlib.md5(), hashlib.sha1(), hashlib.sha256())
-    try:
-        fd = open_evidence(path)
-    except OSError as exc:
-        raise MediaError("unreadable", f"cannot open: {exc.strerror or exc}") from None
-    data: bytes | None = None
-    size = 0
-    with os.fdopen(fd, "rb", buffering=0) as f:
-        try:
-            head = f.read(65536)
-            record["media_type"], record["format"] = sniff(head[:32])
-            if record["media_type"] == "image" and st.st_size <= max_bytes:
-                data = head + f.read()  # one read; the same bytes feed the digests and the decoder
-                chunks: Iterable[bytes] = (data,)
-            else:
-                chunks = _chunks(f, head)
-            for chunk in chunks:
-                for d in digests:
-                    d.update(chunk)
-                size += len(chunk)
-        except OSError as exc:
-            raise MediaError("unreadable", f"read error after {size} bytes: {exc.strerror or exc}") from None
-    record["size"] = size
-    record["md5"], record["sha1"], record["sha256"] = (d.hexdigest() for d in digests)
-    if size == 0:
-        record["media_type"] = "other"
-        raise MediaError("empty-file", "the file is empty")
-    return data
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file of ours (a list, an index part, an output), read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _chunks(f: Any, head: bytes) -> Iterator[bytes]:
-    chunk = head
-    while chunk:
-        yield chunk
-        chunk = f.read(_CHUNK)
-
-
-#: Called with a record once its digests are known; a ``MediaError`` it returns skips the
-#: perceptual work and becomes the record's reason (``status: "skipped"``), e.g. known-good files.
-SkipCheck = Callable[[dict[str, Any]], Union[MediaError, None]]
-
-
-def hash_file(
-    path: str | os.PathLike[str],
-    algorithms: Iterable[str] | str = DEFAULT_ALGORITHMS,
-    *,
-    mode: str = "exact",
-    displayed: bool = False,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    skip: SkipCheck | None = None,
-    every_seconds: float = 1.0,
-) -> dict[str, Any]:
-    """Hash one file into a file record (DESIGN.md's shape); never raises for a bad file.
-
-    Every file gets size, MD5, SHA-1 and SHA-256; pictures also get the perceptual hashes,
-    videos ``frames``: the PDQ of one frame per ``every_seconds`` of media time (vPDQ's frames,
-    see ``video.hash_video``) and a ``video`` summary. ``status`` is ``"ok"``, ``"skipped"``
-    (nothing to hash perceptually, e.g. an archive) or ``"error"``, with ``error = {"code",
-    "message"}`` for the last two. A truncated picture or video is hashed from what decodes and
-    has ``"truncated": true`` and the decoder's ``warnings``.
-
-    Pictures are hashed as stored, as the reference tools and published lists do; a picture
-    whose EXIF orientation tag turns it has ``exif_orientation``, and with ``displayed=True`` also
-    ``hashes_displayed``: the same algorithms on the picture as a viewer shows it.
-
-    >>> hash_file("examples/images/gradient.png", ["pdq"])["status"]  # doctest: +SKIP
-    'ok'
-    """
-    names = _check_algorithms(algorithms)
-    draft = _draft_for(mode, names)
-    record = _new_record(path)
-    options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds)
-    with _recorded_failures(record):
-        data = _read_and_digest(path, record, max_bytes)
-        _hash_content(record, data, lambda: os.fdopen(open_evidence(path), "rb"), options)
-    return record
-
-
-def hash_bytes(
-    data: bytes,
-    algorithms: Iterable[str] | str = DEFAULT_ALGORITHMS,
-    *,
-    path: str = "<bytes>",
-    mode: str = "exact",
-    displayed: bool = False,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    skip: SkipCheck | None = None,
-    every_seconds: float = 1.0,
-) -> dict[str, Any]:
-    """``hash_file`` for content already in memory (an upload, an archive member).
-
-    ``path`` is only what the record says it came from.
-
-    >>> hash_bytes(b"", ["pdq"])["error"]["code"]
-    'empty-file'
-    """
-    names = _check_algorithms(algorithms)
-    draft = _draft_for(mode, names)
-    record = _new_record(path)
-    with _recorded_failures(record):
-        record["media_type"], record["format"] = sniff(bytes(data[:32]))
-        record["size"] = len(data)
-        record["md5"], record["sha1"], record["sha256"] = (
-            hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest(), hashlib.sha256(data).hexdigest()
-        )
-        if not data:
-            record["media_type"] = "other"
-            raise MediaError("empty-file", "the file is empty")
-        usable = data if record["media_type"] == "image" and len(data) <= max_bytes else None
-        options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds)
-        _hash_content(record, usable, lambda: bytes(data), options)
-    return record
-
-
-@contextlib.contextmanager
-def _recorded_failures(record: dict[str, Any]) -> Iterator[None]:
-    """Turn any failure while hashing one file into the record's error; never re-raise."""
-    try:
-        yield
-    except MediaError as exc:
-        if record["status"] != "skipped":
-            record["status"] = "error"
-        record["error"] = exc.to_json()
-    except MemoryError:
-        record["status"] = "error"
-        record["error"] = {"code": "too-large", "message": "not enough memory to hash this file"}
-    except Exception as exc:  # noqa: BLE001 - one bad file must never stop a batch
-        record["status"] = "error"
-        record["error"] = {"code": "internal-error", "message": f"{type(exc).__name__}: {exc}"}
-
-
-@dataclass(frozen=True)
-class _Options:
-    names: tuple[str, ...]
-    mode: str
-    draft: tuple[int, int] | None
-    displayed: bool
-    max_pixels: int
-    max_bytes: int
-    skip: SkipCheck | None
-    every_seconds: float
-
-
-def _hash_content(
-    record: dict[str, Any], data: bytes | None, reopen: Callable[[], Any], o: _Options,
-) -> None:
-    """The perceptual part of a record whose digests are filled; ``data``: a picture's bytes;
-    ``reopen()``: the content again (a file object or bytes), for a video's decoder."""
-    if o.skip is not None:
-        reason = o.skip(record)
-        if reason is not None:
-            record["status"] = "skipped"
-            raise reason
-    media = record["media_type"]
-    if media == "video":
-        _hash_video_content(record, reopen, o)
-        return
-    if data is None:
-        if record["size"] is not None and record["size"] > o.max_bytes and media == "image":
-            raise MediaError("too-large", f"{record['size']} bytes, over the limit of {o.max_bytes}")
-        if media == "archive":
-            record["status"] = "skipped"
-            raise MediaError("unsupported-format", f"{record['format']} archive: not descended into by 'hash'")
-        raise MediaError("not-media", "not a picture: the bytes match no known picture format")
-    decoded = open_image(data, o.max_pixels, o.draft)
-    record["format"] = decoded.format or record["format"]
-    record["width"], record["height"] = decoded.original_size
-    record["mode"] = o.mode
-    if decoded.truncated:
-        record["truncated"] = True
-        record["warnings"] = decoded.warnings
-    pic = _picture_from_decoded(decoded, o.mode)
-    if decoded.size != decoded.original_size:
-        record["decoded_size"] = list(decoded.size)
-    record["hashes"] = {name: h.to_json() for name, h in _run(pic, o.names).items()}
-    if decoded.orientation not in (None, 1):
-        record["exif_orientation"] = decoded.orientation
-        if o.displayed:
-            shown = _displayed(decoded, o.mode)
-            record["hashes_displayed"] = {name: h.to_json() for name, h in _run(shown, o.names).items()}
-    record["status"] = "ok"
-
-
-def _hash_video_content(record: dict[str, Any], reopen: Callable[[], Any], o: _Options) -> None:
-    """A video's sampled frames (vPDQ style), whatever picture algorithms were asked for."""
-    source = reopen()
-    try:
-        video = hash_video(source, o.every_seconds, max_pixels=o.max_pixels)
-    finally:
-        if hasattr(source, "close"):
-            source.close()
-    record["width"], record["height"] = video.width, video.height
-    record["video"] = video.info()
-    record["frames"] = [f.to_json() for f in video.frames]
-    if video.truncated:
-        record["truncated"] = True
-        record["warnings"] = video.warnings
-    record["status"] = "ok"
-
-
-def _crashed(path: str | os.PathLike[str]) -> dict[str, Any]:
-    record = _new_record(path)
-    record["error"] = {
-        "code": "worker-crashed",
-        "message": "the worker process died while hashing this file, twice (once in the batch, once alone): "
-        "a crash, or the file kept it busy past the per-file time limit",
-    }
-    return record
-
-
-def hash_files(
-    paths: Iterable[str | os.PathLike[str]],
-    algorithms: Iterable[str] | str = DEFAULT_ALGORITHMS,
-    *,
-    jobs: int = 1,
-    ordered: bool = True,
-    file_time_limit: int | None = DEFAULT_FILE_TIME_LIMIT,
-    **options: Any,
-) -> Iterator[dict[str, Any]]:
-    """Hash many files, yielding one file record per file as soon as it is ready.
-
-    ``jobs > 1`` hashes in that many worker processes; a worker that dies is replaced and the
-    file that killed it gets an error record (``worker-crashed``). At most ``4 * jobs`` files are
-    in flight, so memory stays bounded on any number of files. ``ordered=False`` yields records
-    as they finish instead of in input order. Other options go to ``hash_file``; unlike there,
-    ``mode`` defaults to ``"fast"`` here, as batch work does. With ``jobs > 1`` a file that
-    keeps its worker busy for more than ``file_time_limit`` seconds (a decoder stuck on a
-    poisoned file) ends that worker and gets a ``worker-crashed`` record; the batch goes on.
-
-    >>> for record in hash_files(["a.jpg", "b.png"], ["pdq"], jobs=2):  # doctest: +SKIP
-    ...     print(record["path"], record["status"])
-    """
-    names = _check_algorithms(algorithms)
-    options.setdefault("mode", "fast")
-    _draft_for(options["mode"], names)
-    work: Callable[[Any], dict[str, Any]] = functools.partial(hash_file, algorithms=names, **options)
-    if jobs > 1 and file_time_limit:
-        work = TimeLimited(work, file_time_limit)
-    yield from process_map(work, paths, jobs=jobs, on_crash=_crashed, ordered=ordered)

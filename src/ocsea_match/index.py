@@ -35,7 +35,7 @@ import numpy as np
 
 from ._index_store import Entries, Flat, Ids, Split256, new_table
 from .formats import HashList, LoadReport, load_list
-from .hashers import file_sha256 as _sha256
+from .files import file_sha256 as _sha256
 from .hashes import HASH_BITS, Hash, match_family
 from .video import VIDEO_DEFAULTS, aggregate_frame_hits
 

@@ -28,11 +28,9 @@ from typing import Any
 
 from ..errors import MediaError
 from ..formats import HashList, LoadReport, load_list
-from ..hashers import (
-    DEFAULT_ALGORITHMS, DEFAULT_FILE_TIME_LIMIT, DEFAULT_MAX_BYTES, PDQ_DIALECTS, _check_algorithms, file_sha256, hash_bytes, hash_file,
-    open_evidence,
-)
 from ..decode import DEFAULT_MAX_PIXELS
+from ..files import DEFAULT_FILE_TIME_LIMIT, DEFAULT_MAX_BYTES, file_sha256, hash_bytes, hash_file, open_evidence
+from ..hashers import DEFAULT_ALGORITHMS, PDQ_DIALECTS, _check_algorithms
 from ..index import HashIndex
 from ..parallel import TimeLimited, process_map
 from .archives import ArchiveLimits, archive_outcome, examine_zip

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..hashers import file_sha256
+from ..files import file_sha256
 from .journal import read_records
 
 __all__ = ["OUTPUT_FILES", "write_outputs", "summarize", "vics_cases"]
