@@ -90,6 +90,7 @@ class Data:
     records: list[dict[str, Hash]] = field(default_factory=list)
     tx_rows: list[str] = field(default_factory=list)  # hex strings, threatexchange's input
     ids: list[str] = field(default_factory=list)  # 12-character entry ids, as an export carries them
+    numeric_ids: list[str] = field(default_factory=list)  # "1", "2", ...: plain decimal ids
     categories: list[str] = field(default_factory=list)
 
 
@@ -157,6 +158,13 @@ def ours_explicit(data: Data) -> HashIndex:
     return index
 
 
+def ours_numeric(data: Data) -> HashIndex:
+    """Plain decimal entry ids (as VICS MediaIDs are) and four categories: ids kept as int64."""
+    index = HashIndex(threads=1)
+    index.add_hashes("bench", "pdq", data.rows, entry_ids=data.numeric_ids, categories=data.categories)
+    return index
+
+
 def one_by_one(search: Callable[[Any, np.ndarray], tuple[np.ndarray, ...]]) -> Callable[[Any, Data], list[Any]]:
     return lambda index, data: [search(index, data.queries[i:i + 1]) for i in range(len(data.queries))]
 
@@ -194,6 +202,8 @@ def contenders() -> list[Contender]:
         Contender("ocsea HashIndex.match_many", ours, lambda ix, d: ix.match_many(d.records),
                   lambda a, d: match_hits(a), FLAT, lambda ix: ix.nbytes()),
         Contender("ocsea HashIndex.match_many, 12-char ids + categories", ours_explicit,
+                  lambda ix, d: ix.match_many(d.records), lambda a, d: match_hits(a), FLAT, lambda ix: ix.nbytes()),
+        Contender("ocsea HashIndex.match_many, decimal ids + categories", ours_numeric,
                   lambda ix, d: ix.match_many(d.records), lambda a, d: match_hits(a), FLAT, lambda ix: ix.nbytes()),
         Contender("faiss IndexBinaryMultiHash 16x16 nflip=1", faiss_mih,
                   lambda ix, d: ix.range_search(d.queries, THRESHOLD + 1), lambda a, d: lims_hits(*a), FLAT),
@@ -380,12 +390,13 @@ def main() -> int:
         data = make_data(n, args.queries, args.planted, args.seed + n)
         # the inputs as lists come in (strings), made before any timing
         data.ids = [f"{i + 1:012d}" for i in range(n)]
+        data.numeric_ids = [str(i + 1) for i in range(n)]
         data.categories = [("A1", "A2", "B1", "B2")[i % 4] for i in range(n)]
         if TX_VERSION:
             data.tx_rows = [r.tobytes().hex() for r in data.rows]
         rows = contenders()
         build_all(rows, data)
-        data.tx_rows, data.ids, data.categories = [], [], []
+        data.tx_rows, data.ids, data.numeric_ids, data.categories = [], [], [], []
         time_all(rows, data, args.repeat)
         recall, size_problems = check(rows, data)
         problems += [f"{n:,}: {p}" for p in size_problems]
@@ -412,8 +423,11 @@ def main() -> int:
         explicit = next(r for r in size["rows"] if r["method"].startswith("ocsea HashIndex.match_many, 12"))
         eparts = ", ".join(f"{k} {v / size['size']:.1f}" for k, v in explicit["bytes_parts"].items())
         p = size["persistence"]
+        numeric = next(r for r in size["rows"] if r["method"].startswith("ocsea HashIndex.match_many, decimal"))
+        nparts = ", ".join(f"{k} {v / size['size']:.1f}" for k, v in numeric["bytes_parts"].items())
         print(f"- {size['size']:,}: {row['bytes_per_entry']:.1f} ({parts}); with 12-character ids and categories "
-              f"{explicit['bytes_per_entry']:.1f} ({eparts})")
+              f"{explicit['bytes_per_entry']:.1f} ({eparts}); with decimal ids and categories "
+              f"{numeric['bytes_per_entry']:.1f} ({nparts})")
         print(f"  saved index {p['files_bytes'] / 1e6:.0f} MB: save {p['save_s']:.2f} s, load {p['load_s']:.2f} s "
               f"(SHA-256 of every file included), RSS growth of the load {p['rss_growth'] / size['size']:.1f} B/entry")
     print("\n## Targets\n")

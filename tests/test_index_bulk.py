@@ -173,3 +173,20 @@ def test_inconsistent_or_old_manifests_are_refused(tmp_path: Path, rng: np.rando
             HashIndex.load(folder)
     (folder / "manifest.json").write_text(json.dumps(manifest))
     assert len(HashIndex.load(folder)) == 501
+
+
+def test_numeric_ids_cost_eight_bytes_and_come_back_as_written(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    rows = rng.integers(0, 256, (50, 32), dtype=np.uint8)
+    numeric = [str(10**12 + i) for i in range(50)]
+    mixed = [str(i) for i in range(49)] + ["007"]  # a leading zero must survive: kept as text
+    index = HashIndex()
+    index.add_hashes("numeric", "pdq", rows, entry_ids=numeric)
+    index.add_hashes("mixed", "pdq", rows, entry_ids=mixed)
+    assert index._entries.ids[0].kind == "numeric" and index._entries.ids[0].nbytes == 50 * 8
+    assert index._entries.ids[1].kind == "explicit"
+    index.save(tmp_path / "ix")
+    again = HashIndex.load(tmp_path / "ix")
+    for ix in (index, again):
+        found = {(m["list"], m["entry_id"]) for m in ix.match({"pdq": Hash("pdq", rows[49].tobytes())})}
+        assert found == {("numeric", numeric[49]), ("mixed", "007")}

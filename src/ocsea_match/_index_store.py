@@ -107,7 +107,8 @@ def new_table(family: str) -> Split256 | Flat:
 
 @dataclass
 class Ids:
-    """The entry ids of one list: explicit (one UTF-8 blob and offsets) or generated ``list:n``.
+    """The entry ids of one list: explicit (one UTF-8 blob and offsets), numeric (decimal ids such
+    as VICS MediaIDs, 8 bytes each) or generated ``list:n``.
 
     Generated ids are ``f"{list}:{n}"`` with n = 1, 2, ... or, when rows were left out, the
     ``numbers`` kept; nothing is stored per entry for them.
@@ -117,6 +118,7 @@ class Ids:
     blob: np.ndarray | None = None  # uint8
     offsets: np.ndarray | None = None  # count + 1, uint32 (int64 past 4 GiB of ids)
     numbers: np.ndarray | None = None  # uint32, generated ids' n
+    values: np.ndarray | None = None  # int64, numeric ids
 
     @classmethod
     def explicit(cls, ids: Sequence[str]) -> Ids:
@@ -124,6 +126,8 @@ class Ids:
             text = "".join(ids)
         except TypeError:
             raise TypeError("entry ids must be strings") from None
+        if ids and all(_is_plain_number(i) for i in ids):
+            return cls(len(ids), values=np.fromiter(map(int, ids), dtype=np.int64, count=len(ids)))
         blob = text.encode("utf-8")
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         if len(blob) != len(text):  # not all ASCII: count bytes, not characters
@@ -135,13 +139,24 @@ class Ids:
         return cls(len(ids), np.frombuffer(blob, np.uint8), offsets)
 
     def get(self, list_name: str, k: int) -> str:
+        if self.values is not None:
+            return str(int(self.values[k]))
         if self.blob is not None and self.offsets is not None:
             return self.blob[int(self.offsets[k]):int(self.offsets[k + 1])].tobytes().decode("utf-8")
         return f"{list_name}:{int(self.numbers[k]) if self.numbers is not None else k + 1}"
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.blob, self.offsets, self.numbers) if a is not None)
+        return sum(a.nbytes for a in (self.blob, self.offsets, self.numbers, self.values) if a is not None)
+
+    @property
+    def kind(self) -> str:
+        return "numeric" if self.values is not None else "explicit" if self.blob is not None else "generated"
+
+
+def _is_plain_number(text: str) -> bool:
+    """A decimal id that int() and str() give back unchanged and that fits in int64."""
+    return text.isascii() and text.isdigit() and (text == "0" or text[0] != "0") and len(text) <= 18
 
 
 class Entries:

@@ -13,7 +13,8 @@ the number of rows (the kernel was measured faster than FAISS from 1 row to 10M 
 - MD5, SHA-1, SHA-256: sets (exact equality).
 
 Entry metadata is columnar: per entry a category code (a small vocabulary), per list its entry ids
-as one UTF-8 blob with offsets, or none at all when they are generated (``"list:n"``); each row
+as int64 numbers when they are all plain decimal ids (VICS MediaIDs), else one UTF-8 blob with
+offsets, or none at all when they are generated (``"list:n"``); each row
 carries its entry's number (uint32). Saved in open formats (NumPy ``.npy`` without pickle, JSON),
 with a manifest of SHA-256 sums so that a corrupt or altered index is refused on load.
 
@@ -376,8 +377,8 @@ class HashIndex:
         entries = self._entries
         lists = []
         for i, (name, ids) in enumerate(zip(entries.names, entries.ids)):
-            lists.append({"name": name, "entries": ids.count, "ids": "explicit" if ids.blob is not None else "generated"})
-            for part in ("blob", "offsets", "numbers"):
+            lists.append({"name": name, "entries": ids.count, "ids": ids.kind})
+            for part in ("blob", "offsets", "numbers", "values"):
                 if getattr(ids, part) is not None:
                     put_array(f"list{i}.ids_{part}.npy", getattr(ids, part))
         put_array("entries.categories.npy", entries.codes)
@@ -490,6 +491,11 @@ class _Loader:
         return index
 
     def ids(self, i: int, count: int, kind: str) -> Ids:
+        if kind == "numeric":
+            values = self.array(f"list{i}.ids_values.npy")
+            if len(values) != count or values.dtype != np.int64 or (count and int(values.min()) < 0):
+                raise self.fail(f"the numeric entry ids of list {i} do not fit its entries")
+            return Ids(count, values=values)
         if kind == "explicit":
             blob, offsets = self.array(f"list{i}.ids_blob.npy"), self.array(f"list{i}.ids_offsets.npy")
             if (len(offsets) != count + 1 or offsets[0] != 0 or int(offsets[-1]) != len(blob)
