@@ -128,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--no-dialects", action="store_true", help="query PDQ at full resolution only")
     sc.add_argument("--jobs", type=_positive, default=default_jobs(), help="worker processes (default: all cores)")
     sc.add_argument("--resume", action="store_true", help="finish an interrupted scan in CASE_DIR")
+    sc.add_argument("--robust", action="store_true",
+                    help="also query every picture with robust hashes (crops, borders, banners, mirroring, rotations)")
     sc.add_argument("--quiet", action="store_true", help="no progress and no summary on standard error")
     cv = sub.add_parser("convert", help="convert a hash list to another format",
                         description="Read a hash list (any format load_list reads) and write it in another.")
@@ -160,6 +162,11 @@ def _add_hashing_options(p: argparse.ArgumentParser, formats: tuple[str, ...], d
     )
     p.add_argument("--jobs", type=_positive, default=default_jobs(), help="worker processes (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no summary on standard error")
+    p.add_argument(
+        "--robust", action="store_true",
+        help="robust matching (crops, borders, banners, mirroring, small rotations): 'hash' adds the hashes to "
+        "list and to query with, 'match' the hashes to query with (plain PDQ is kept and still matched)",
+    )
 
 
 def _threshold(text: str) -> tuple[str, int]:
@@ -259,8 +266,9 @@ def _run(args: argparse.Namespace, algorithms: tuple[str, ...], index: HashIndex
     matched = 0
     started = time.monotonic()
     try:
+        robust = ("query" if index is not None else "both") if args.robust else None
         records = hash_files(
-            iter_files(args.paths), algorithms, jobs=args.jobs, mode=args.mode, displayed=args.displayed
+            iter_files(args.paths), algorithms, jobs=args.jobs, mode=args.mode, displayed=args.displayed, robust=robust
         )
         for record in records:
             counts[record["status"]] += 1
@@ -380,6 +388,7 @@ def _cmd_scan(args: argparse.Namespace, argv: list[str] | None) -> int:
         summary = run_scan(
             args.sources, args.output, lists=args.lists, index_dir=args.index_dir, known_good=args.known_good,
             algorithms=args.algo, jobs=args.jobs, mode=args.mode, dialects=not args.no_dialects, resume=args.resume,
+            robust=args.robust,
             progress="none" if args.quiet else "auto", command_line=command,
             on_list_report=lambda report: _print_reports([report], args.quiet),
         )

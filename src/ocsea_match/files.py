@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Union
 
-from .decode import DEFAULT_MAX_PIXELS, open_image, sniff
+from . import robust
+from .decode import DEFAULT_MAX_PIXELS, Decoded, open_image, sniff
 from .errors import MediaError
 from .hashers import (
     DEFAULT_ALGORITHMS, _check_algorithms, _displayed, _draft_for, _picture_from_decoded, _run,
@@ -136,6 +137,7 @@ def hash_file(
     max_bytes: int = DEFAULT_MAX_BYTES,
     skip: SkipCheck | None = None,
     every_seconds: float = 1.0,
+    robust: str | None = None,
 ) -> dict[str, Any]:
     """Hash one file into a file record (DESIGN.md's shape); never raises for a bad file.
 
@@ -150,13 +152,17 @@ def hash_file(
     whose EXIF orientation tag turns it has ``exif_orientation``, and with ``displayed=True`` also
     ``hashes_displayed``: the same algorithms on the picture as a viewer shows it.
 
+    ``robust``: ``"query"``, ``"list"`` or ``"both"`` adds ``robust: {"query": [...], "list":
+    [...]}`` to a picture's record, the PDQ hashes of ``robust.query_hashes`` / ``list_hashes``
+    after the plain one (which is ``hashes["pdq"]``), for robust matching (README).
+
     >>> hash_file("examples/images/gradient.png", ["pdq"])["status"]  # doctest: +SKIP
     'ok'
     """
     names = _check_algorithms(algorithms)
     draft = _draft_for(mode, names)
     record = _new_record(path)
-    options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds)
+    options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds, _check_robust(robust))
     with _recorded_failures(record):
         data = _read_and_digest(path, record, max_bytes)
         _hash_content(record, data, lambda: os.fdopen(open_evidence(path), "rb"), options)
@@ -174,6 +180,7 @@ def hash_bytes(
     max_bytes: int = DEFAULT_MAX_BYTES,
     skip: SkipCheck | None = None,
     every_seconds: float = 1.0,
+    robust: str | None = None,
 ) -> dict[str, Any]:
     """``hash_file`` for content already in memory (an upload, an archive member).
 
@@ -195,7 +202,7 @@ def hash_bytes(
             record["media_type"] = "other"
             raise MediaError("empty-file", "the file is empty")
         usable = data if record["media_type"] == "image" and len(data) <= max_bytes else None
-        options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds)
+        options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds, _check_robust(robust))
         _hash_content(record, usable, lambda: bytes(data), options)
     return record
 
@@ -227,6 +234,13 @@ class _Options:
     max_bytes: int
     skip: SkipCheck | None
     every_seconds: float
+    robust: str | None = None
+
+
+def _check_robust(robust: str | None) -> str | None:
+    if robust not in (None, "query", "list", "both"):
+        raise ValueError(f"robust must be None, 'query', 'list' or 'both', got {robust!r}")
+    return robust
 
 
 def _hash_content(
@@ -266,7 +280,24 @@ def _hash_content(
         if o.displayed:
             shown = _displayed(decoded, o.mode)
             record["hashes_displayed"] = {name: h.to_json() for name, h in _run(shown, o.names).items()}
+    if o.robust is not None:
+        record["robust"] = _robust_hashes(decoded, o)
     record["status"] = "ok"
+
+
+def _robust_hashes(decoded: Decoded, o: _Options) -> dict[str, list[dict[str, Any]]]:
+    """The robust module's hashes of the decoded picture, the plain PDQ (first) left out."""
+    if decoded.image is not None:
+        picture: Any = decoded.image
+    else:
+        array = decoded.array
+        picture = array[:, :, 2::-1] if array is not None and array.ndim == 3 else array  # BGR -> RGB
+    out: dict[str, list[dict[str, Any]]] = {}
+    if o.robust in ("query", "both"):
+        out["query"] = [h.to_json() for h in robust.query_hashes(picture, mode=o.mode, max_pixels=o.max_pixels)[1:]]
+    if o.robust in ("list", "both"):
+        out["list"] = [h.to_json() for h in robust.list_hashes(picture, mode=o.mode, max_pixels=o.max_pixels)[1:]]
+    return out
 
 
 def _hash_video_content(record: dict[str, Any], reopen: Callable[[], Any], o: _Options) -> None:

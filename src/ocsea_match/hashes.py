@@ -25,11 +25,16 @@ __all__ = ["Hash", "HASH_BITS", "match_family", "pack_hashes", "hamming_one_to_m
 #: Number of bits of each algorithm's hash.
 HASH_BITS: dict[str, int] = {
     "pdq": 256, "pdq-thumb512": 256, "pdq-nearest512": 256, "phash": 64, "dhash": 64, "ahash": 64, "whash": 64,
+    "pdq-robust": 256,  # a listed picture's derived rows (robust.list_hashes): a table of their own
 }
+
+_PDQ_DIALECTS = ("pdq", "pdq-thumb512", "pdq-nearest512")
+
 
 #: The index table a hash is matched in: every PDQ dialect is matched against PDQ entries.
 def match_family(algorithm: str) -> str:
-    return "pdq" if algorithm.startswith("pdq") else algorithm
+    return "pdq" if algorithm in _PDQ_DIALECTS else algorithm
+
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 

@@ -38,13 +38,15 @@ from ._index_store import Entries, Flat, Ids, Split256, new_table
 from .formats import HashList, LoadReport, load_list
 from .files import file_sha256 as _sha256
 from .hashes import HASH_BITS, Hash, match_family
+from .robust import THRESHOLD as ROBUST_THRESHOLD
 from .video import VIDEO_DEFAULTS, aggregate_frame_hits
 
 __all__ = ["HashIndex", "IndexFileError", "DEFAULT_THRESHOLDS", "EXACT_ALGORITHMS"]
 
 #: Inclusive Hamming thresholds. PDQ's 31 is Meta's recommendation; the 64-bit hashes' 10 is the
 #: usual imagehash practice, to be calibrated (benchmarks/robustness).
-DEFAULT_THRESHOLDS: dict[str, int] = {"pdq": 31, "phash": 10, "dhash": 10, "ahash": 10, "whash": 10}
+DEFAULT_THRESHOLDS: dict[str, int] = {"pdq": 31, "phash": 10, "dhash": 10, "ahash": 10, "whash": 10,
+                                      "pdq-robust": ROBUST_THRESHOLD}
 EXACT_ALGORITHMS = ("md5", "sha1", "sha256")
 _EXACT_BYTES = {"md5": 16, "sha1": 20, "sha256": 32}
 _FORMAT_VERSION = 2
@@ -69,12 +71,14 @@ class HashIndex:
     def __init__(
         self, thresholds: Mapping[str, int] | None = None, pdq_quality_floor: int = 50, threads: int = 0,
         video_query_share: float = VIDEO_DEFAULTS["query_share"], video_listed_share: float = VIDEO_DEFAULTS["listed_share"],
+        robust: bool = True,
     ) -> None:
         self.thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
         self.pdq_quality_floor = pdq_quality_floor
         self.threads = threads
         self.video_query_share = video_query_share
         self.video_listed_share = video_listed_share
+        self.robust = robust
         self._entries = Entries()
         self._perceptual: dict[str, Split256 | Flat] = {}
         self._times: dict[str, np.ndarray] = {}  # per table row: a listed video frame's time, NaN for pictures
@@ -269,11 +273,40 @@ class HashIndex:
             for r in np.flatnonzero(lims[1:] > lims[:-1]).tolist():
                 for k in range(lims[r], lims[r + 1]):
                     self._note(found[owners[r]], int(entries[k]), family, names[r], int(distances[k]), times[k])
+        if self.robust:
+            self._match_robust(queries, found)
         out = []
         for query, f in zip(queries, found):
             frames = query.get("frames")
             out.append(self._as_matches(f) + (self._match_frames(frames) if isinstance(frames, list) and frames else []))
         return out
+
+    def _match_robust(self, queries: Sequence[Mapping[str, Any]], found: list[dict[tuple[int, str], tuple[int, str, float | None]]]) -> None:
+        """The robust rule (``robust.py``): a query's robust variants against listed PDQ, and its
+        plain PDQ and variants against listed pictures' derived rows, all at the robust threshold."""
+        variants, owners = [], []
+        for qi, query in enumerate(queries):
+            rows = (query.get("robust") or {}).get("query") if isinstance(query.get("robust"), Mapping) else None
+            for value in rows or ():
+                h = _as_hash("pdq", value)
+                if h is not None and (h.quality is None or h.quality >= self.pdq_quality_floor):
+                    variants.append(h.to_array())
+                    owners.append(qi)
+        threshold = self.thresholds["pdq-robust"]
+        probes = [(variants, owners)]
+        if "pdq-robust" in self._perceptual:
+            plain_rows, plain_owners, names = self._query_rows(queries, "pdq", None)
+            keep = [i for i, name in enumerate(names) if name == "pdq"]
+            probes.append(([plain_rows[i] for i in keep] + variants, [plain_owners[i] for i in keep] + owners))
+        for family, (rows, who) in zip(("pdq", "pdq-robust"), probes):
+            table = self._perceptual.get(family)
+            if not rows or table is None or not len(table):
+                continue
+            lims, distances, labels = table.search(np.stack(rows), threshold, self.threads)
+            entries = table.entries[labels]
+            for r in np.flatnonzero(lims[1:] > lims[:-1]).tolist():
+                for k in range(lims[r], lims[r + 1]):
+                    self._note(found[who[r]], int(entries[k]), "pdq-robust", "pdq-robust", int(distances[k]))
 
     def _listed_times(self, family: str, labels: np.ndarray) -> list[float | None]:
         """The listed video frame time of each hit row (None for a listed picture)."""
@@ -400,7 +433,8 @@ class HashIndex:
             "format": "ocsea-match-index", "version": _FORMAT_VERSION, "lists": lists,
             "categories": entries.vocabulary, "thresholds": self.thresholds,
             "pdq_quality_floor": self.pdq_quality_floor, "perceptual": sorted(self._perceptual),
-            "video_query_share": self.video_query_share, "video_listed_share": self.video_listed_share, "files": files,
+            "video_query_share": self.video_query_share, "video_listed_share": self.video_listed_share,
+            "robust": self.robust, "files": files,
         }
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
 
@@ -448,7 +482,8 @@ class _Loader:
     def index(self, manifest: Mapping[str, Any]) -> HashIndex:
         index = HashIndex(thresholds=manifest["thresholds"], pdq_quality_floor=manifest["pdq_quality_floor"], threads=self.threads,
                           video_query_share=float(manifest.get("video_query_share", VIDEO_DEFAULTS["query_share"])),
-                          video_listed_share=float(manifest.get("video_listed_share", VIDEO_DEFAULTS["listed_share"])))
+                          video_listed_share=float(manifest.get("video_listed_share", VIDEO_DEFAULTS["listed_share"])),
+                          robust=bool(manifest.get("robust", True)))
         entries = index._entries
         entries.vocabulary = list(manifest["categories"])
         if not entries.vocabulary or entries.vocabulary[0] is not None or not all(isinstance(c, str) for c in entries.vocabulary[1:]):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 __all__ = ["ListEntry", "HashList", "LoadReport", "ListError"]
 
 #: Algorithms a list entry may carry, with the hex length of their values.
-HEX_LENGTHS: dict[str, int] = {"pdq": 64, "pdq-thumb512": 64, "pdq-nearest512": 64, "phash": 16, "dhash": 16, "ahash": 16, "whash": 16, "md5": 32, "sha1": 40, "sha256": 64}
+HEX_LENGTHS: dict[str, int] = {"pdq": 64, "pdq-thumb512": 64, "pdq-nearest512": 64, "pdq-robust": 64, "phash": 16, "dhash": 16, "ahash": 16, "whash": 16, "md5": 32, "sha1": 40, "sha256": 64}
 
 
 @dataclass(frozen=True)

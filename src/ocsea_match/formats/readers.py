@@ -149,6 +149,7 @@ def _read_jsonl(text: str, hash_list: HashList, report: LoadReport) -> None:
                 hash_list.entries.append(ListEntry(entry_id, algorithm, checked, category=category))
                 found += 1
         found += _read_frames(record.get("frames"), entry_id, category, number, hash_list, report)
+        found += _read_robust(record.get("robust"), entry_id, category, number, hash_list, report)
         for algorithm, value in (record.get("hashes") or {}).items():
             if algorithm not in HEX_LENGTHS or not isinstance(value, dict):
                 report.problems.append((number, f"unknown hash {algorithm!r}"))
@@ -186,6 +187,25 @@ def _read_frames(frames: object, entry_id: str, category: str | None, number: in
             hash_list.entries.append(ListEntry(entry_id, "pdq", checked, category=category,
                                                quality=frame.get(quality_key), timestamp=float(frame["timestamp"])))
             found += 1
+    return found
+
+
+def _read_robust(robust: object, entry_id: str, category: str | None, number: int, hash_list: HashList,
+                 report: LoadReport) -> int:
+    """A record's robust list rows (``robust.list``): PDQ of its trimmed picture and crops."""
+    if robust is None:
+        return 0
+    rows = robust.get("list") if isinstance(robust, dict) else None
+    if not isinstance(rows, list):
+        return 0  # a query-only record: nothing to list
+    found = 0
+    for i, row in enumerate(rows):
+        checked = _check_hex("pdq-robust", str(row.get("hex", "")) if isinstance(row, dict) else "")
+        if checked is None:
+            report.problems.append((number, f"robust row {i}: not a PDQ hash"))
+            continue
+        hash_list.entries.append(ListEntry(entry_id, "pdq-robust", checked, category=category, quality=row.get("quality")))
+        found += 1
     return found
 
 

@@ -18,7 +18,7 @@ def _dump_pdq_csv(hash_list: HashList) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["hash", "quality", "id", "category"])
     for e in hash_list.entries:
-        if e.algorithm.startswith("pdq") and e.timestamp is None:
+        if e.algorithm in ("pdq", "pdq-thumb512", "pdq-nearest512") and e.timestamp is None:
             writer.writerow([e.hex, "" if e.quality is None else e.quality, e.entry_id, e.category or ""])
     return out.getvalue()
 
@@ -37,6 +37,8 @@ def _dump_jsonl(hash_list: HashList) -> str:
         item = items.setdefault(e.entry_id, {"entry_id": e.entry_id, "category": e.category, "hashes": {}})
         if e.timestamp is not None:  # a video's frame
             item.setdefault("frames", []).append({"timestamp": e.timestamp, "pdq": e.hex, "quality": e.quality})
+        elif e.algorithm == "pdq-robust":  # a listed picture's derived rows
+            item.setdefault("robust", {}).setdefault("list", []).append({"hex": e.hex, "quality": e.quality})
         elif e.algorithm in ("md5", "sha1", "sha256"):
             item[e.algorithm] = e.hex
         elif e.algorithm != "photodna":

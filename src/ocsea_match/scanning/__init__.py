@@ -73,6 +73,7 @@ class _Settings:
     max_pixels: int = DEFAULT_MAX_PIXELS
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     known_good: KnownGood | None = None
+    robust: str | None = None  # "query": pictures also get robust query hashes
 
 
 # ------------------------------------------------------------------------------------- one file
@@ -110,7 +111,7 @@ def _label(record: dict[str, Any], name: str) -> None:
 
 def _hash_member(data: bytes, path: str, settings: _Settings) -> dict[str, Any]:
     record = hash_bytes(data, settings.algorithms, path=path, mode=settings.mode, max_bytes=settings.max_bytes,
-                        max_pixels=settings.max_pixels, skip=settings.known_good)
+                        max_pixels=settings.max_pixels, skip=settings.known_good, robust=settings.robust)
     _label(record, path.rpartition("!/")[2])
     return record
 
@@ -120,7 +121,7 @@ def _scan_entry(entry: Entry, settings: _Settings) -> list[dict[str, Any]]:
     if entry.kind != "file":
         return [_entry_record(entry)]
     record = hash_file(entry.path, settings.algorithms, mode=settings.mode, max_bytes=settings.max_bytes,
-                       max_pixels=settings.max_pixels, skip=settings.known_good)
+                       max_pixels=settings.max_pixels, skip=settings.known_good, robust=settings.robust)
     record["path"] = display_path(entry.path)
     raw = path_hex(entry.path)
     if raw:
@@ -194,6 +195,7 @@ def scan(
     dialects: bool = True,
     limits: ArchiveLimits = ArchiveLimits(),
     max_bytes: int = DEFAULT_MAX_BYTES,
+    robust: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Records of every file under ``sources`` (members of ZIP archives included), matched.
 
@@ -213,7 +215,7 @@ def scan(
     good_lists = _load_lists(known_good)[0]
     with tempfile.TemporaryDirectory(prefix="ocsea-known-good-") as tmp:
         known = KnownGood.build(good_lists, tmp) if good_lists else None
-        settings = _Settings(names, mode, max_bytes, DEFAULT_MAX_PIXELS, limits, known)
+        settings = _Settings(names, mode, max_bytes, DEFAULT_MAX_PIXELS, limits, known, "query" if robust else None)
         for group in _groups(walk(roots), settings, index, jobs):
             yield from group
 
@@ -258,6 +260,7 @@ def run_scan(
     max_bytes: int = DEFAULT_MAX_BYTES,
     resume: bool = False,
     progress: str = "auto",
+    robust: bool = False,
     command_line: Sequence[str] | None = None,
     on_list_report: Callable[[LoadReport], None] | None = None,
 ) -> dict[str, Any]:
@@ -298,7 +301,7 @@ def run_scan(
     parameters = {
         "algorithms": list(names), "mode": mode, "dialects": dialects, "thresholds": index.thresholds,
         "pdq_quality_floor": index.pdq_quality_floor, "archive_limits": asdict(limits), "max_bytes": max_bytes,
-        "max_pixels": DEFAULT_MAX_PIXELS,
+        "max_pixels": DEFAULT_MAX_PIXELS, "robust": robust,
     }
     inputs = {"sources": roots, "parameters": parameters,
               "lists": [_list_info(p, r) for p, r in zip(lists, reports)],
@@ -316,7 +319,7 @@ def run_scan(
 
     work = Path(tempfile.mkdtemp(prefix=".work-", dir=case))
     known = KnownGood.build(good_lists, work) if good_lists else None
-    settings = _Settings(names, mode, max_bytes, DEFAULT_MAX_PIXELS, limits, known)
+    settings = _Settings(names, mode, max_bytes, DEFAULT_MAX_PIXELS, limits, known, "query" if robust else None)
     bar = Progress(progress, total_files=len(entries), total_bytes=sum(e.size for e in entries))
     started = time.monotonic()
     files = size = 0
