@@ -285,3 +285,24 @@ def test_kill_and_resume_loses_and_repeats_nothing(tmp_path: Path, images: dict[
     provenance = json.loads((case / "provenance.json").read_text())
     assert [run["resumed"] for run in provenance["runs"]] == [False, True]
     assert provenance["runs"][1]["files_done_before"] == partial
+
+
+def test_names_of_255_bytes_and_paths_past_path_max_are_scanned(tmp_path: Path, images: dict[str, Image.Image]) -> None:
+    root = tmp_path / "deep"
+    root.mkdir()
+    picture = encode(_photo(images, 8), "PNG")
+    (root / ("n" * 251 + ".png")).write_bytes(picture)  # the longest name ext4 takes
+    fd = os.open(root, os.O_RDONLY)
+    for _ in range(18):  # 18 x 241 bytes: past PATH_MAX (4096)
+        os.mkdir("d" * 240, dir_fd=fd)
+        inner = os.open("d" * 240, os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    out = os.open("deep.png", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+    os.write(out, picture)
+    os.close(out)
+    os.close(fd)
+    records = {len(r["path"]): r for r in scan([root], jobs=1)}
+    assert len(records) == 2 and max(records) > 4096
+    assert all(r["status"] == "ok" and r["hashes"]["pdq"]["hex"] == hash_file(root / ("n" * 251 + ".png"), ["pdq"],
+               mode="fast")["hashes"]["pdq"]["hex"] for r in records.values())

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import hashlib
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Union
@@ -54,33 +55,61 @@ def _new_record(path: str | os.PathLike[str]) -> dict[str, Any]:
     }
 
 
-def open_evidence(path: str | os.PathLike[str]) -> int:
-    """Open read-only, without updating the access time where the OS allows it."""
-    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+def open_evidence(path: str | os.PathLike[str], *, directory: bool = False) -> int:
+    """Open read-only, without updating the access time where the OS allows it (``O_NOATIME``),
+    never blocking on a FIFO, and at any depth: a path longer than the OS takes is opened one
+    folder at a time (``openat``), as deep seized trees need."""
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+    if directory:
+        flags |= getattr(os, "O_DIRECTORY", 0)
     noatime = getattr(os, "O_NOATIME", 0)
     if noatime:
         try:
-            return os.open(path, flags | noatime)
+            return _open_deep(path, flags | noatime)
         except PermissionError:
             pass  # O_NOATIME needs ownership of the file; fall back to a plain read-only open
-    return os.open(path, flags)
+    return _open_deep(path, flags)
+
+
+_SHORT_PATH = 3000  # bytes: under PATH_MAX (4096 on Linux) with room to spare
+
+
+def _open_deep(path: str | os.PathLike[str], flags: int) -> int:
+    raw = os.fsencode(path)
+    if len(raw) < _SHORT_PATH or not hasattr(os, "O_DIRECTORY") or os.open not in os.supports_dir_fd:
+        return os.open(path, flags)
+    head, _, last = raw.rpartition(b"/")
+    start = b"/" if raw.startswith(b"/") else b"."
+    fd = os.open(start, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in head.split(b"/"):
+            if part in (b"", b"."):
+                continue
+            # the walk never follows links, and neither does this: a link swapped in is refused
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0), dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        return os.open(last or b".", flags, dir_fd=fd)
+    finally:
+        os.close(fd)
 
 
 def _read_and_digest(path: str | os.PathLike[str], record: dict[str, Any], max_bytes: int) -> bytes | None:
     """Fill size and MD5/SHA-1/SHA-256; return the bytes when the file is media to decode."""
     try:
-        st = os.stat(path)
+        fd = open_evidence(path)
     except FileNotFoundError:
         raise MediaError("not-found", "no such file") from None
     except OSError as exc:
-        raise MediaError("unreadable", f"cannot stat: {exc.strerror or exc}") from None
-    if os.path.isdir(path):
-        raise MediaError("is-directory", "a directory, not a file")
-    digests = (hashlib.md5(), hashlib.sha1(), hashlib.sha256())
-    try:
-        fd = open_evidence(path)
-    except OSError as exc:
         raise MediaError("unreadable", f"cannot open: {exc.strerror or exc}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise MediaError("is-directory", "a directory, not a file")
+        record["status"] = "skipped"
+        raise MediaError("special-file", "a device, FIFO or socket: not read")
+    digests = (hashlib.md5(), hashlib.sha1(), hashlib.sha256())
     data: bytes | None = None
     size = 0
     with os.fdopen(fd, "rb", buffering=0) as f:

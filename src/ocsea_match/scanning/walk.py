@@ -19,6 +19,8 @@ import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from ..files import open_evidence
+
 __all__ = ["Entry", "list_folder", "walk", "display_path", "path_hex", "is_inside"]
 
 
@@ -67,11 +69,20 @@ def _special_kind(mode: int) -> str:
 
 def _link_entry(path: str, roots: list[str]) -> Entry:
     try:
-        target = os.readlink(path)
+        folder = open_evidence(os.path.dirname(path) or ".", directory=True)  # any depth
+        try:
+            target = os.readlink(os.path.basename(path), dir_fd=folder)
+            try:
+                os.stat(target, dir_fd=folder)  # where the link leads, resolved from its folder
+                exists = True
+            except OSError:
+                exists = False
+        finally:
+            os.close(folder)
     except OSError as exc:
         return Entry(path, "symlink", detail=f"unreadable link: {exc.strerror or exc}")
     where = os.path.join(os.path.dirname(path), target)
-    if not os.path.lexists(where) or not os.path.exists(where):
+    if not exists:
         place = "dangling"
     elif is_inside(where, roots):
         place = "inside the source, scanned at its own path"
@@ -83,11 +94,7 @@ def _link_entry(path: str, roots: list[str]) -> Entry:
 def list_folder(folder: str) -> list[tuple[str, os.stat_result | OSError]]:
     """A folder's entries (name, lstat or the error), sorted by their bytes, read without
     touching the folder's access time where the OS allows (``O_NOATIME`` on the folder)."""
-    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
-    try:
-        fd = os.open(folder, flags | getattr(os, "O_NOATIME", 0))
-    except PermissionError:
-        fd = os.open(folder, flags)  # O_NOATIME needs ownership
+    fd = open_evidence(folder, directory=True)
     try:
         out: list[tuple[str, os.stat_result | OSError]] = []
         with os.scandir(fd) as it:
