@@ -6,10 +6,12 @@ tilt) moves the hash past its threshold. This module adds PDQ hashes of *parts a
 of the picture on both sides, and never drops the plain one:
 
 - ``list_hashes(image)``: what to store per listed picture: the plain PDQ first, then the PDQ of
-  the picture with its bars trimmed, of three centre crops and of four one-side crops.
+  the picture with its bars trimmed, of three centre crops, of four one-side crops, and of the
+  picture inside uniform edge bands (a looser trim with no step asked for, made on both sides).
 - ``query_hashes(image)``: what to probe with: the plain PDQ first, its other 7 rotations/flips,
   the same 8 after trimming bars, the picture turned back upright when it sits tilted on a plain
-  canvas, and the same one-side crops as the list (a banner over one side leaves the rest intact).
+  canvas, the same one-side crops as the list (a banner over one side leaves the rest intact), and
+  the same uniform-band trim.
 - ``is_match(queries, listed)``: the two plain hashes within ``PLAIN_THRESHOLD`` (what plain PDQ
   finds stays found), or any (query, listed) pair within ``THRESHOLD``: lower than 31 because
   about a hundred pairs are compared instead of one.
@@ -37,6 +39,7 @@ from . import _core
 from .decode import DEFAULT_MAX_PIXELS
 from .hashers import ImageInput, _pdq_hashes, _to_picture
 from .hashes import Hash, pack_hashes
+from .video import content_box
 
 __all__ = [
     "PLAIN_THRESHOLD",
@@ -88,10 +91,11 @@ def list_hashes(
 
     Then, when they differ and are not flat: the picture with its bars trimmed, its centre crops
     (5, 10, 15% cut from every side of the trimmed picture) and its one-side crops (20% cut from
-    the top, bottom, left or right): at most 9 hashes of 32 bytes. Raises ``MediaError`` as
+    the top, bottom, left or right), and the picture inside uniform edge bands (a looser trim made on
+    both sides, ``_uniform_trim``): at most 10 hashes of 32 bytes. Raises ``MediaError`` as
     ``hash_image`` does.
 
-    >>> len(list_hashes("known.jpg")) <= 1 + 1 + 3 + 4  # doctest: +SKIP
+    >>> len(list_hashes("known.jpg")) <= 1 + 1 + 3 + 4 + 1  # doctest: +SKIP
     True
     """
     dihedral, work = _plain_and_work(image, mode, max_pixels)
@@ -99,6 +103,7 @@ def list_hashes(
     derived = [content] if content is not work else []
     derived += [_crop(content, _share_box(content, cut)) for cut in _CENTRE_CROPS]
     derived += [_crop(work, _share_box(work, cut)) for cut in _SIDE_CROPS]
+    derived += _uniform_trim(work)
     return _unique(dihedral[:1] + [h for luma in derived for h in _pdq_derived(luma)])
 
 
@@ -109,7 +114,8 @@ def query_hashes(
 
     Then: the other 7 rotations/flips of the plain picture (from the same DCT), the picture with
     its bars trimmed and its 7 rotations/flips, the picture turned upright and cut out when it
-    sits tilted on a plain canvas, and the one-side crops of ``list_hashes``: 12 to 21 hashes.
+    sits tilted on a plain canvas, the one-side crops of ``list_hashes`` and the uniform-band trim:
+    12 to 22 hashes.
     Raises ``MediaError`` as ``hash_image`` does.
 
     >>> query_hashes("repost.jpg")[0] == hash_image("repost.jpg", ["pdq"])["pdq"]  # doctest: +SKIP
@@ -123,6 +129,7 @@ def query_hashes(
     if upright is not None:
         hashes += _pdq_derived(upright)
     hashes += [h for cut in _SIDE_CROPS for h in _pdq_derived(_crop(work, _share_box(work, cut)))]
+    hashes += [h for luma in _uniform_trim(work) for h in _pdq_derived(luma)]
     return _unique(hashes)
 
 
@@ -260,6 +267,15 @@ def _bars(luma: np.ndarray) -> Box | None:
     if (top + h - bottom) < _MIN_BAR * h and (left + w - right) < _MIN_BAR * w:
         return None
     return top, bottom, left, right
+
+
+def _uniform_trim(luma: np.ndarray) -> list[np.ndarray]:
+    """The picture inside edge bands of one colour, with no step asked for (``video.content_box``,
+    as letterboxed video frames are trimmed), made on both sides: where a picture's own dark edge
+    meets a black pad there is no step for ``_bars`` to find, but this trim cuts the listed
+    picture and its padded copy back to the same content."""
+    box = content_box(luma)
+    return [] if box is None else [_crop(luma, box)]
 
 
 def _upright(luma: np.ndarray) -> np.ndarray | None:
