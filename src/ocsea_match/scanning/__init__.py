@@ -237,7 +237,7 @@ def _library_versions() -> dict[str, str]:
     from importlib import metadata
 
     versions = {}
-    for name in ("ocsea-match", "numpy", "scipy", "pillow", "opencv-python-headless", "faiss-cpu", "tqdm"):
+    for name in ("ocsea-match", "numpy", "scipy", "pillow", "opencv-python-headless", "av", "faiss-cpu", "tqdm"):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
