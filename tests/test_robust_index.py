@@ -94,3 +94,13 @@ def test_cli_robust_hash_and_match(folder: Path, tmp_path: Path) -> None:
                  "-o", str(tmp_path / "m.jsonl")])
     assert code == EXIT_MATCHES
     assert json.loads((tmp_path / "m.jsonl").read_text())["matches"][0]["algorithm"] == "pdq-robust"
+
+
+def test_both_hashes_is_query_and_list_hashes_from_one_decode(folder: Path) -> None:
+    from ocsea_match import robust
+
+    for name in ("listed.png", "padded.png", "bannered.png"):
+        for mode in ("exact", "fast"):
+            query, listed = robust.both_hashes(folder / name, mode=mode)
+            assert query == robust.query_hashes(folder / name, mode=mode)
+            assert listed == robust.list_hashes(folder / name, mode=mode)

@@ -321,12 +321,13 @@ def _robust_hashes(decoded: Decoded, o: _Options) -> dict[str, list[dict[str, An
     else:
         array = decoded.array
         picture = array[:, :, 2::-1] if array is not None and array.ndim == 3 else array  # BGR -> RGB
-    out: dict[str, list[dict[str, Any]]] = {}
-    if o.robust in ("query", "both"):
-        out["query"] = [h.to_json() for h in robust.query_hashes(picture, mode=o.mode, max_pixels=o.max_pixels)[1:]]
-    if o.robust in ("list", "both"):
-        out["list"] = [h.to_json() for h in robust.list_hashes(picture, mode=o.mode, max_pixels=o.max_pixels)[1:]]
-    return out
+    options = {"mode": o.mode, "max_pixels": o.max_pixels}
+    if o.robust == "both":
+        query, listed = robust.both_hashes(picture, **options)
+        return {"query": [h.to_json() for h in query[1:]], "list": [h.to_json() for h in listed[1:]]}
+    if o.robust == "query":
+        return {"query": [h.to_json() for h in robust.query_hashes(picture, **options)[1:]]}
+    return {"list": [h.to_json() for h in robust.list_hashes(picture, **options)[1:]]}
 
 
 def _hash_video_content(record: dict[str, Any], reopen: Callable[[], Any], o: _Options) -> None:

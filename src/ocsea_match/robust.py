@@ -47,6 +47,7 @@ __all__ = [
     "QUALITY_FLOOR",
     "list_hashes",
     "query_hashes",
+    "both_hashes",
     "best_distance",
     "is_match",
 ]
@@ -98,13 +99,7 @@ def list_hashes(
     >>> len(list_hashes("known.jpg")) <= 1 + 1 + 3 + 4 + 1  # doctest: +SKIP
     True
     """
-    dihedral, work = _plain_and_work(image, mode, max_pixels)
-    content = _crop(work, _bars(work))
-    derived = [content] if content is not work else []
-    derived += [_crop(content, _share_box(content, cut)) for cut in _CENTRE_CROPS]
-    derived += [_crop(work, _share_box(work, cut)) for cut in _SIDE_CROPS]
-    derived += _uniform_trim(work)
-    return _unique(dihedral[:1] + [h for luma in derived for h in _pdq_derived(luma)])
+    return _listed(*_plain_and_work(image, mode, max_pixels))
 
 
 def query_hashes(
@@ -121,7 +116,30 @@ def query_hashes(
     >>> query_hashes("repost.jpg")[0] == hash_image("repost.jpg", ["pdq"])["pdq"]  # doctest: +SKIP
     True
     """
-    hashes, work = _plain_and_work(image, mode, max_pixels)
+    return _queried(*_plain_and_work(image, mode, max_pixels))
+
+
+def both_hashes(
+    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS
+) -> tuple[list[Hash], list[Hash]]:
+    """``(query_hashes(image), list_hashes(image))`` from one decode and one luma.
+
+    >>> query, listed = both_hashes("known.jpg")  # doctest: +SKIP
+    """
+    dihedral, work = _plain_and_work(image, mode, max_pixels)
+    return _queried(list(dihedral), work), _listed(dihedral, work)
+
+
+def _listed(dihedral: list[Hash], work: np.ndarray) -> list[Hash]:
+    content = _crop(work, _bars(work))
+    derived = [content] if content is not work else []
+    derived += [_crop(content, _share_box(content, cut)) for cut in _CENTRE_CROPS]
+    derived += [_crop(work, _share_box(work, cut)) for cut in _SIDE_CROPS]
+    derived += _uniform_trim(work)
+    return _unique(dihedral[:1] + [h for luma in derived for h in _pdq_derived(luma)])
+
+
+def _queried(hashes: list[Hash], work: np.ndarray) -> list[Hash]:
     content = _crop(work, _bars(work))
     if content is not work:
         hashes += _pdq_derived(content, dihedral=True)
