@@ -21,7 +21,10 @@ __all__ = ["is_vics", "read_vics", "dump_vics"]
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _HASH_FIELDS = {"MD5": ("md5", 32), "SHA1": ("sha1", 40), "SHA256": ("sha256", 64), "SHA-1": ("sha1", 40),
                 "SHA-256": ("sha256", 64), "PDQ": ("pdq", 64)}
-_CONTEXT_V4 = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata#Media"
+_METADATA_V4 = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata"
+_CONTEXT_V4 = _METADATA_V4 + "#Media"
+#: ``@odata.context`` of a VICS 2.0 case export (``value[*].Media[*]``).
+CONTEXT_CASES_V4 = _METADATA_V4 + "#Cases"
 
 
 def is_vics(text: str) -> bool:
@@ -104,7 +107,7 @@ def dump_vics(hash_list: HashList) -> str:
     """The list as a VICS 2.0 hash set (``#Media``), every kept field written back."""
     items: dict[str, dict[str, Any]] = {}
     for entry in hash_list.entries:
-        item = items.setdefault(entry.entry_id, {"MediaID": _media_id(entry.entry_id), "Category": _category(entry.category)})
+        item = items.setdefault(entry.entry_id, {"MediaID": _media_id(entry.entry_id), "Category": category_value(entry.category)})
         if entry.algorithm == "md5":
             item["MD5"] = entry.hex.upper()
         elif entry.algorithm == "sha1":
@@ -124,7 +127,8 @@ def _media_id(entry_id: str) -> int | str:
     return int(entry_id) if entry_id.isdigit() else entry_id
 
 
-def _category(category: str | None) -> int | str | None:
+def category_value(category: str | None) -> int | str | None:
+    """A category as VICS writes it: a number when it is one, else the text."""
     if category is None:
         return None
     return int(category) if category.isdigit() else category

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..files import file_sha256
+from ..formats.vics import CONTEXT_CASES_V4, category_value
 from .journal import read_records
 
 __all__ = ["OUTPUT_FILES", "write_outputs", "summarize", "vics_cases"]
@@ -32,7 +33,6 @@ PROVENANCE = "provenance.json"
 SUMS = "SHA256SUMS"
 OUTPUT_FILES = (RECORDS, MATCHES, SUMMARY, VICS, HASHDEEP, PROVENANCE, SUMS)
 
-_VICS_CASES = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata#Cases"
 _MATCH_COLUMNS = ["path", "container_file", "size", "md5", "sha1", "sha256", "media_type", "format",
                   "list", "entry_id", "category", "algorithm", "distance", "threshold",
                   "query_share", "listed_share", "timestamps", "listed_timestamp"]
@@ -100,22 +100,16 @@ def vics_cases(records: Iterable[dict[str, Any]], case_id: str) -> dict[str, Any
             item["AlternativeHashes"] = alternatives
         if r.get("matches") and item["Category"] is None:
             closest = r["matches"][0]
-            item["Category"] = _category(closest.get("category"))
+            item["Category"] = category_value(closest.get("category"))
             item["Comments"] = f"matched {closest['list']}/{closest['entry_id']} by {closest['algorithm']} at {closest['distance']}"
         item["MediaFiles"].append(_media_file(r))
-    return {"@odata.context": _VICS_CASES,
+    return {"@odata.context": CONTEXT_CASES_V4,
             "value": [{"CaseNumber": case_id, "SourceApplicationName": "ocsea-match", "Media": list(media.values())}]}
 
 
 def _media_file(record: dict[str, Any]) -> dict[str, Any]:
     folder, name = os.path.split(record["path"])  # an archive member: "a.zip!/dir", "x.jpg"
     return {"FileName": name, "FilePath": folder, "FileSize": record.get("size")}
-
-
-def _category(category: str | None) -> int | str | None:
-    if category is None:
-        return None
-    return int(category) if category.isdigit() else category
 
 
 def _write_matches(records: Iterable[dict[str, Any]], path: Path) -> None:
