@@ -121,10 +121,10 @@ def timeline(days: Mapping[str, int], matched: Mapping[str, int], *, width: int 
     top = max(counts.values())
     column = min(width / len(labels), 40.0)
     every = max(1, len(labels) // 12)
-    last = len(labels) - 1
-    shown = {i for i in range(0, len(labels), every)}
-    if last - max(shown) >= max(every * 3 // 4, 1) or last == 0:  # the last label, where it does not collide
-        shown.add(last)
+    final = len(labels) - 1
+    shown = set(range(0, len(labels), every))
+    if final - max(shown) >= max(every * 3 // 4, 1):  # the last label too, where it does not collide
+        shown.add(final)
     cols = [Column(label, counts.get(label, 0), hits.get(label, 0), round(i * column, 2),
                    round(height * counts.get(label, 0) / top, 2), round(height * hits.get(label, 0) / top, 2),
                    i in shown)

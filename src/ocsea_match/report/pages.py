@@ -1,8 +1,8 @@
 """The report's two long tables, streamed: a small table stays in the page, a long one is written
-out as numbered pages beside the report (``report-files/matches-0001.html`` ...), 5,000 rows
+out as numbered pages beside the report (``report-files/matches-0001.html`` ...), 2,000 rows
 each, while the records are read; only one page of rows is in memory at a time.
 
->>> table = PagedTable("matches", write_page, inline_max=1000, page_size=5000)  # doctest: +SKIP
+>>> table = PagedTable("matches", write_page, inline_max=1000, page_size=2000)  # doctest: +SKIP
 >>> for row in rows: table.add(row)  # doctest: +SKIP
 >>> info = table.finish()  # doctest: +SKIP
 """
@@ -20,7 +20,7 @@ Row = dict[str, Any]
 #: A table of at most this many rows is shown whole in the report itself.
 INLINE_MAX = 1000
 #: Rows per split page.
-PAGE_SIZE = 5000
+PAGE_SIZE = 2000
 #: Rows of a split table shown in the report itself (the first ones).
 PREVIEW = 100
 
