@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import random
-import resource
 import shutil
 import subprocess
 import sys

@@ -279,3 +279,11 @@ def test_headless_chromium_screenshot_is_not_blank(case: dict[str, Path], tmp_pa
     assert img.size == (1280, 1600) and 0.01 < dark < 0.6, f"{dark:.3f} of the page is dark"
     stats: Any = Image.open(shot).convert("RGB").getextrema()
     assert any(lo < 100 for lo, _ in stats)
+
+
+def test_case_folder_in_the_print_header_is_escaped_for_css() -> None:
+    from ocsea_match.report.render import _css_string
+
+    escaped = str(_css_string('/cases/x"; } </style><script>'))
+    assert re.fullmatch(r"(?:[A-Za-z0-9]|\\[0-9a-f]{6})+", escaped)
+    assert "</style>" not in escaped and '"' not in escaped

@@ -45,6 +45,11 @@ def _ev(value: Any) -> Markup:
                                            f"\\u{ord(m.group()):04x}</span>", text))
 
 
+def _css_string(value: Any) -> Markup:
+    """Text as the inside of a CSS string: every character but letters and digits as a hex escape."""
+    return Markup("".join(c if c.isascii() and c.isalnum() else f"\\{ord(c):06x}" for c in str(value)))
+
+
 def _num(value: Any) -> str:
     return "" if value is None or value == "" else f"{value:,}" if isinstance(value, int) else str(value)
 
@@ -81,7 +86,7 @@ def environment() -> jinja2.Environment:
     """The report's Jinja2 environment: package templates, autoescape always on, a key a case lacks renders empty."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("ocsea_match.report", "templates"),
                              autoescape=True, undefined=jinja2.ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(ev=_ev, num=_num, size=_size, pct=_pct, times=_times)
+    env.filters.update(ev=_ev, num=_num, size=_size, pct=_pct, times=_times, css_string=_css_string)
     return env
 
 
