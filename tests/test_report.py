@@ -287,3 +287,28 @@ def test_case_folder_in_the_print_header_is_escaped_for_css() -> None:
     escaped = str(_css_string('/cases/x"; } </style><script>'))
     assert re.fullmatch(r"(?:[A-Za-z0-9]|\\[0-9a-f]{6})+", escaped)
     assert "</style>" not in escaped and '"' not in escaped
+
+
+_PROBE = """<script>
+var t = document.getElementById("matches-table"), ths = t.tHead.rows[0].cells, di = -1;
+for (var i = 0; i < ths.length; i++) { if (ths[i].textContent.indexOf("distance") >= 0) { di = i; } }
+function col() { var out = []; for (var r of t.tBodies[0].rows) { out.push(r.cells[di].getAttribute("data-v")); } return out.join(","); }
+ths[di].click(); var up = col(); ths[di].click(); var down = col();
+var box = document.getElementById("matches-table-filter"); box.value = "caf"; box.dispatchEvent(new Event("input"));
+var shown = 0; for (var r of t.tBodies[0].rows) { if (r.style.display !== "none") { shown++; } }
+document.title = "UP=" + up + " DOWN=" + down + " SHOWN=" + shown;
+</script></body>"""
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed (Debian: apt-get install chromium)")
+def test_tables_sort_and_filter_offline_in_chromium(case: dict[str, Path], tmp_path: Path) -> None:
+    page = tmp_path / "probe.html"
+    page.write_text((case["case"] / "report.html").read_text(encoding="utf-8").replace("</body>", _PROBE), encoding="utf-8")
+    dom = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
+                         check=True, capture_output=True, text=True, timeout=120).stdout
+    title = re.search(r"<title>(UP=[^<]*)</title>", dom)
+    assert title, "the probe did not run"
+    up, down, shown = re.fullmatch(r"UP=(\S*) DOWN=(\S*) SHOWN=(\d+)", title.group(1)).groups()
+    distances = [int(v) for v in up.split(",")]
+    assert distances == sorted(distances) and [int(v) for v in down.split(",")] == sorted(distances, reverse=True)
+    assert shown == "1"  # only the non-UTF-8 name contains "caf"
