@@ -312,3 +312,27 @@ def test_tables_sort_and_filter_offline_in_chromium(case: dict[str, Path], tmp_p
     distances = [int(v) for v in up.split(",")]
     assert distances == sorted(distances) and [int(v) for v in down.split(",")] == sorted(distances, reverse=True)
     assert shown == "1"  # only the non-UTF-8 name contains "caf"
+
+
+def test_a_bare_case_folder_renders_and_says_what_is_missing(tmp_path: Path) -> None:
+    case_dir = tmp_path / "bare"
+    case_dir.mkdir()
+    record = {"path": "/evidence/a\udce9.jpg", "size": 3, "status": "error", "media_type": None, "format": None,
+              "error": {"code": "corrupt", "message": "bad \udce9 bytes \u202e"}, "mtime": "1999-12-31T23:00:00Z"}
+    (case_dir / "records.jsonl").write_bytes(json.dumps(record).encode("ascii") + b"\n" + b'{"path": "torn')
+    out = tmp_path / "r.html"
+    write_report(case_dir, out)
+    text = out.read_text(encoding="utf-8")
+    assert "NOT VERIFIABLE" in text and "provenance.json is missing" in text and "torn line" in text
+    assert "corrupt" in text and "1999-12-31" in text and "\\udce9" in text
+
+
+def test_timeline_buckets_and_gaps() -> None:
+    from ocsea_match.report.charts import timeline
+
+    days = timeline({"2024-01-30": 2, "2024-02-02": 1}, {"2024-02-02": 1})
+    assert days.unit == "day" and len(days.columns) == 4 and [c.value for c in days.columns] == [2, 0, 0, 1]
+    months = timeline({"2020-01-05": 3, "2022-12-01": 1}, {})
+    assert months.unit == "month" and len(months.columns) == 36 and months.columns[0].label == "2020-01"
+    assert timeline({"1970-01-01": 1, "2107-01-01": 1}, {}).unit == "decade"
+    assert timeline({}, {}).columns == []

@@ -202,6 +202,8 @@ def render_case(case_dir: Path, out: Path, *, thumbnails: bool = False) -> list[
         "summary_problem": summary_problem, "agreement": _agreement(stats, summary), "integrity": integrity,
         "stats": stats, "charts": _charts(stats), "timeline": charts.timeline(stats.mtime_days, stats.matched_mtime_days),
         "by_list_category": sorted(stats.matches_by_list_category.items()),
+        "list_category_chart": charts.bar_chart("Matches by list / category", {
+            f"{name} / {category}": n for (name, category), n in stats.matches_by_list_category.items()}),
         "matches": match_info, "problems": problem_info, "versions": _versions(),
         "parameters": parameters,
         "algorithms": algorithm_rows(parameters.get("thresholds") or {}, set(stats.matches_by_algorithm)),
