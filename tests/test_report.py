@@ -193,6 +193,7 @@ def test_split_pages_hold_every_row_and_are_listed(case: dict[str, Path], monkey
     links = {v for _, _, v in _parse(case_dir / "report.html").urls if not v.startswith("#")}
     assert links == {f"report-files/{p.name}" for p in files[1:]}
     assert (case_dir / "report.html").stat().st_size < 200_000
+    assert "page(s) of up to 2 rows" in (case_dir / "report.html").read_text(encoding="utf-8")
 
 
 def test_nothing_external_is_referenced(case: dict[str, Path]) -> None:

@@ -18,9 +18,9 @@ __all__ = ["Bar", "BarChart", "Timeline", "bar_chart", "timeline"]
 
 #: Bars shown before the rest are added up as one "other" bar.
 MAX_BARS = 20
-BAR_AREA = 250  # px of the longest bar
+BAR_AREA = 200  # px of the longest bar
 BAR_HEIGHT = 18
-LABEL_WIDTH = 170
+LABEL_WIDTH = 200
 
 
 @dataclass(frozen=True)
