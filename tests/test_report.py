@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,8 @@ def _make_evidence(root: Path, lists: Path, images: dict[str, Image.Image]) -> P
     (root / "a" / "truncated.jpg").write_bytes(whole[: len(whole) * 2 // 3])
     (root / "a" / "broken.png").write_bytes(encode(_photo(images, 7), "PNG")[:60])
     (root / "a" / "notes.txt").write_text("meeting at noon\n")
+    with zipfile.ZipFile(root / "a" / "archive.zip", "w") as z:  # a matching member: thumbnails read it out
+        z.writestr("pics/inner.jpg", encode(_photo(images, 0), "JPEG", quality=75))
     (root / "a" / "old.jpg").write_bytes(encode(_photo(images, 8), "JPEG"))
     os.utime(root / "a" / "old.jpg", (OLD_MTIME, OLD_MTIME))
     a1 = hash_file(root / "a" / "photo.jpg", ["pdq"], mode="exact")["hashes"]["pdq"]
@@ -162,7 +165,8 @@ def test_scan_writes_a_report_listed_in_sha256sums(case: dict[str, Path]) -> Non
 def test_every_match_of_matches_csv_appears(case: dict[str, Path]) -> None:
     with open(case["case"] / "matches.csv", newline="", encoding="utf-8") as f:
         matches = list(csv.DictReader(f))
-    assert len(matches) >= 4  # photo, its PNG copy, the non-UTF-8 copy, the hostile name
+    assert len(matches) >= 5  # photo, its PNG copy, the non-UTF-8 copy, the hostile name, the archive member
+    assert any(m["container_file"] for m in matches)
     rows = _parse(case["case"] / "report.html").rows
     for m in matches:
         hits = [r for r in rows if len(r) >= 9 and r[1].startswith(_shown(m["path"])) and r[5] == m["entry_id"]
