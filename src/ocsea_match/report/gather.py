@@ -89,12 +89,16 @@ def match_rows(record: dict[str, Any]) -> list[Row]:
 
 
 def problem_row(record: dict[str, Any]) -> Row | None:
-    """The errors-and-skips table row of a record that was skipped or failed (else ``None``)."""
+    """The errors-and-skips table row of a record that was skipped or failed, or is flagged (a
+    truncated picture, a name whose extension contradicts the bytes); else ``None``."""
     error = record.get("error")
-    if record.get("status") == "ok" and not error:
+    flagged = record.get("truncated") or record.get("name_mismatch")
+    if record.get("status") == "ok" and not error and not flagged:
         return None
     error = error or {}
     notes = []
+    if record.get("truncated"):
+        notes.append("truncated: hashed from what decodes")
     if record.get("link"):
         notes.append(f"link {record['link']}")
     if record.get("known_good"):
