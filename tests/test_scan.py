@@ -169,7 +169,8 @@ def test_case_outputs_parse_back(evidence: dict[str, Path]) -> None:
     records = list(read_records(case / "records.jsonl"))
     # SHA256SUMS covers every other output and is right
     sums = dict(line.split("  ")[::-1] for line in (case / "SHA256SUMS").read_text().splitlines())
-    assert set(sums) == {"records.jsonl", "matches.csv", "summary.json", "case.vics.json", "hashdeep.txt", "provenance.json"}
+    assert set(sums) == {"records.jsonl", "matches.csv", "summary.json", "case.vics.json", "hashdeep.txt", "provenance.json",
+                         "report.html"}
     for name, digest in sums.items():
         assert hashlib.sha256((case / name).read_bytes()).hexdigest() == digest
     # VICS 2.0 #Cases, read back by our own reader: one Media per distinct picture, category kept

@@ -14,6 +14,7 @@ from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, hash_image, pdq_dihedral
 from .formats import HashList, ListEntry, ListError, LoadReport, load_list
 from .hashes import HASH_BITS, Hash, hamming_many_to_many, hamming_one_to_many, pack_hashes
 from .index import HashIndex, IndexFileError
+from .report import write_report
 from .scanning import ArchiveLimits, ScanError, run_scan, scan
 from .video import VideoFrame, VideoHashes, hash_video
 
@@ -51,4 +52,5 @@ __all__ = [
     "run_scan",
     "scan",
     "sniff",
+    "write_report",
 ]

@@ -7,6 +7,7 @@
     ocsea-match scan SOURCE... [--list FILE]... [--index DIR] [--known-good NSRL.db]... -o CASE_DIR
                              [--jobs N] [--resume] [--quiet]
     ocsea-match convert IN OUT --to pdq-csv|vics|jsonl|vpdq|md5sum|sha1sum|sha256sum
+    ocsea-match report CASE_DIR [-o report.html] [--thumbnails]
 
 Exit codes: 0 every file hashed (and, for match, nothing matched); 1 finished, but some files
 failed (their records say why); 2 could not run (bad arguments, unreadable list, output not
@@ -131,6 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--robust", action="store_true",
                     help="also query every picture with robust hashes (crops, borders, banners, mirroring, rotations)")
     sc.add_argument("--quiet", action="store_true", help="no progress and no summary on standard error")
+    rp = sub.add_parser("report", help="render a case folder as one self-contained HTML report",
+                        description="Render CASE_DIR (made by scan) as one offline HTML file: provenance, the SHA256SUMS "
+                        "check, counts, timeline, matches, errors, method. Without -o, an existing CASE_DIR/report.html "
+                        "is compared with a fresh rendering, not overwritten.",
+                        epilog="Exit codes: 0 written (or reproduced) and the case verified; 1 the case folder failed "
+                        "its SHA256SUMS check, or the existing report differs; 2 could not run.")
+    rp.add_argument("case_dir", metavar="CASE_DIR", help="the case folder")
+    rp.add_argument("-o", "--output", metavar="FILE", help="where to write (default CASE_DIR/report.html)")
+    rp.add_argument("--thumbnails", action="store_true", help="embed small thumbnails of matched pictures (off by default)")
     cv = sub.add_parser("convert", help="convert a hash list to another format",
                         description="Read a hash list (any format load_list reads) and write it in another.")
     cv.add_argument("input", metavar="IN", help="the list to read")
@@ -427,6 +437,12 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_convert(args)
         if args.command == "scan":
             return _cmd_scan(args, argv)
+        if args.command == "report":
+            from .report import report_command
+
+            code, message = report_command(args.case_dir, args.output, args.thumbnails)
+            print(f"ocsea-match: {message}", file=sys.stderr)
+            return code
     except BrokenPipeError:  # e.g. piped into `head`
         return EXIT_OK
     return EXIT_CANNOT_RUN

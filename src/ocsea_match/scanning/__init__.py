@@ -109,6 +109,16 @@ def _label(record: dict[str, Any], name: str) -> None:
         record["status"] = "skipped"
 
 
+def _iso_ns(ns: int) -> str | None:
+    """A file time as ISO 8601 UTC with the nanoseconds the file system keeps: ``2024-05-01T10:22:33.123456789Z``."""
+    seconds, frac = divmod(ns, 10**9)
+    try:
+        when = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc) + _dt.timedelta(seconds=seconds)
+    except OverflowError:
+        return None
+    return f"{when:%Y-%m-%dT%H:%M:%S}.{frac:09d}Z"
+
+
 def _hash_member(data: bytes, path: str, settings: _Settings) -> dict[str, Any]:
     record = hash_bytes(data, settings.algorithms, path=path, mode=settings.mode, max_bytes=settings.max_bytes,
                         max_pixels=settings.max_pixels, skip=settings.known_good, robust=settings.robust)
@@ -123,6 +133,8 @@ def _scan_entry(entry: Entry, settings: _Settings) -> list[dict[str, Any]]:
     record = hash_file(entry.path, settings.algorithms, mode=settings.mode, max_bytes=settings.max_bytes,
                        max_pixels=settings.max_pixels, skip=settings.known_good, robust=settings.robust)
     record["path"] = display_path(entry.path)
+    if entry.mtime_ns is not None:
+        record["mtime"] = _iso_ns(entry.mtime_ns)  # None for a time past year 9999
     raw = path_hex(entry.path)
     if raw:
         record["path_hex"] = raw

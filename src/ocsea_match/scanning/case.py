@@ -3,7 +3,8 @@
 ``matches.csv`` (one row per match), ``summary.json`` (counts that add up to the records),
 ``case.vics.json`` (VICS 2.0 ``#Cases``: one Media per distinct content, its MediaFiles, the
 category of the closest list entry), ``hashdeep.txt`` (hashdeep 1.0 ``size,md5,sha256,filename``),
-``provenance.json`` (written by the scan itself) and, last, ``SHA256SUMS`` of every output file.
+``provenance.json`` (written by the scan itself), ``SHA256SUMS`` of every output file and, last,
+``report.html`` (the case report, made from those files; added to ``SHA256SUMS``).
 
 >>> write_outputs(Path("case"), provenance)  # doctest: +SKIP
 """
@@ -31,6 +32,7 @@ VICS = "case.vics.json"
 HASHDEEP = "hashdeep.txt"
 PROVENANCE = "provenance.json"
 SUMS = "SHA256SUMS"
+REPORT = "report.html"  # the case report (ocsea_match.report), listed in SHA256SUMS with its split pages
 OUTPUT_FILES = (RECORDS, MATCHES, SUMMARY, VICS, HASHDEEP, PROVENANCE, SUMS)
 
 _MATCH_COLUMNS = ["path", "container_file", "size", "md5", "sha1", "sha256", "media_type", "format",
@@ -152,4 +154,8 @@ def write_outputs(case_dir: Path, provenance: dict[str, Any], timings: dict[str,
     (case_dir / PROVENANCE).write_text(json.dumps(provenance, ensure_ascii=False, indent=1), encoding="utf-8")
     sums = "".join(f"{file_sha256(case_dir / name)}  {name}\n" for name in OUTPUT_FILES if name != SUMS)
     (case_dir / SUMS).write_text(sums, encoding="utf-8")
+    from ..report import sha256_lines, write_report  # report.html (and report-files/) from the files above
+
+    with open(case_dir / SUMS, "a", encoding="utf-8") as f:
+        f.write(sha256_lines(write_report(case_dir, case_dir / REPORT), case_dir))
     return summary

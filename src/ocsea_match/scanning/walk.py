@@ -32,6 +32,7 @@ class Entry:
     kind: str
     size: int = 0
     detail: str = ""  # a link's target, a special file's type, an OS error's text
+    mtime_ns: int | None = None  # a regular file's modification time (lstat), for the case report's timeline
 
 
 def display_path(path: str) -> str:
@@ -129,7 +130,7 @@ def walk(sources: Iterable[str]) -> Iterator[Entry]:
         if stat.S_ISDIR(st.st_mode):
             yield from _walk_dir(root, st, roots, seen_dirs)
         elif stat.S_ISREG(st.st_mode):
-            yield Entry(root, "file", st.st_size)
+            yield Entry(root, "file", st.st_size, mtime_ns=st.st_mtime_ns)
         else:
             yield Entry(root, "special", detail=_special_kind(st.st_mode))
 
@@ -157,7 +158,7 @@ def _walk_dir(top: str, top_stat: os.stat_result, roots: list[str], seen: set[tu
             elif stat.S_ISDIR(cst.st_mode):
                 subfolders.append((path, cst))
             elif stat.S_ISREG(cst.st_mode):
-                yield Entry(path, "file", cst.st_size)
+                yield Entry(path, "file", cst.st_size, mtime_ns=cst.st_mtime_ns)
             else:
                 yield Entry(path, "special", detail=_special_kind(cst.st_mode))
         stack.extend(reversed(subfolders))  # files of a folder first, then its subfolders in order
