@@ -29,7 +29,7 @@ from typing import IO, Any
 from . import __version__
 from .formats import WRITERS, ListError, LoadReport, dump_list, load_list, read_list_text
 from .files import hash_files
-from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS
+from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS, VIDEO_ALGORITHMS
 from .index import HashIndex, IndexFileError
 from .parallel import default_jobs
 
@@ -50,7 +50,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _algorithms(text: str) -> tuple[str, ...]:
     names = tuple(n.strip() for n in text.split(",") if n.strip())
-    unknown = [n for n in names if n not in ALGORITHMS]
+    unknown = [n for n in names if n not in ALGORITHMS and n not in VIDEO_ALGORITHMS]
     if not names or unknown:
         raise argparse.ArgumentTypeError(
             f"unknown algorithm(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(ALGORITHMS)}"
@@ -338,7 +338,7 @@ def _cmd_match(args: argparse.Namespace) -> int:
         print(f"ocsea-match: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     _print_reports(reports, args.quiet)
-    algorithms = args.algo or tuple(a for a in ALGORITHMS if a in index.algorithms) or DEFAULT_ALGORITHMS
+    algorithms = args.algo or tuple(a for a in (*ALGORITHMS, *VIDEO_ALGORITHMS) if a in index.algorithms) or DEFAULT_ALGORITHMS
     if "pdq" in algorithms and not args.no_dialects:
         algorithms = tuple(dict.fromkeys(algorithms + PDQ_DIALECTS))
     return _run(args, algorithms, index)

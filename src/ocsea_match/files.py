@@ -24,6 +24,8 @@ from .hashers import (
     DEFAULT_ALGORITHMS, _check_algorithms, _displayed, _draft_for, _picture_from_decoded, _run,
 )
 from .parallel import TimeLimited, process_map
+from .tmk import hash_video_tmk
+from .tmk_lists import tmk_to_text
 from .video import hash_video
 
 __all__ = [
@@ -344,6 +346,15 @@ def _hash_video_content(record: dict[str, Any], reopen: Callable[[], Any], o: _O
     if video.truncated:
         record["truncated"] = True
         record["warnings"] = video.warnings
+    if "tmk" in o.names:  # Meta's TMK+PDQF of the whole video (a second decoding pass)
+        source = reopen()
+        try:
+            tmk = hash_video_tmk(source, max_pixels=o.max_pixels)
+        finally:
+            if hasattr(source, "close"):
+                source.close()
+        record["tmk"] = tmk_to_text(tmk)
+        record["video"]["tmk_frames"] = tmk.frame_count
     record["status"] = "ok"
 
 
