@@ -153,6 +153,9 @@ def _sample(container: Any, every: float, dedupe: int | None, max_pixels: int, t
     start = stream.start_time if stream.start_time is not None else 0
     duration = float(container.duration) / 1e6 if container.duration else None
     frame_time = 1.0 / fps if fps else 0.0
+    # every frame asked for (an interval no longer than a frame): decode every frame; skipping
+    # unreferenced frames near the sample times would lose some, as packets come in decode order
+    every_frame = not fps or every <= frame_time + 1e-9
     result = VideoHashes([], every, width, height, fps, duration, ctx.name or "", 0)
     deadline = time.monotonic() + time_limit
     target = 0.0  # the next sample time
@@ -165,7 +168,7 @@ def _sample(container: Any, every: float, dedupe: int | None, max_pixels: int, t
                 result.truncated = True
                 result.warnings.append(f"decoding stopped after {time_limit:.0f} s of wall time")
                 break
-            if tb is not None and packet.pts is not None and fps:
+            if tb is not None and packet.pts is not None and not every_frame:
                 t = (packet.pts - start) * tb
                 # decode a frame nothing references only when it may be the next sampled one
                 near = target - 1e-6 <= t < target + frame_time - 1e-6
@@ -247,6 +250,8 @@ def content_box(luma: np.ndarray, *, tolerance: float = 12.0, min_trim: float = 
     if top == h:
         return None  # one colour throughout
     bottom = run(lambda i: luma[h - 1 - i, ::step_r], h - top)
+    if top + bottom >= h:
+        return None  # two bars of different colours meet: no content between them
     left = run(lambda i: luma[top:h - bottom:step_c, i], w)
     right = run(lambda i: luma[top:h - bottom:step_c, w - 1 - i], w - left)
     if (top + bottom) < min_trim * h and (left + right) < min_trim * w:

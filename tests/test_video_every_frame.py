@@ -1,0 +1,56 @@
+"""Every frame when asked: an interval no longer than a frame decodes and hashes every frame, and
+the per-frame hashes agree with Meta's vPDQ sample hashes as far as FFmpeg versions allow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import pytest
+
+import videoclips as vc
+from conftest import SHARED
+from ocsea_match.hashes import Hash
+from ocsea_match.video import hash_video
+
+REFERENCE = SHARED / "video-reference"
+
+#: Measured 2026-11-26 (PyAV 18.1 / FFmpeg 8): frames bit-identical to Meta's vPDQ file, frames
+#: in it, the largest difference over all frames and over frames of quality >= 50 (what vPDQ
+#: matches). Locally built vpdq 0.2.5 (FFmpeg 5.1) gives exactly our hashes on every frame of
+#: these clips, so the rest is the FFmpeg build Meta's files were made with (colour conversion).
+BOUNDS = {
+    "doorknob-hd-no-bar": (7, 120, 76, 22),  # dark, flat frames: 60 of quality 0-49, noise
+    "pattern-sd-grey-bar": (178, 206, 6, 6),
+    "test-padded-dimensions": (149, 150, 2, 2),
+}
+
+
+def test_every_frame_of_a_clip_with_b_frames(tmp_path: Path) -> None:
+    clip = vc.write(tmp_path / "clip.mp4", vc.slideshow([vc.scene(i) for i in range(3)], 1.0))
+    with av.open(str(clip)) as c:
+        count = sum(1 for _ in c.decode(video=0))
+        assert c.streams.video[0].codec_context.has_b_frames  # frames nobody references exist
+    video = hash_video(clip, 1.0 / vc.FPS, dedupe_distance=None)
+    assert [f.frame_number for f in video.frames] == list(range(count))
+    assert video.sampled == count
+    finer = hash_video(clip, 0.001, dedupe_distance=None)
+    assert [f.hash for f in finer.frames] == [f.hash for f in video.frames]
+
+
+@pytest.mark.skipif(not (REFERENCE / "vpdq" / "sample-hashes").is_dir(), reason=f"{REFERENCE} is absent (CI always has it)")
+@pytest.mark.parametrize("name", sorted(BOUNDS))
+def test_every_frame_agrees_with_meta_s_vpdq_hashes(name: str) -> None:
+    meta: dict[int, tuple[Hash, int]] = {}
+    for line in (REFERENCE / "vpdq" / "sample-hashes" / f"{name}.txt").read_text().split():
+        number, quality, hex_, _ = line.split(",")
+        meta[int(number)] = (Hash.from_hex("pdq", hex_), int(quality))
+    video = hash_video(REFERENCE / "tmk" / "sample-videos" / f"{name}.mp4", 0.001, dedupe_distance=None)
+    ours = {f.frame_number: f.hash for f in video.frames}
+    assert sorted(ours) == sorted(meta)  # every frame, numbered as vPDQ numbers them
+    identical, frames, worst, worst_usable = BOUNDS[name]
+    distances = {n: ours[n] - meta[n][0] for n in meta}
+    assert len(meta) == frames
+    assert sum(d == 0 for d in distances.values()) >= identical
+    assert max(distances.values()) <= worst
+    assert max(d for n, d in distances.items() if meta[n][1] >= 50) <= worst_usable
