@@ -161,6 +161,8 @@ def _add_hashing_options(p: argparse.ArgumentParser, formats: tuple[str, ...], d
         help="also hash pictures as displayed (EXIF orientation applied) when the tag turns them",
     )
     p.add_argument("--jobs", type=_positive, default=default_jobs(), help="worker processes (default: all cores)")
+    p.add_argument("--every", type=float, default=1.0, metavar="SECONDS",
+                   help="video frames: one per SECONDS of media time (default 1, vPDQ's; list videos at 0.25)")
     p.add_argument("--quiet", action="store_true", help="no summary on standard error")
     p.add_argument(
         "--robust", action="store_true",
@@ -268,7 +270,8 @@ def _run(args: argparse.Namespace, algorithms: tuple[str, ...], index: HashIndex
     try:
         robust = ("query" if index is not None else "both") if args.robust else None
         records = hash_files(
-            iter_files(args.paths), algorithms, jobs=args.jobs, mode=args.mode, displayed=args.displayed, robust=robust
+            iter_files(args.paths), algorithms, jobs=args.jobs, mode=args.mode, displayed=args.displayed, robust=robust,
+            every_seconds=args.every,
         )
         for record in records:
             counts[record["status"]] += 1

@@ -38,7 +38,7 @@ from . import _core
 from .errors import MediaError
 from .hashes import Hash
 
-__all__ = ["VideoFrame", "VideoHashes", "hash_video", "match_video", "aggregate_frame_hits", "VIDEO_DEFAULTS"]
+__all__ = ["VideoFrame", "VideoHashes", "hash_video", "match_video", "aggregate_frame_hits", "VIDEO_DEFAULTS", "LIST_EVERY_SECONDS"]
 
 VideoSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
 
@@ -46,6 +46,12 @@ VideoSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[by
 #: matches when 80% of the query's frames match it (``listed_share``: of the listed video's
 #: frames, 0 = not required, as vPDQ's default).
 VIDEO_DEFAULTS: dict[str, float] = {"quality_floor": 50, "distance": 31, "query_share": 0.8, "listed_share": 0.0}
+
+#: The sampling-phase rule: a video being listed is hashed at this interval, four times the
+#: query's one frame a second, so that every query frame lies within 1/8 s of a listed frame
+#: wherever its second boundaries fall (a cut at 2.37 s, 25 fps, a sped-up copy). Queries stay
+#: at ``every_seconds=1``; lists made at 1 s (vPDQ's) still match, as before.
+LIST_EVERY_SECONDS = 0.25
 
 _DEFAULT_MAX_PIXELS = 100_000_000  # decode.DEFAULT_MAX_PIXELS, without importing the picture layer
 
