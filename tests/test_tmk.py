@@ -12,7 +12,8 @@ import pytest
 import videoclips as vc
 from conftest import SHARED
 from ocsea_match import TMK, MediaError, hash_video_tmk, load_tmk
-from ocsea_match.tmk import TMK_FILE_SIZE, TMKError, _FrameRateRule
+from ocsea_match.tmk import TMK_FILE_SIZE, TMKError, _FrameRateRule, _hash, _needed_frames
+from ocsea_match.video import _open
 
 REFERENCE = SHARED / "video-reference" / "tmk"
 needs_reference = pytest.mark.skipif(
@@ -119,6 +120,23 @@ def test_generated_clips(tmp_path: Path) -> None:
     assert a.matches(hash_video_tmk(reencoded))
     assert a.matches(hash_video_tmk(vp9.read_bytes()))  # bytes in; VP9, 180p, 15 -> 8 fps
     assert not a.matches(hash_video_tmk(other))
+
+
+def test_skipping_dropped_frames_changes_nothing(tmp_path: Path) -> None:
+    """Frames the 15 fps rule drops and nothing refers to are not decoded; the TMK is the same
+    bytes as when every frame is decoded (30 fps H.264 with B-frames: about a quarter skipped)."""
+    clip = vc.write(tmp_path / "clip30.mp4", vc.fast_motion(3, seconds=3.0), fps=30)
+    needed = _needed_frames(clip)
+    assert needed is not None and len(needed) < 90
+    container, handle = _open(clip)
+    try:
+        every = _hash(container, 10**9, 600.0, 10**6, None)
+    finally:
+        container.close()
+    assert hash_video_tmk(clip).to_bytes() == every.to_bytes()
+    assert hash_video_tmk(clip.read_bytes()).to_bytes() == every.to_bytes()
+    with open(clip, "rb") as f:
+        assert hash_video_tmk(f).to_bytes() == every.to_bytes()
 
 
 def test_bad_input(tmp_path: Path) -> None:

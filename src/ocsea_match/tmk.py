@@ -236,23 +236,26 @@ def hash_video_tmk(
     >>> hash_video_tmk("clip.mp4").frame_count  # doctest: +SKIP
     338
     """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = bytes(source)
+    position = source.tell() if hasattr(source, "tell") else None
+    try:
+        needed = _needed_frames(source)
+    except (MediaError, av.error.FFmpegError, OSError, ValueError):
+        needed = None  # the decoding pass reports what is wrong
+    if position is not None:
+        source.seek(position)  # type: ignore[union-attr]
     container, handle = _open(source)
     try:
-        return _hash(container, max_pixels, time_limit, max_frames)
+        return _hash(container, max_pixels, time_limit, max_frames, needed)
     finally:
         container.close()
         if handle is not None:
             handle.close()
 
 
-def _hash(container: Any, max_pixels: int, time_limit: float, max_frames: int) -> TMK:
-    if not container.streams.video:
-        raise MediaError("no-video-frames", "no video stream (audio only, or not a video)")
-    stream = container.streams.video[0]
-    ctx = stream.codec_context
-    if int(ctx.width or 0) * int(ctx.height or 0) > max_pixels:
-        raise MediaError("decompression-bomb", f"{ctx.width}x{ctx.height} frames, over the limit of {max_pixels} pixels")
-    ctx.thread_count = 1  # one file, one thread: a batch runs files in parallel instead
+def _timing(container: Any, stream: Any) -> tuple[_FrameRateRule, float | None, float, float]:
+    """The frame-rate rule for the stream, its time base, start time and frame rate."""
     rate = stream.guessed_rate or stream.average_rate
     in_fps = float(rate) if rate else float(FPS)
     # FFmpeg 4 takes a frame's duration from its packet when that rounds to >= 1 output frame
@@ -260,6 +263,49 @@ def _hash(container: Any, max_pixels: int, time_limit: float, max_frames: int) -
     tb = float(stream.time_base) if stream.time_base else None
     start = container.start_time * 1e-6 if container.start_time is not None else (
         (stream.start_time or 0) * tb if tb else 0.0)
+    return rule, tb, start, in_fps
+
+
+def _needed_frames(source: VideoSource) -> set[int] | None:
+    """The presentation times (stream ticks) of the frames the 15 fps output uses, from a pass
+    over the packets alone, or None when that cannot be known (no timestamps, duplicates).
+
+    A frame the rule drops leaves the rule's state as it was, so skipping its decoding (when
+    no other frame refers to it) changes nothing in the result.
+    """
+    container, handle = _open(source)
+    try:
+        if not container.streams.video:
+            return None
+        stream = container.streams.video[0]
+        rule, tb, start, _ = _timing(container, stream)
+        ticks = [p.pts for p in container.demux(stream) if p.size]
+    finally:
+        container.close()
+        if handle is not None:
+            handle.close()
+    if tb is None or not ticks or None in ticks or len(set(ticks)) != len(ticks):
+        return None
+    ticks.sort()
+    needed: set[int] = set()
+    for i, tick in enumerate(ticks):
+        repeat_previous, show = rule.push((tick * tb - start) * FPS)
+        if show:
+            needed.add(tick)
+        if repeat_previous and i:
+            needed.add(ticks[i - 1])
+    return needed
+
+
+def _hash(container: Any, max_pixels: int, time_limit: float, max_frames: int, needed: set[int] | None) -> TMK:
+    if not container.streams.video:
+        raise MediaError("no-video-frames", "no video stream (audio only, or not a video)")
+    stream = container.streams.video[0]
+    ctx = stream.codec_context
+    if int(ctx.width or 0) * int(ctx.height or 0) > max_pixels:
+        raise MediaError("decompression-bomb", f"{ctx.width}x{ctx.height} frames, over the limit of {max_pixels} pixels")
+    ctx.thread_count = 1  # one file, one thread: a batch runs files in parallel instead
+    rule, tb, start, in_fps = _timing(container, stream)
     folder = _Folder()
     scaler = VideoReformatter()
     feature = np.empty(DIM, np.float32)
@@ -279,7 +325,7 @@ def _hash(container: Any, max_pixels: int, time_limit: float, max_frames: int) -
         return feature.copy()
 
     try:
-        for frame in container.decode(stream):
+        for frame in _frames(container, stream, needed):
             if time.monotonic() > deadline:
                 truncated = True
                 warnings.append(f"decoding stopped after {time_limit:.0f} s of wall time")
@@ -306,3 +352,13 @@ def _hash(container: Any, max_pixels: int, time_limit: float, max_frames: int) -
     if folder.count + folder.filled == 0:
         raise MediaError("no-video-frames", "no frame of the video stream decodes" + (f" ({warnings[-1]})" if warnings else ""))
     return folder.finish(truncated, warnings)
+
+
+def _frames(container: Any, stream: Any, needed: set[int] | None) -> Any:
+    """Decoded frames in presentation order; frames outside ``needed`` that no other frame
+    refers to are not decoded at all (FFmpeg's ``skip_frame``)."""
+    ctx = stream.codec_context
+    for packet in container.demux(stream):
+        if needed is not None and packet.pts is not None:
+            ctx.skip_frame = "DEFAULT" if packet.pts in needed or packet.is_keyframe else "NONREF"
+        yield from packet.decode()
