@@ -94,3 +94,14 @@ def test_meta_s_tmk_files_as_a_list() -> None:
     assert {m["entry_id"] for m in found} == {"pattern-sd-grey-bar", "pattern-hd-no-bar", "pattern-longer-no-bar",
                                               "pattern-sd-with-small-logo-bar"}
     assert found[0]["entry_id"] == "pattern-sd-grey-bar" and found[0]["level2"] >= 0.99999
+
+
+def test_the_scan_matches_tmk_lists(clips: dict[str, Path], listed: Path, tmp_path: Path) -> None:
+    from ocsea_match import scan
+    seized = tmp_path / "seized"
+    seized.mkdir()
+    (seized / "clip.mp4").write_bytes(clips["copy"].read_bytes())
+    (seized / "picture.png").write_bytes((Path(__file__).parents[1] / "examples" / "images" / "gradient.png").read_bytes())
+    records = {Path(r["path"]).name: r for r in scan([seized], lists=[listed])}
+    assert records["picture.png"]["status"] == "ok"
+    assert [(m["entry_id"], m["algorithm"]) for m in records["clip.mp4"]["matches"] if m["algorithm"] == "tmk"] == [("source", "tmk")]

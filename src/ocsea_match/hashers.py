@@ -60,8 +60,10 @@ def _draft_for(mode: str, names: Sequence[str]) -> tuple[int, int] | None:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if mode == "exact":
         return None
-    side = max([ALGORITHMS[name].fast_min_side for name in names if name in ALGORITHMS] or [0])
-    return (side, side)
+    sides = [ALGORITHMS[name].fast_min_side for name in names if name in ALGORITHMS]
+    if not sides:
+        return None  # only video algorithms: a picture is not hashed perceptually
+    return (max(sides), max(sides))
 
 
 def _pdq_min_side(mode: str) -> int | None:
