@@ -53,3 +53,22 @@ def test_every_frame_agrees_with_meta_s_vpdq_hashes(name: str) -> None:
     assert sum(d == 0 for d in distances.values()) >= identical
     assert max(distances.values()) <= worst
     assert max(d for n, d in distances.items() if meta[n][1] >= 50) <= worst_usable
+
+
+def test_intra_only_codecs_skip_unsampled_frames_with_the_same_result(tmp_path: Path) -> None:
+    """MJPEG (no frame refers to another): frames before the next sample time are not decoded
+    at all; the sampled frames are those of a full decode."""
+    path = tmp_path / "clip.avi"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mjpeg", rate=vc.FPS)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuvj420p"
+        for picture in vc.fast_motion(4, seconds=4.0, fps=vc.FPS, size=(320, 240)):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="yuvj420p")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    sampled = hash_video(path, dedupe_distance=None)
+    every = hash_video(path, 1.0 / vc.FPS, dedupe_distance=None)
+    assert len(every.frames) == 4 * vc.FPS and not sampled.truncated
+    assert [(f.frame_number, f.hash) for f in sampled.frames] == [(f.frame_number, f.hash) for f in every.frames
+                                                                    if f.frame_number % vc.FPS == 0]

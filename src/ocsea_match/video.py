@@ -32,7 +32,7 @@ from typing import IO, Any, Union
 
 import av
 import numpy as np
-from av.video.reformatter import VideoReformatter
+from av.video.reformatter import Interpolation, VideoReformatter
 
 from . import _core
 from .errors import MediaError
@@ -168,6 +168,8 @@ def _sample(container: Any, every: float, dedupe: int | None, max_pixels: int, t
     last_kept: Hash | None = None
     last_time: float | None = None
     to_rgb = VideoReformatter()  # keeps its conversion context: 3x faster than a new one per frame
+    intra_only = bool(getattr(ctx.codec, "intra_only", False))  # MJPEG, ProRes ...: no frame refers to another
+    skip = "DEFAULT"
     try:
         for packet in container.demux(stream):
             if time.monotonic() > deadline:
@@ -176,9 +178,14 @@ def _sample(container: Any, every: float, dedupe: int | None, max_pixels: int, t
                 break
             if tb is not None and packet.pts is not None and not every_frame:
                 t = (packet.pts - start) * tb
+                if intra_only and t + 1e-6 < target:
+                    last_time = max(0.0, t)  # a frame before the next sample time: not decoded at all
+                    continue
                 # decode a frame nothing references only when it may be the next sampled one
                 near = target - 1e-6 <= t < target + frame_time - 1e-6
-                ctx.skip_frame = "DEFAULT" if near or packet.is_keyframe else "NONREF"
+                wanted = "DEFAULT" if near or packet.is_keyframe else "NONREF"
+                if wanted != skip:  # set only on change: a per-packet call costs on small frames
+                    ctx.skip_frame = skip = wanted
             for frame in packet.decode():
                 t = _frame_time(frame, start, tb, last_time, frame_time)
                 last_time = t
@@ -218,7 +225,10 @@ def _frame_time(frame: Any, start: int, tb: float | None, previous: float | None
 
 def _frame_pdq(frame: Any, to_rgb: VideoReformatter) -> tuple[Hash, Hash | None]:
     """The frame's PDQ (vPDQ's: the whole RGB frame) and, inside uniform bars, the content's."""
-    rgb = np.ascontiguousarray(to_rgb.reformat(frame, format="rgb24").to_ndarray())
+    # an explicit interpolation: the same pixels as PyAV's default for this unscaled conversion
+    # (checked on 1,367 frames of 20 clips, every codec here), and 2-4x faster on small frames,
+    # where the default's conversion context is rebuilt every other call
+    rgb = np.ascontiguousarray(to_rgb.reformat(frame, format="rgb24", interpolation=Interpolation.BILINEAR).to_ndarray())
     luma = _core.luma_from_rgb(rgb)
     box = content_box(luma)
     trimmed = None
