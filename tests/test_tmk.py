@@ -12,8 +12,8 @@ import pytest
 import videoclips as vc
 from conftest import SHARED
 from ocsea_match import TMK, MediaError, hash_video_tmk, load_tmk
-from ocsea_match.tmk import TMK_FILE_SIZE, TMKError, _FrameRateRule, _hash, _needed_frames
-from ocsea_match.video import _open
+from ocsea_match.tmk import TMK_FILE_SIZE, TMKError, _FrameRateRule, _hash, _needed_frames, hash_video_with_tmk
+from ocsea_match.video import _open, hash_video
 
 REFERENCE = SHARED / "video-reference" / "tmk"
 needs_reference = pytest.mark.skipif(
@@ -137,6 +137,16 @@ def test_skipping_dropped_frames_changes_nothing(tmp_path: Path) -> None:
     assert hash_video_tmk(clip.read_bytes()).to_bytes() == every.to_bytes()
     with open(clip, "rb") as f:
         assert hash_video_tmk(f).to_bytes() == every.to_bytes()
+
+
+def test_one_decoding_pass_for_vpdq_and_tmk(tmp_path: Path) -> None:
+    clip = vc.write(tmp_path / "clip30.mp4", vc.fast_motion(5, seconds=3.0), fps=30)
+    video, tmk = hash_video_with_tmk(clip.read_bytes(), 0.5)
+    alone = hash_video(clip, 0.5)
+    assert [(f.timestamp, f.hash, f.trimmed) for f in video.frames] == [(f.timestamp, f.hash, f.trimmed) for f in alone.frames]
+    assert tmk.to_bytes() == hash_video_tmk(clip).to_bytes()
+    with pytest.raises(MediaError):
+        hash_video_with_tmk(b"not a video")
 
 
 def test_bad_input(tmp_path: Path) -> None:

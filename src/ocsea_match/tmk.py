@@ -31,9 +31,9 @@ from av.video.reformatter import Interpolation, VideoReformatter
 
 from . import _tmk
 from .errors import MediaError
-from .video import _DEFAULT_MAX_PIXELS, VideoSource, _open
+from .video import _DEFAULT_MAX_PIXELS, VideoHashes, VideoSource, _open, _sample
 
-__all__ = ["TMK", "TMKError", "hash_video_tmk", "load_tmk", "TMK_THRESHOLDS", "TMK_FILE_SIZE"]
+__all__ = ["TMK", "TMKError", "hash_video_tmk", "hash_video_with_tmk", "load_tmk", "TMK_THRESHOLDS", "TMK_FILE_SIZE"]
 
 FPS = 15
 PERIODS = (2731, 4391, 9767, 14653)
@@ -305,53 +305,102 @@ def _hash(container: Any, max_pixels: int, time_limit: float, max_frames: int, n
     if int(ctx.width or 0) * int(ctx.height or 0) > max_pixels:
         raise MediaError("decompression-bomb", f"{ctx.width}x{ctx.height} frames, over the limit of {max_pixels} pixels")
     ctx.thread_count = 1  # one file, one thread: a batch runs files in parallel instead
-    rule, tb, start, in_fps = _timing(container, stream)
-    folder = _Folder()
-    scaler = VideoReformatter()
-    feature = np.empty(DIM, np.float32)
-    previous_frame: Any = None
-    previous_feature: np.ndarray | None = None  # of previous_frame, once computed
+    builder = _Builder(container, stream, max_pixels)
     warnings: list[str] = []
     truncated = False
     deadline = time.monotonic() + time_limit
-    decoded = 0
-    last_t = -1.0 / in_fps
-
-    def feature_of(frame: Any) -> np.ndarray:
-        if frame.width * frame.height > max_pixels:
-            raise MediaError("decompression-bomb", f"a {frame.width}x{frame.height} frame, over the limit")
-        small = scaler.reformat(frame, width=64, height=64, format="rgb24", interpolation=Interpolation.BICUBIC)
-        _tmk.pdqf_into(np.ascontiguousarray(small.to_ndarray()), feature)
-        return feature.copy()
-
     try:
         for frame in _frames(container, stream, needed):
             if time.monotonic() > deadline:
                 truncated = True
                 warnings.append(f"decoding stopped after {time_limit:.0f} s of wall time")
                 break
-            t = (frame.pts * tb - start) if frame.pts is not None and tb else last_t + 1.0 / in_fps
-            last_t = t
-            repeat_previous, show = rule.push(t * FPS)
-            if repeat_previous and previous_frame is not None:
-                if previous_feature is None:
-                    previous_feature = feature_of(previous_frame)
-                folder.add(previous_feature, repeat_previous)
-            previous_frame, previous_feature = frame, None
-            if show:
-                previous_feature = feature_of(frame)
-                folder.add(previous_feature, show)
-            decoded += 1
-            if folder.count + folder.filled >= max_frames:
+            builder.push(frame)
+            if builder.frames >= max_frames:
                 truncated = True
                 warnings.append(f"stopped after {max_frames} resampled frames")
                 break
     except av.error.FFmpegError as exc:  # broken or cut-off data: keep what decoded
         truncated = True
         warnings.append(f"decoding stopped: {exc}")
-    if folder.count + folder.filled == 0:
-        raise MediaError("no-video-frames", "no frame of the video stream decodes" + (f" ({warnings[-1]})" if warnings else ""))
-    return folder.finish(truncated, warnings)
+    return builder.finish(truncated, warnings)
+
+
+class _Builder:
+    """A TMK built from decoded frames pushed in presentation order (the frames the 15 fps rule
+    drops may be left out: they change nothing)."""
+
+    def __init__(self, container: Any, stream: Any, max_pixels: int) -> None:
+        self.rule, self.tb, self.start, self.in_fps = _timing(container, stream)
+        self.max_pixels = max_pixels
+        self.folder = _Folder()
+        self.scaler = VideoReformatter()
+        self.feature = np.empty(DIM, np.float32)
+        self.previous_frame: Any = None
+        self.previous_feature: np.ndarray | None = None  # of previous_frame, once computed
+        self.last_t = -1.0 / self.in_fps
+
+    @property
+    def frames(self) -> int:
+        return self.folder.count + self.folder.filled
+
+    def _feature_of(self, frame: Any) -> np.ndarray:
+        if frame.width * frame.height > self.max_pixels:
+            raise MediaError("decompression-bomb", f"a {frame.width}x{frame.height} frame, over the limit")
+        small = self.scaler.reformat(frame, width=64, height=64, format="rgb24", interpolation=Interpolation.BICUBIC)
+        _tmk.pdqf_into(np.ascontiguousarray(small.to_ndarray()), self.feature)
+        return self.feature.copy()
+
+    def push(self, frame: Any) -> None:
+        t = (frame.pts * self.tb - self.start) if frame.pts is not None and self.tb else self.last_t + 1.0 / self.in_fps
+        self.last_t = t
+        repeat_previous, show = self.rule.push(t * FPS)
+        if repeat_previous and self.previous_frame is not None:
+            if self.previous_feature is None:
+                self.previous_feature = self._feature_of(self.previous_frame)
+            self.folder.add(self.previous_feature, repeat_previous)
+        self.previous_frame, self.previous_feature = frame, None
+        if show:
+            self.previous_feature = self._feature_of(frame)
+            self.folder.add(self.previous_feature, show)
+
+    def finish(self, truncated: bool, warnings: list[str]) -> TMK:
+        if self.frames == 0:
+            raise MediaError("no-video-frames", "no frame of the video stream decodes" + (f" ({warnings[-1]})" if warnings else ""))
+        return self.folder.finish(truncated, warnings)
+
+
+def hash_video_with_tmk(
+    source: VideoSource, every_seconds: float = 1.0, *, dedupe_distance: int | None = 4,
+    max_pixels: int = _DEFAULT_MAX_PIXELS, time_limit: float = 600.0,
+) -> tuple[VideoHashes, TMK]:
+    """``hash_video`` and ``hash_video_tmk`` of one video from one decoding pass.
+
+    >>> frames, tmk = hash_video_with_tmk("clip.mp4")  # doctest: +SKIP
+    """
+    if not every_seconds > 0:
+        raise ValueError("every_seconds must be positive")
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = bytes(source)
+    position = source.tell() if hasattr(source, "tell") else None
+    try:
+        needed = _needed_frames(source)
+    except (MediaError, av.error.FFmpegError, OSError, ValueError):
+        needed = None
+    if position is not None:
+        source.seek(position)  # type: ignore[union-attr]
+    container, handle = _open(source)
+    try:
+        if not container.streams.video:
+            raise MediaError("no-video-frames", "no video stream (audio only, or not a video)")
+        builder = _Builder(container, container.streams.video[0], max_pixels)
+        video = _sample(container, every_seconds, dedupe_distance, max_pixels, time_limit, 100_000,
+                        observer=builder.push, observer_needs=needed)
+        return video, builder.finish(video.truncated, video.warnings)
+    finally:
+        container.close()
+        if handle is not None:
+            handle.close()
 
 
 def _frames(container: Any, stream: Any, needed: set[int] | None) -> Any:

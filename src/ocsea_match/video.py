@@ -26,7 +26,7 @@ import io
 import math
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Union
 
@@ -144,7 +144,11 @@ def hash_video(
             handle.close()
 
 
-def _sample(container: Any, every: float, dedupe: int | None, max_pixels: int, time_limit: float, max_frames: int) -> VideoHashes:
+def _sample(container: Any, every: float, dedupe: int | None, max_pixels: int, time_limit: float, max_frames: int,
+            observer: Callable[[Any], None] | None = None, observer_needs: set[int] | None = None) -> VideoHashes:
+    """The sampling loop; ``observer`` (TMK's builder) also sees every decoded frame, and then
+    only frames neither needs are left undecoded (``observer_needs``: packet times it needs,
+    ``None``: every frame)."""
     if not container.streams.video:
         raise MediaError("no-video-frames", "no video stream (audio only, or not a video)")
     stream = container.streams.video[0]
@@ -176,7 +180,10 @@ def _sample(container: Any, every: float, dedupe: int | None, max_pixels: int, t
                 result.truncated = True
                 result.warnings.append(f"decoding stopped after {time_limit:.0f} s of wall time")
                 break
-            if tb is not None and packet.pts is not None and not every_frame:
+            if observer is not None and (observer_needs is None or packet.pts is None or packet.pts in observer_needs):
+                if skip != "DEFAULT":
+                    ctx.skip_frame = skip = "DEFAULT"
+            elif tb is not None and packet.pts is not None and not every_frame:
                 t = (packet.pts - start) * tb
                 if intra_only and t + 1e-6 < target:
                     last_time = max(0.0, t)  # a frame before the next sample time: not decoded at all
@@ -187,6 +194,8 @@ def _sample(container: Any, every: float, dedupe: int | None, max_pixels: int, t
                 if wanted != skip:  # set only on change: a per-packet call costs on small frames
                     ctx.skip_frame = skip = wanted
             for frame in packet.decode():
+                if observer is not None:
+                    observer(frame)
                 t = _frame_time(frame, start, tb, last_time, frame_time)
                 last_time = t
                 if t + 1e-6 < target:
