@@ -13,6 +13,7 @@ import videoclips as vc
 from conftest import SHARED
 from ocsea_match import TMK, HashIndex, hash_file, hash_video_tmk, load_list
 from ocsea_match.cli import EXIT_MATCHES, main
+from ocsea_match.formats import dump_list, read_list_text
 from ocsea_match.tmk_lists import tmk_to_text
 
 REFERENCE = SHARED / "video-reference" / "tmk"
@@ -62,6 +63,10 @@ def test_single_files_jsonl_records_and_bad_files(listed: Path, tmp_path: Path) 
     from_jsonl, report = load_list(jsonl)
     assert [(e.entry_id, e.category, e.algorithm) for e in from_jsonl.entries] == [("A1", "1", "tmk")]
     assert {n for n, _ in report.problems} == {2} and "bad tmk" in report.problems[0][1]
+    written = dump_list(load_list(listed)[0], "jsonl")  # convert: a folder of .tmk files to JSONL
+    again, report = read_list_text(written, "again")
+    assert report.problems == [] and [e.entry_id for e in again.entries] == ["other", "source"]
+    assert again.tmk_files == load_list(listed)[0].tmk_files
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "cut.tmk").write_bytes(data[:5000])

@@ -16,7 +16,7 @@ from .hashes import HASH_BITS, Hash, hamming_many_to_many, hamming_one_to_many, 
 from .index import HashIndex, IndexFileError
 from .scanning import ArchiveLimits, ScanError, run_scan, scan
 from .video import VideoFrame, VideoHashes, hash_video
-from .tmk import TMK, hash_video_tmk, load_tmk
+from .tmk import TMK, hash_video_tmk, hash_video_with_tmk, load_tmk
 
 __version__ = "0.1.0"
 
@@ -47,6 +47,7 @@ __all__ = [
     "hash_files",
     "hash_video",
     "hash_video_tmk",
+    "hash_video_with_tmk",
     "hash_image",
     "load_list",
     "load_tmk",
