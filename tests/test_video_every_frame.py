@@ -17,11 +17,10 @@ REFERENCE = SHARED / "video-reference"
 
 #: Measured 2026-11-26 (PyAV 18.1 / FFmpeg 8): frames bit-identical to Meta's vPDQ file, frames
 #: in it, the largest difference over all frames and over frames of quality >= 50 (what vPDQ
-#: matches); the README has every sample's figures. Locally built vpdq 0.2.5 (FFmpeg 5.1) gives exactly our hashes on every frame of
+#: matches); the README has every sample's figures (one short clip here, for time). Locally built vpdq 0.2.5 (FFmpeg 5.1) gives exactly our hashes on every frame of
 #: these clips, so the rest is the FFmpeg build Meta's files were made with (colour conversion).
 BOUNDS = {
     "doorknob-hd-no-bar": (7, 120, 76, 22),  # dark, flat frames: 60 of quality 0-49, noise
-    "test-padded-dimensions": (149, 150, 2, 2),
 }
 
 

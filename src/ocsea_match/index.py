@@ -246,6 +246,8 @@ class HashIndex:
             parts[f"{family} entry numbers"] = table.entries.nbytes
         parts["entry categories"] = self._entries.codes.nbytes
         parts["entry ids"] = sum(ids.nbytes for ids in self._entries.ids)
+        if len(self._tmk):
+            parts["tmk features"] = self._tmk.means.nbytes + self._tmk.cos.nbytes + self._tmk.sin.nbytes
         return parts
 
     # ----------------------------------------------------------------------------- matching
