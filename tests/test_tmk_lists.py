@@ -11,7 +11,7 @@ import pytest
 
 import videoclips as vc
 from conftest import SHARED
-from ocsea_match import TMK, HashIndex, hash_file, hash_video_tmk, load_list
+from ocsea_match import TMK, HashIndex, ListError, hash_file, hash_video_tmk, load_list
 from ocsea_match.cli import EXIT_MATCHES, main
 from ocsea_match.formats import dump_list, read_list_text
 from ocsea_match.tmk_lists import tmk_to_text
@@ -73,6 +73,8 @@ def test_single_files_jsonl_records_and_bad_files(listed: Path, tmp_path: Path) 
     (broken / "ok.tmk").write_bytes(data)
     hash_list, report = load_list(broken)
     assert [e.entry_id for e in hash_list.entries] == ["ok"] and "cut.tmk" in report.problems[0][1]
+    with pytest.raises(ListError, match="no .tmk file"):
+        load_list(tmp_path)  # a folder without .tmk files (only a subfolder) is not a list
 
 
 def test_hash_and_match_on_the_command_line(clips: dict[str, Path], listed: Path, tmp_path: Path,

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import _tmk
-from .formats.model import HashList, ListEntry, LoadReport
+from .formats.model import HashList, ListEntry, ListError, LoadReport
 from .tmk import COEFFICIENTS, PERIODS, TMK, TMK_FILE_SIZE, TMK_THRESHOLDS, TMKError
 
 __all__ = ["TMKTable", "read_tmk_field", "read_tmk_folder", "is_tmk", "tmk_to_text", "tmk_from_text"]
@@ -67,7 +67,7 @@ def read_tmk_folder(path: Path, hash_list: HashList, report: LoadReport) -> None
     """Every ``*.tmk`` file of a folder (not its subfolders), one entry each, named after the file."""
     files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".tmk" and p.is_file())
     if not files:
-        report.problems.append((0, f"{path}: no .tmk file in the folder"))
+        raise ListError(f"{path}: a folder with no .tmk file (a folder is read as a list of .tmk files)")
     for number, file in enumerate(files, 1):
         read_tmk_file(file, hash_list, report, number)
 
