@@ -240,7 +240,7 @@ def hash_video_tmk(
         source = bytes(source)
     position = source.tell() if hasattr(source, "tell") else None
     try:
-        needed = _needed_frames(source)
+        needed = _needed_frames(source, time_limit / 4)
     except (MediaError, av.error.FFmpegError, OSError, ValueError):
         needed = None  # the decoding pass reports what is wrong
     if position is not None:
@@ -266,7 +266,7 @@ def _timing(container: Any, stream: Any) -> tuple[_FrameRateRule, float | None, 
     return rule, tb, start, in_fps
 
 
-def _needed_frames(source: VideoSource) -> set[int] | None:
+def _needed_frames(source: VideoSource, time_limit: float = 60.0) -> set[int] | None:
     """The presentation times (stream ticks) of the frames the 15 fps output uses, from a pass
     over the packets alone, or None when that cannot be known (no timestamps, duplicates).
 
@@ -279,7 +279,13 @@ def _needed_frames(source: VideoSource) -> set[int] | None:
             return None
         stream = container.streams.video[0]
         rule, tb, start, _ = _timing(container, stream)
-        ticks = [p.pts for p in container.demux(stream) if p.size]
+        ticks = []
+        deadline = time.monotonic() + time_limit
+        for packet in container.demux(stream):
+            if packet.size:
+                ticks.append(packet.pts)
+            if time.monotonic() > deadline:
+                return None  # the decoding pass then reports the time spent
     finally:
         container.close()
         if handle is not None:
@@ -384,7 +390,7 @@ def hash_video_with_tmk(
         source = bytes(source)
     position = source.tell() if hasattr(source, "tell") else None
     try:
-        needed = _needed_frames(source)
+        needed = _needed_frames(source, time_limit / 4)
     except (MediaError, av.error.FFmpegError, OSError, ValueError):
         needed = None
     if position is not None:
