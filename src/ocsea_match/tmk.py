@@ -236,15 +236,7 @@ def hash_video_tmk(
     >>> hash_video_tmk("clip.mp4").frame_count  # doctest: +SKIP
     338
     """
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        source = bytes(source)
-    position = source.tell() if hasattr(source, "tell") else None
-    try:
-        needed = _needed_frames(source, time_limit / 4)
-    except (MediaError, av.error.FFmpegError, OSError, ValueError):
-        needed = None  # the decoding pass reports what is wrong
-    if position is not None:
-        source.seek(position)  # type: ignore[union-attr]
+    source, needed = _plan(source, time_limit / 4)
     container, handle = _open(source)
     try:
         return _hash(container, max_pixels, time_limit, max_frames, needed)
@@ -264,6 +256,21 @@ def _timing(container: Any, stream: Any) -> tuple[_FrameRateRule, float | None, 
     start = container.start_time * 1e-6 if container.start_time is not None else (
         (stream.start_time or 0) * tb if tb else 0.0)
     return rule, tb, start, in_fps
+
+
+def _plan(source: VideoSource, time_limit: float) -> tuple[VideoSource, set[int] | None]:
+    """The source ready to be read again (bytes kept, a file object rewound) and the frames the
+    15 fps output needs (``_needed_frames``; None when unknown: then every frame is decoded)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = bytes(source)
+    position = source.tell() if hasattr(source, "tell") else None
+    try:
+        needed = _needed_frames(source, time_limit)
+    except (MediaError, av.error.FFmpegError, OSError, ValueError):
+        needed = None  # the decoding pass reports what is wrong
+    if position is not None:
+        source.seek(position)  # type: ignore[union-attr]
+    return source, needed
 
 
 def _needed_frames(source: VideoSource, time_limit: float = 60.0) -> set[int] | None:
@@ -386,15 +393,7 @@ def hash_video_with_tmk(
     """
     if not every_seconds > 0:
         raise ValueError("every_seconds must be positive")
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        source = bytes(source)
-    position = source.tell() if hasattr(source, "tell") else None
-    try:
-        needed = _needed_frames(source, time_limit / 4)
-    except (MediaError, av.error.FFmpegError, OSError, ValueError):
-        needed = None
-    if position is not None:
-        source.seek(position)  # type: ignore[union-attr]
+    source, needed = _plan(source, time_limit / 4)
     container, handle = _open(source)
     try:
         if not container.streams.video:
