@@ -1,4 +1,4 @@
-"""Build the native core (src/ocsea_match/_core.pyx) against NumPy.
+"""Build the native core (src/ocsea_match/_core.pyx, and _tmk.pyx: TMK+PDQF) against NumPy.
 
 Flags: -O3 for speed, -ffp-contract=off so that the compiler never fuses a multiply and an add
 (PDQ must reproduce the reference's float32 rounding bit for bit), and OpenMP for the
@@ -25,7 +25,15 @@ extensions = [
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
-    )
+    ),
+    Extension(
+        "ocsea_match._tmk",
+        ["src/ocsea_match/_tmk.pyx"],
+        include_dirs=[numpy.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=compile_args,
+        extra_link_args=link_args,
+    ),
 ]
 
 setup(

@@ -1,47 +1,70 @@
-"""Video hashing speed and agreement next to Meta's vpdq, one thread each, 1 frame per second.
+"""Video hashing speed next to Meta's vpdq, TMK+PDQF next to the decoding floor, and the
+sampling-phase rule's recall over an edit suite, in one run.
 
-    python benchmarks/video_bench.py [FOLDER] [--repeat 3] [--json out.json]
+    python benchmarks/video_bench.py [FOLDER] [--repeat 3] [--json out.json] [--no-phase]
 
-FOLDER: videos (default ../shared/corpus/videos). For every video, best of ``--repeat``:
-``ocsea_match.hash_video`` (every sampled frame kept, as vpdq does), ``vpdq.computeHash``
-(``thread_count=1``) when the vpdq package is importable, and the floor: PyAV decoding every
-frame on one thread. Prints seconds of video hashed per second of wall time and the ratio, and
-how many of vpdq's frames our hash is within 10 bits of at the same frame number.
+FOLDER: videos (default ../shared/corpus/videos). Everything runs on one thread per clip.
+
+1. vPDQ, 1 frame/s, best of ``--repeat``: ``ocsea_match.hash_video`` (every sampled frame kept, as
+   vpdq does), ``vpdq.computeHash(seconds_per_hash=1, thread_count=1)`` when the vpdq package is
+   importable, and the floor: PyAV decoding every frame on one thread. Wall time (x real time)
+   and CPU time of the process (all threads: vpdq's decoder may use several even with
+   ``thread_count=1``), their ratios, and how many of vpdq's frames ours is within 10 bits of.
+2. TMK+PDQF: ``ocsea_match.hash_video_tmk`` x real time (wall and CPU) next to the same decoding
+   floor; the goal is within 1.3x of it. ``tmkpy`` (Meta's TMK bound for Python) when importable.
+3. Sampling phase (generated fast-motion clips, ``tests/videoclips.py``): two sources listed at
+   several intervals (with their TMK), six edits of each queried at 1 frame/s (cut at 2.37 s,
+   30->25 fps, 1.25x speed, 240p, letterbox, 3% crop). Recall by vPDQ frames alone and by vPDQ
+   or TMK, matches of the wrong source (must be 0), and what the list holds per listed second.
 
 vpdq builds from PyPI once FFmpeg's development packages are installed (Debian: libavcodec-dev
 libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev
-pkg-config), e.g. in a venv that also sees this project:
-``python -m venv --system-site-packages /tmp/vpdqenv && /tmp/vpdqenv/bin/pip install vpdq`` and
-run this script with ``/tmp/vpdqenv/bin/python``.
+pkg-config), e.g. ``pip install vpdq`` (a dev-only peer; never a runtime dependency).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 import av
 
+from ocsea_match import HashIndex, hash_file, hash_video_tmk
 from ocsea_match.video import hash_video
 
 try:
     import vpdq  # type: ignore[import-not-found]
 except ImportError:
     vpdq = None
+try:
+    import tmkpy  # type: ignore[import-not-found]
+except ImportError:
+    tmkpy = None
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "videos"
+TESTS = Path(__file__).resolve().parents[1] / "tests"
 
 
-def _best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, result = float("inf"), None
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _best(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
+    """Best wall time, best CPU time (all threads of this process), and the last result."""
+    wall, cpu, result = float("inf"), float("inf"), None
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), _cpu()
         result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+        wall = min(wall, time.perf_counter() - start)
+        cpu = min(cpu, _cpu() - start_cpu)
+    return wall, cpu, result
 
 
 def _decode_all(path: Path) -> int:
@@ -51,51 +74,115 @@ def _decode_all(path: Path) -> int:
         return sum(1 for _ in c.decode(stream))
 
 
+def speed(videos: list[Path], repeat: int) -> list[dict[str, Any]]:
+    rows = []
+    for path in videos:
+        with av.open(str(path)) as c:
+            duration = float(c.duration) / 1e6
+            codec = c.streams.video[0].codec_context.name
+            size = f"{c.streams.video[0].codec_context.width}x{c.streams.video[0].codec_context.height}"
+        ours_w, ours_c, ours = _best(lambda: hash_video(path, dedupe_distance=None), repeat)
+        dec_w, dec_c, _ = _best(lambda: _decode_all(path), repeat)
+        tmk_w, tmk_c, _ = _best(lambda: hash_video_tmk(path), repeat)
+        row: dict[str, Any] = {"video": path.name, "codec": f"{codec} {size}", "seconds": duration, "ours_wall": ours_w,
+                               "ours_cpu": ours_c, "decode_wall": dec_w, "decode_cpu": dec_c, "tmk_wall": tmk_w,
+                               "tmk_cpu": tmk_c, "frames": len(ours.frames)}
+        if vpdq is not None:
+            vp_w, vp_c, theirs = _best(lambda: vpdq.computeHash(str(path), seconds_per_hash=1, thread_count=1), repeat)
+            by_number = {f.frame_number: f.hash.hex for f in ours.frames}
+            distances = [bin(int(by_number[t.frame_number], 16) ^ int(t.hex, 16)).count("1")
+                         for t in theirs if t.frame_number in by_number]
+            row.update(vpdq_wall=vp_w, vpdq_cpu=vp_c, vpdq_frames=len(theirs), within_10=sum(d <= 10 for d in distances),
+                       max_distance=max(distances, default=None))
+        if tmkpy is not None:
+            row["tmkpy_wall"] = _best(lambda: tmkpy.hashVideo(str(path)), repeat)[0]  # pragma: no cover
+        rows.append(row)
+    print(f"\n{'vPDQ, 1 frame/s':24} {'codec':16} {'s':>5} {'ours xRT':>9} {'vpdq xRT':>9} {'wall ratio':>10} "
+          f"{'cpu ratio':>9} {'ours/decode-all cpu':>19} {'<=10 bits of vpdq':>18}")
+    for r in rows:
+        vp = (f"{r['seconds'] / r['vpdq_wall']:9.1f} {r['vpdq_wall'] / r['ours_wall']:10.2f} {r['vpdq_cpu'] / r['ours_cpu']:9.2f}"
+              if "vpdq_wall" in r else f"{'-':>9} {'-':>10} {'-':>9}")
+        close = f"{r['within_10']}/{r['vpdq_frames']} (max {r['max_distance']})" if "vpdq_wall" in r else "-"
+        print(f"{r['video'][:24]:24} {r['codec']:16} {r['seconds']:5.1f} {r['seconds'] / r['ours_wall']:9.1f} {vp} "
+              f"{r['ours_cpu'] / r['decode_cpu']:19.2f} {close:>18}")
+    print(f"\n{'TMK+PDQF':24} {'codec':16} {'s':>5} {'tmk xRT':>8} {'decode-all xRT':>14} {'tmk/decode wall':>15} "
+          f"{'tmk/decode cpu':>14}{' tmkpy xRT' if tmkpy is not None else ''}")
+    for r in rows:
+        other = f" {r['seconds'] / r['tmkpy_wall']:9.1f}" if "tmkpy_wall" in r else ""
+        print(f"{r['video'][:24]:24} {r['codec']:16} {r['seconds']:5.1f} {r['seconds'] / r['tmk_wall']:8.1f} "
+              f"{r['seconds'] / r['decode_wall']:14.1f} {r['tmk_wall'] / r['decode_wall']:15.2f} {r['tmk_cpu'] / r['decode_cpu']:14.2f}{other}")
+    if tmkpy is None:
+        print("(tmkpy, Meta's TMK for Python, is not importable here: no other TMK implementation to compare)")
+    return rows
+
+
+def phase(intervals: tuple[float, ...] = (1.0, 0.5, 0.25)) -> list[dict[str, Any]]:
+    sys.path.insert(0, str(TESTS))
+    import videoclips as vc  # the tests' generators: benign generated panoramas
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        clips: dict[tuple[int, str], Path] = {}
+        for seed in (1, 2):
+            source = vc.write(folder / f"source{seed}.mp4", vc.fast_motion(seed), fps=30)
+            frames = vc.decode_all(source)
+            clips[(seed, "source")] = source
+            clips[(seed, "cut")] = vc.write(folder / f"cut{seed}.mp4", frames[int(2.37 * 30):], fps=30)
+            clips[(seed, "25fps")] = vc.write(folder / f"f25_{seed}.mp4", vc.retime(frames, 30, 25), fps=25)
+            clips[(seed, "faster")] = vc.write(folder / f"faster{seed}.mp4", vc.retime(frames, 30, 30, 1.25), fps=30)
+            clips[(seed, "240p")] = vc.write(folder / f"p240_{seed}.mp4", frames, fps=30, size=(426, 240), crf=30)
+            clips[(seed, "letterbox")] = vc.write(folder / f"box{seed}.mp4", vc.letterbox(frames, (384, 288)), fps=30)
+            clips[(seed, "crop")] = vc.write(folder / f"crop{seed}.mp4", vc.crop(frames), fps=30)
+        queries = {key: hash_file(path, ["pdq", "tmk"]) for key, path in clips.items() if key[1] != "source"}
+        for every in intervals:
+            listed = folder / f"listed-{every}.jsonl"
+            frames_listed = seconds = 0.0
+            with listed.open("w") as f:
+                for seed in (1, 2):
+                    record = hash_file(clips[(seed, "source")], ["pdq", "tmk"], every_seconds=every)
+                    frames_listed += len(record["frames"])
+                    seconds += record["video"]["duration"]
+                    f.write(json.dumps({**record, "entry_id": f"V{seed}"}) + "\n")
+            index = HashIndex.from_lists([listed])[0]
+            by_vpdq = by_either = wrong = 0
+            missed = []
+            for (seed, edit), record in queries.items():
+                found = [m for m in index.match(record) if m["algorithm"] in ("vpdq", "tmk")]
+                right = {m["algorithm"] for m in found if m["entry_id"] == f"V{seed}"}
+                wrong += sum(m["entry_id"] != f"V{seed}" for m in found)
+                by_vpdq += "vpdq" in right
+                by_either += bool(right)
+                if "vpdq" not in right:
+                    missed.append(f"{edit}{seed}")
+            rate = frames_listed / seconds
+            rows.append({"every": every, "vpdq_recall": by_vpdq / len(queries), "recall": by_either / len(queries),
+                         "wrong": wrong, "listed_frames_per_s": rate, "bytes_per_listed_s": rate * 32,
+                         "missed_by_vpdq": missed})
+    print(f"\n{'sampling phase: listed every':29} {'vPDQ recall':>11} {'vPDQ or TMK':>11} {'wrong source':>12} "
+          f"{'listed frames/s':>15} {'PDQ bytes/s':>11}  missed by vPDQ")
+    for r in rows:
+        print(f"{r['every']:29.2f} {r['vpdq_recall']:11.2f} {r['recall']:11.2f} {r['wrong']:12d} "
+              f"{r['listed_frames_per_s']:15.2f} {r['bytes_per_listed_s']:11.0f}  {' '.join(r['missed_by_vpdq'])}")
+    print("(12 queries: 6 edits x 2 sources, hashed at 1 frame/s; a listed TMK is 263,344 bytes per video)")
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", type=Path, nargs="?", default=DEFAULT)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-phase", action="store_true", help="leave out the sampling-phase suite")
     args = parser.parse_args()
     videos = sorted(p for p in args.folder.iterdir() if p.is_file())
     if vpdq is None:
         print("vpdq is not importable: its columns are left out (see this script's docstring)")
-    rows = []
-    totals = {"seconds": 0.0, "ours": 0.0, "vpdq": 0.0, "decode": 0.0, "frames": 0, "close": 0}
-    for path in videos:
-        with av.open(str(path)) as c:
-            duration = float(c.duration) / 1e6
-        ours_t, ours = _best(lambda: hash_video(path, dedupe_distance=None), args.repeat)
-        decode_t, _ = _best(lambda: _decode_all(path), args.repeat)
-        row: dict[str, Any] = {"video": path.name, "seconds": duration, "ours_s": ours_t, "decode_all_s": decode_t,
-                               "frames": len(ours.frames)}
-        totals["seconds"] += duration
-        totals["ours"] += ours_t
-        totals["decode"] += decode_t
-        if vpdq is not None:
-            vpdq_t, theirs = _best(lambda: vpdq.computeHash(str(path), seconds_per_hash=1, thread_count=1), args.repeat)
-            by_number = {f.frame_number: f.hash.hex for f in ours.frames}
-            distances = [bin(int(by_number[t.frame_number], 16) ^ int(t.hex, 16)).count("1")
-                         for t in theirs if t.frame_number in by_number]
-            row.update(vpdq_s=vpdq_t, vpdq_frames=len(theirs), paired=len(distances),
-                       within_10=sum(d <= 10 for d in distances), max_distance=max(distances, default=None))
-            totals["vpdq"] += vpdq_t
-            totals["frames"] += len(theirs)
-            totals["close"] += sum(d <= 10 for d in distances)
-        rows.append(row)
-    print(f"{'video':28} {'s':>5} {'ours x realtime':>16} {'vpdq x realtime':>16} {'ratio':>6} "
-          f"{'decode-all x rt':>16} {'frames <=10 bits of vpdq':>25}")
-    for r in rows:
-        vp = f"{r['seconds'] / r['vpdq_s']:16.1f} {r['vpdq_s'] / r['ours_s']:6.2f}" if "vpdq_s" in r else f"{'-':>16} {'-':>6}"
-        close = f"{r['within_10']}/{r['vpdq_frames']} (max {r['max_distance']})" if "vpdq_s" in r else "-"
-        print(f"{r['video']:28} {r['seconds']:5.1f} {r['seconds'] / r['ours_s']:16.1f} {vp} "
-              f"{r['seconds'] / r['decode_all_s']:16.1f} {close:>25}")
-    if vpdq is not None:
-        print(f"{'all':28} {totals['seconds']:5.1f} {totals['seconds'] / totals['ours']:16.1f} "
-              f"{totals['seconds'] / totals['vpdq']:16.1f} {totals['vpdq'] / totals['ours']:6.2f} "
-              f"{totals['seconds'] / totals['decode']:16.1f} {str(totals['close']) + '/' + str(totals['frames']):>25}")
+    result: dict[str, Any] = {"speed": speed(videos, args.repeat)}
+    if not args.no_phase:
+        result["phase"] = phase()
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "totals": totals}, indent=1))
+        args.json.write_text(json.dumps(result, indent=1))
     return 0
 
 

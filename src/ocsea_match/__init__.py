@@ -17,6 +17,7 @@ from .index import HashIndex, IndexFileError
 from .report import write_report
 from .scanning import ArchiveLimits, ScanError, run_scan, scan
 from .video import VideoFrame, VideoHashes, hash_video
+from .tmk import TMK, hash_video_tmk, hash_video_with_tmk, load_tmk
 
 __version__ = "0.1.0"
 
@@ -28,6 +29,7 @@ __all__ = [
     "ERROR_CODES",
     "HASH_BITS",
     "Hash",
+    "TMK",
     "VideoFrame",
     "VideoHashes",
     "HashIndex",
@@ -45,8 +47,11 @@ __all__ = [
     "hash_file",
     "hash_files",
     "hash_video",
+    "hash_video_tmk",
+    "hash_video_with_tmk",
     "hash_image",
     "load_list",
+    "load_tmk",
     "pack_hashes",
     "pdq_dihedral",
     "run_scan",

@@ -30,7 +30,7 @@ from typing import IO, Any
 from . import __version__
 from .formats import WRITERS, ListError, LoadReport, dump_list, load_list, read_list_text
 from .files import hash_files
-from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS
+from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS, VIDEO_ALGORITHMS
 from .index import HashIndex, IndexFileError
 from .parallel import default_jobs
 
@@ -51,7 +51,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _algorithms(text: str) -> tuple[str, ...]:
     names = tuple(n.strip() for n in text.split(",") if n.strip())
-    unknown = [n for n in names if n not in ALGORITHMS]
+    unknown = [n for n in names if n not in ALGORITHMS and n not in VIDEO_ALGORITHMS]
     if not names or unknown:
         raise argparse.ArgumentTypeError(
             f"unknown algorithm(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(ALGORITHMS)}"
@@ -171,6 +171,8 @@ def _add_hashing_options(p: argparse.ArgumentParser, formats: tuple[str, ...], d
         help="also hash pictures as displayed (EXIF orientation applied) when the tag turns them",
     )
     p.add_argument("--jobs", type=_positive, default=default_jobs(), help="worker processes (default: all cores)")
+    p.add_argument("--every", type=float, default=1.0, metavar="SECONDS",
+                   help="video frames: one per SECONDS of media time (default 1, vPDQ's; list videos at 0.25)")
     p.add_argument("--quiet", action="store_true", help="no summary on standard error")
     p.add_argument(
         "--robust", action="store_true",
@@ -278,7 +280,8 @@ def _run(args: argparse.Namespace, algorithms: tuple[str, ...], index: HashIndex
     try:
         robust = ("query" if index is not None else "both") if args.robust else None
         records = hash_files(
-            iter_files(args.paths), algorithms, jobs=args.jobs, mode=args.mode, displayed=args.displayed, robust=robust
+            iter_files(args.paths), algorithms, jobs=args.jobs, mode=args.mode, displayed=args.displayed, robust=robust,
+            every_seconds=args.every,
         )
         for record in records:
             counts[record["status"]] += 1
@@ -348,7 +351,7 @@ def _cmd_match(args: argparse.Namespace) -> int:
         print(f"ocsea-match: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     _print_reports(reports, args.quiet)
-    algorithms = args.algo or tuple(a for a in ALGORITHMS if a in index.algorithms) or DEFAULT_ALGORITHMS
+    algorithms = args.algo or tuple(a for a in (*ALGORITHMS, *VIDEO_ALGORITHMS) if a in index.algorithms) or DEFAULT_ALGORITHMS
     if "pdq" in algorithms and not args.no_dialects:
         algorithms = tuple(dict.fromkeys(algorithms + PDQ_DIALECTS))
     return _run(args, algorithms, index)

@@ -24,6 +24,8 @@ from .hashers import (
     DEFAULT_ALGORITHMS, _check_algorithms, _displayed, _draft_for, _picture_from_decoded, _run,
 )
 from .parallel import TimeLimited, process_map
+from .tmk import hash_video_with_tmk
+from .tmk_lists import tmk_to_text
 from .video import hash_video
 
 __all__ = [
@@ -333,8 +335,12 @@ def _robust_hashes(decoded: Decoded, o: _Options) -> dict[str, list[dict[str, An
 def _hash_video_content(record: dict[str, Any], reopen: Callable[[], Any], o: _Options) -> None:
     """A video's sampled frames (vPDQ style), whatever picture algorithms were asked for."""
     source = reopen()
+    tmk = None
     try:
-        video = hash_video(source, o.every_seconds, max_pixels=o.max_pixels)
+        if "tmk" in o.names:  # Meta's TMK+PDQF of the whole video too, from the same decoding
+            video, tmk = hash_video_with_tmk(source, o.every_seconds, max_pixels=o.max_pixels)
+        else:
+            video = hash_video(source, o.every_seconds, max_pixels=o.max_pixels)
     finally:
         if hasattr(source, "close"):
             source.close()
@@ -344,6 +350,9 @@ def _hash_video_content(record: dict[str, Any], reopen: Callable[[], Any], o: _O
     if video.truncated:
         record["truncated"] = True
         record["warnings"] = video.warnings
+    if tmk is not None:
+        record["tmk"] = tmk_to_text(tmk)
+        record["video"]["tmk_frames"] = tmk.frame_count
     record["status"] = "ok"
 
 

@@ -60,8 +60,10 @@ def _draft_for(mode: str, names: Sequence[str]) -> tuple[int, int] | None:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if mode == "exact":
         return None
-    side = max(ALGORITHMS[name].fast_min_side for name in names)
-    return (side, side)
+    sides = [ALGORITHMS[name].fast_min_side for name in names if name in ALGORITHMS]
+    if not sides:
+        return None  # only video algorithms: a picture is not hashed perceptually
+    return (max(sides), max(sides))
 
 
 def _pdq_min_side(mode: str) -> int | None:
@@ -256,13 +258,17 @@ ALGORITHMS: dict[str, Algorithm] = {
 }
 
 
+#: Algorithms of whole videos (``tmk.py``): asked for like the others, computed only for videos.
+VIDEO_ALGORITHMS: tuple[str, ...] = ("tmk",)
+
+
 def _check_algorithms(algorithms: Iterable[str] | str) -> tuple[str, ...]:
     names = (algorithms,) if isinstance(algorithms, str) else tuple(algorithms)
     if not names:
         raise ValueError("no algorithm requested")
-    unknown = [n for n in names if n not in ALGORITHMS]
+    unknown = [n for n in names if n not in ALGORITHMS and n not in VIDEO_ALGORITHMS]
     if unknown:
-        raise ValueError(f"unknown algorithm(s) {unknown}; known: {sorted(ALGORITHMS)}")
+        raise ValueError(f"unknown algorithm(s) {unknown}; known: {sorted(ALGORITHMS) + list(VIDEO_ALGORITHMS)}")
     return tuple(dict.fromkeys(names))
 
 
@@ -341,7 +347,7 @@ def _to_picture(image: ImageInput, names: Sequence[str], max_pixels: int, mode: 
 
 
 def _run(pic: _Picture, names: Sequence[str]) -> dict[str, Hash]:
-    return {name: ALGORITHMS[name].compute(pic) for name in names}
+    return {name: ALGORITHMS[name].compute(pic) for name in names if name in ALGORITHMS}
 
 
 def hash_image(

@@ -39,6 +39,7 @@ from .formats import HashList, LoadReport, load_list
 from .files import file_sha256 as _sha256
 from .hashes import HASH_BITS, Hash, match_family
 from .robust import THRESHOLD as ROBUST_THRESHOLD
+from .tmk_lists import TMKTable
 from .video import VIDEO_DEFAULTS, aggregate_frame_hits
 
 __all__ = ["HashIndex", "IndexFileError", "DEFAULT_THRESHOLDS", "EXACT_ALGORITHMS"]
@@ -84,6 +85,7 @@ class HashIndex:
         self._times: dict[str, np.ndarray] = {}  # per table row: a listed video frame's time, NaN for pictures
         self._video_frames: dict[int, int] = {}  # listed video entry -> its usable frames
         self._exact: dict[str, dict[str, list[int]]] = {a: {} for a in EXACT_ALGORITHMS}
+        self._tmk = TMKTable()  # listed videos' TMK+PDQF (tmk_lists.py)
         self._lock = threading.Lock()
 
     # ----------------------------------------------------------------------------- building
@@ -111,6 +113,7 @@ class HashIndex:
         exact: list[tuple[str, str, int]] = []
         batches: dict[str, tuple[list[bytes], list[int], list[float]]] = {}
         frame_times: dict[int, set[float]] = {}  # a listed video's usable frames
+        tmks: list[tuple[int, bytes]] = []  # (entry within the list, .tmk bytes)
         for entry in hash_list.entries:
             family = match_family(entry.algorithm)
             if family == "pdq" and entry.quality is not None and entry.quality < self.pdq_quality_floor:
@@ -121,6 +124,8 @@ class HashIndex:
                 categories.append(entry.category)
             if entry.algorithm in EXACT_ALGORITHMS:
                 exact.append((entry.algorithm, entry.hex, k))
+            elif entry.algorithm == "tmk" and entry.hex in hash_list.tmk_files:
+                tmks.append((k, hash_list.tmk_files[entry.hex]))
             elif entry.algorithm in HASH_BITS:  # every PDQ dialect goes into the one PDQ table
                 rows, numbers, times = batches.setdefault(family, ([], [], []))
                 rows.append(bytes.fromhex(entry.hex))
@@ -141,6 +146,7 @@ class HashIndex:
                                np.asarray(times, np.float32) if frame_times else None)
             for k, stamps in frame_times.items():
                 self._video_frames[first + k] = len(stamps)
+            self._tmk.add([(first + k, data) for k, data in tmks])
         if report is not None:
             if skipped_quality:
                 report.notes.append(
@@ -228,7 +234,8 @@ class HashIndex:
     @property
     def algorithms(self) -> list[str]:
         """The algorithms that have entries (perceptual and exact)."""
-        return sorted([a for a, t in self._perceptual.items() if len(t)] + [a for a, t in self._exact.items() if t])
+        return sorted([a for a, t in self._perceptual.items() if len(t)] + [a for a, t in self._exact.items() if t]
+                      + (["tmk"] if len(self._tmk) else []))
 
     def nbytes(self) -> dict[str, int]:
         """Bytes held in arrays, by part: each table's hashes and per-row entry numbers, the
@@ -239,6 +246,8 @@ class HashIndex:
             parts[f"{family} entry numbers"] = table.entries.nbytes
         parts["entry categories"] = self._entries.codes.nbytes
         parts["entry ids"] = sum(ids.nbytes for ids in self._entries.ids)
+        if len(self._tmk):
+            parts["tmk features"] = self._tmk.means.nbytes + self._tmk.cos.nbytes + self._tmk.sin.nbytes
         return parts
 
     # ----------------------------------------------------------------------------- matching
@@ -278,7 +287,8 @@ class HashIndex:
         out = []
         for query, f in zip(queries, found):
             frames = query.get("frames")
-            out.append(self._as_matches(f) + (self._match_frames(frames) if isinstance(frames, list) and frames else []))
+            out.append(self._as_matches(f) + (self._match_frames(frames) if isinstance(frames, list) and frames else [])
+                       + self._tmk.match_record(query, self._entries.describe))
         return out
 
     def _match_robust(self, queries: Sequence[Mapping[str, Any]], found: list[dict[tuple[int, str], tuple[int, str, float | None]]]) -> None:
@@ -423,6 +433,7 @@ class HashIndex:
         if self._video_frames:
             put_array("video.entries.npy", np.fromiter(self._video_frames, np.uint32, len(self._video_frames)))
             put_array("video.frames.npy", np.fromiter(self._video_frames.values(), np.uint32, len(self._video_frames)))
+        self._tmk.save(put_array)
         for algorithm, exact in self._exact.items():
             values = sorted(exact)
             packed = np.frombuffer(b"".join(bytes.fromhex(v) for v in values), np.uint8).reshape(-1, _EXACT_BYTES[algorithm])
@@ -514,6 +525,7 @@ class _Loader:
                 raise self.fail("listed videos and their frame counts do not fit together")
             self.check_numbers(videos, len(entries), "video")
             index._video_frames = dict(zip(videos.tolist(), counts.tolist()))
+        index._tmk = TMKTable.load(self.folder, self.files, len(entries))
         for algorithm in EXACT_ALGORITHMS:
             values, counts, numbers = self.array(f"{algorithm}.values.npy", 2), self.array(f"{algorithm}.counts.npy"), self.array(f"{algorithm}.entries.npy")
             if values.shape[1] != _EXACT_BYTES[algorithm] or len(counts) != len(values) or int(counts.sum()) != len(numbers):

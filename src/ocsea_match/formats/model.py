@@ -34,6 +34,8 @@ class HashList:
     #: per entry id, the fields of its item that are not hashes (VICS: Series, MediaFiles ...),
     #: kept so that writing the list back loses nothing
     extra: dict[str, dict[str, object]] = field(default_factory=dict)
+    #: listed TMK+PDQF files (``.tmk`` bytes) by SHA-256, the ``hex`` of their ``tmk`` entries
+    tmk_files: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass

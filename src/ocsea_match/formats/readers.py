@@ -150,6 +150,9 @@ def _read_jsonl(text: str, hash_list: HashList, report: LoadReport) -> None:
                 found += 1
         found += _read_frames(record.get("frames"), entry_id, category, number, hash_list, report)
         found += _read_robust(record.get("robust"), entry_id, category, number, hash_list, report)
+        if "tmk" in record:  # a video's TMK+PDQF, base64 of its .tmk file
+            from ..tmk_lists import read_tmk_field
+            found += read_tmk_field(record["tmk"], entry_id, category, number, hash_list, report)
         for algorithm, value in (record.get("hashes") or {}).items():
             if algorithm not in HEX_LENGTHS or not isinstance(value, dict):
                 report.problems.append((number, f"unknown hash {algorithm!r}"))
@@ -260,11 +263,21 @@ def load_list(
 ) -> tuple[HashList, LoadReport]:
     """Read a hash list file: ``(HashList, LoadReport)``. The list is named after the file."""
     path = Path(path)
+    from ..tmk_lists import is_tmk, read_tmk_file, read_tmk_folder
+    if path.is_dir() or format == "tmk":  # a folder of Meta's .tmk files
+        hash_list, report = HashList(name or path.stem), LoadReport(name or path.stem, "tmk")
+        (read_tmk_folder if path.is_dir() else read_tmk_file)(path, hash_list, report)
+        report.loaded = len(hash_list.entries)
+        if strict and report.problems:
+            raise ListError(f"{path}: {report.problems[0][1]}")
+        return hash_list, report
     try:
         with open(path, "rb") as f:
             head = f.read(16)
     except OSError as exc:
         raise ListError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if is_tmk(head):
+        return load_list(path, name=name, strict=strict, format="tmk")
     if is_sqlite(head) or format == "nsrl":
         hash_list, report = HashList(name or path.stem), LoadReport(name or path.stem, "nsrl-rdsv3")
         read_nsrl(path, hash_list, report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -41,6 +42,8 @@ def _dump_jsonl(hash_list: HashList) -> str:
             item.setdefault("robust", {}).setdefault("list", []).append({"hex": e.hex, "quality": e.quality})
         elif e.algorithm in ("md5", "sha1", "sha256"):
             item[e.algorithm] = e.hex
+        elif e.algorithm == "tmk" and e.hex in hash_list.tmk_files:  # a video's .tmk file, base64
+            item["tmk"] = base64.b64encode(hash_list.tmk_files[e.hex]).decode("ascii")
         elif e.algorithm != "photodna":
             value: dict[str, Any] = {"hex": e.hex}
             if e.quality is not None:
