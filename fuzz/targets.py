@@ -92,6 +92,8 @@ def lists_target(data: bytes) -> None:
         raise Finding(f"the report says {report.loaded} entries, the list has {len(hash_list.entries)}")
     try:
         HashIndex().add_list(hash_list, report)
+    except ListError:  # EmptyListError: loaded, but nothing in it can be matched (refused, as it should be)
+        pass
     except ValueError as exc:
         raise Finding(f"a loaded list cannot be indexed: {exc!r}") from exc
     for to in formats.WRITERS:

@@ -65,7 +65,8 @@ def convert_list(hash_list: HashList, to: str) -> tuple[str, ConversionReport]:
     if to not in WRITERS:
         raise ListError(f"cannot write {to!r}; choose from {', '.join(WRITERS)}")
     text = dump_list(hash_list, to)
-    report = ConversionReport(to, len(hash_list.entries))
+    distinct = list(dict.fromkeys(hash_list.entries))  # identical entries are one entry
+    report = ConversionReport(to, len(distinct))
     written: list[ListEntry] = []
     extra: dict[str, dict[str, object]] = {}
     if text.strip():
@@ -79,7 +80,7 @@ def convert_list(hash_list: HashList, to: str) -> tuple[str, ConversionReport]:
     for entry in written:
         pool.setdefault((_family(entry.algorithm), entry.hex), []).append(entry)
     ids: dict[str, str] = {}  # original entry id -> its id as written
-    for entry in hash_list.entries:
+    for entry in distinct:
         candidates = pool.get((_family(entry.algorithm), entry.hex))
         if not candidates:
             report.not_written[_kind(entry)] += 1

@@ -16,7 +16,8 @@ from .vics import is_vics, read_vics
 __all__ = ["detect_format", "load_list", "read_list_text"]
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
-_DIGEST_LINE = re.compile(r"^([0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})\s+\*?(.*)$")
+#: md5sum's "HEX  NAME" (text) or "HEX *NAME" (binary): one space, then the mode; other tools' whitespace too
+_DIGEST_LINE = re.compile(r"^([0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})(?: [ *]|\s+)(.*)$")
 _DIGEST_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256"}
 _HASH_COLUMNS = ("hash", "pdq", "pdq_hash", "signal", "value")
 _ID_COLUMNS = ("id", "entry_id", "media_id", "mediaid", "name", "path", "file", "filename", "file_name")
@@ -115,8 +116,10 @@ def _pick(header: list[str], names: tuple[str, ...]) -> int | None:
 
 def _read_pdq_csv(text: str, hash_list: HashList, report: LoadReport) -> None:
     """A delimited list (',', ';', tab, '|': the header line says which) with a hash column."""
-    lines = _content_lines(text)
-    header_number, header_line = lines[0]
+    # lines as they are: stripping would take a leading tab, an empty first cell, and shift the columns
+    lines = [(n, line) for n, line in enumerate(_lines(text), 1) if line.strip()]
+    lines = lines[next(i for i, (_, line) in enumerate(lines) if not line.lstrip().startswith("#")):]  # comments before the header
+    header_line = lines[0][1]
     delimiter = _delimiter(header_line) or ","
     if delimiter != ",":
         report.notes.append(f"read as a {_DELIMITER_NAMES[delimiter]}-delimited list")
@@ -140,9 +143,13 @@ def _read_pdq_csv(text: str, hash_list: HashList, report: LoadReport) -> None:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) <= col_hash:
+            if line.lstrip().startswith("#"):
+                continue  # a comment line
             report.problems.append((number, f"no hash column in this row ({plural(len(row), 'field')})"))
             continue
         value = _check_hex("pdq", row[col_hash])
+        if value is None and line.lstrip().startswith("#"):
+            continue  # a comment line (a row whose first cell starts with '#' but holds a hash is a row)
         if value is None:
             report.problems.append((number, f"not a 64-character PDQ hash: {row[col_hash][:80]!r}"))
             continue

@@ -146,16 +146,16 @@ def dump_vics(hash_list: HashList) -> str:
     so that a flat picture stays under the quality floor and a video stays one video.
     """
     items: dict[str, dict[str, Any]] = {}
-    for entry in hash_list.entries:
+    for entry in dict.fromkeys(hash_list.entries):  # identical entries once
         item = items.setdefault(entry.entry_id, {"MediaID": _media_id(entry.entry_id), "Category": category_value(entry.category)})
-        if entry.algorithm == "md5":
+        if entry.algorithm == "md5" and "MD5" not in item:  # a second MD5 goes to AlternativeHashes
             item["MD5"] = entry.hex.upper()
-        elif entry.algorithm == "sha1":
+        elif entry.algorithm == "sha1" and "SHA1" not in item:
             item["SHA1"] = entry.hex.upper()
-        elif entry.algorithm == "photodna":
+        elif entry.algorithm == "photodna" and "PhotoDNA" not in item:
             item["PhotoDNA"] = entry.hex
         else:
-            name = {"sha256": "SHA256"}.get(entry.algorithm, entry.algorithm.upper())
+            name = {"sha256": "SHA256", "sha1": "SHA1", "md5": "MD5"}.get(entry.algorithm, entry.algorithm.upper())
             alt: dict[str, Any] = {"HashName": name, "HashValue": entry.hex}
             if entry.quality is not None:
                 alt["Quality"] = entry.quality
@@ -168,12 +168,17 @@ def dump_vics(hash_list: HashList) -> str:
     return json.dumps({"@odata.context": _CONTEXT_V4, "value": list(items.values())}, ensure_ascii=False, indent=1)
 
 
+def _plain_number(text: str) -> bool:
+    """Decimal digits that ``int`` and ``str`` give back unchanged ("007", "²" stay text)."""
+    return text.isascii() and text.isdigit() and str(int(text)) == text
+
+
 def _media_id(entry_id: str) -> int | str:
-    return int(entry_id) if entry_id.isdigit() else entry_id
+    return int(entry_id) if _plain_number(entry_id) else entry_id
 
 
 def category_value(category: str | None) -> int | str | None:
     """A category as VICS writes it: a number when it is one, else the text."""
     if category is None:
         return None
-    return int(category) if category.isdigit() else category
+    return int(category) if _plain_number(category) else category
