@@ -212,7 +212,7 @@ def test_messages_name_the_list_count_properly_and_show_every_line(tmp_path: Pat
     out = tmp_path / "index"
     assert main(["index", "build", str(listed), "-o", str(out)]) == EXIT_OK
     err = capsys.readouterr().err
-    assert "30 lines not used" in err
+    assert "problems on 30 lines" in err
     assert all(f"line {n}:" in err for n in range(4, 34))  # every unusable line, with its number
     assert "entry A2: PDQ quality 10 is under the floor 50" in err
     assert "1 PDQ entry with quality under 50" in err and "1 PDQ entries" not in err

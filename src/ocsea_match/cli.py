@@ -336,11 +336,11 @@ def _print_reports(reports: list[LoadReport], quiet: bool) -> None:
     for report in reports:
         if quiet and not report.problems and not report.unmatched:
             continue
-        print(
-            f"ocsea-match: list {report.list_name!r} ({report.format}): {plural(report.loaded, 'entry')}, "
-            f"{plural(len(report.problems), report.unit)} not used",
-            file=sys.stderr,
-        )
+        lines = len({number for number, _ in report.problems})
+        problems = "no problem" if not lines else f"problems on {plural(lines, report.unit)}" + (
+            f" ({len(report.problems)} problems)" if len(report.problems) > lines else "")
+        print(f"ocsea-match: list {report.list_name!r} ({report.format}): {plural(report.loaded, 'entry')}, {problems}",
+              file=sys.stderr)
         for number, reason in report.problems:
             print(f"  {report.unit} {number}: {reason}", file=sys.stderr)
         for entry_id, reason in report.unmatched:

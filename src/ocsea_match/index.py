@@ -124,6 +124,9 @@ class HashIndex:
                 skipped_quality.append((entry.entry_id, f"{where}PDQ quality {entry.quality} is under the floor "
                                                         f"{self.pdq_quality_floor}: not matched"))
                 continue
+            if entry.algorithm not in EXACT_ALGORITHMS and entry.algorithm not in HASH_BITS:
+                unmatchable[entry.algorithm] = unmatchable.get(entry.algorithm, 0) + 1
+                continue  # no entry number for what cannot be matched
             k = local.setdefault(entry.entry_id, len(local))
             if k == len(categories):
                 categories.append(entry.category)
@@ -136,8 +139,6 @@ class HashIndex:
                 times.append(np.nan if entry.timestamp is None else entry.timestamp)
                 if entry.timestamp is not None:
                     frame_times.setdefault(k, set()).add(entry.timestamp)
-            else:
-                unmatchable[entry.algorithm] = unmatchable.get(entry.algorithm, 0) + 1
         if report is not None:
             report.unmatched += skipped_quality
             if skipped_quality:

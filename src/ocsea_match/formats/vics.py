@@ -42,6 +42,7 @@ def _media_items(doc: dict[str, Any], report: LoadReport) -> list[Any]:
     context = str(doc.get("@odata.context") or doc.get("odata.metadata") or "")
     if context.endswith("#Cases") or any(isinstance(v, dict) and "Media" in v for v in values):
         items: list[Any] = []
+        starts = []
         for number, case in enumerate(values, 1):
             media = case.get("Media") if isinstance(case, dict) else None
             if not isinstance(media, list):
@@ -49,7 +50,10 @@ def _media_items(doc: dict[str, Any], report: LoadReport) -> list[Any]:
                     "has no 'Media'" if "Media" not in case else "has a 'Media' that is not an array"
                 report.notes.append(f"case {number} (value[{number - 1}]) {what}: none of its media could be read")
                 continue
+            starts.append(f"items {len(items) + 1}-{len(items) + len(media)}: case {number}" if media else "")
             items.extend(media)
+        if len(values) > 1 and any(starts):
+            report.notes.append("media items are numbered across cases (" + "; ".join(x for x in starts if x) + ")")
         if not items:
             raise ListError("a VICS case export without media: " + "; ".join(report.notes[-3:]) if report.notes
                             else "a VICS case export without media")
@@ -75,6 +79,10 @@ def _hash_values(item: dict[str, Any], number: int, report: LoadReport) -> list[
     return values
 
 
+def _text_or_number(value: object) -> bool:
+    return isinstance(value, (str, int)) and not isinstance(value, bool) and value != ""
+
+
 def read_vics(text: str, hash_list: HashList, report: LoadReport) -> None:
     try:
         doc = parse_json(text)
@@ -89,11 +97,13 @@ def read_vics(text: str, hash_list: HashList, report: LoadReport) -> None:
         if not isinstance(item, dict):
             report.problems.append((number, "a media item that is not a JSON object"))
             continue
-        media_id = item.get("MediaID")
-        usable_id = isinstance(media_id, (str, int)) and not isinstance(media_id, bool) and media_id != ""
-        entry_id = str(media_id) if usable_id else f"{hash_list.name}:{number}"
-        category = item.get("Category")
-        category = str(category) if isinstance(category, (str, int)) and not isinstance(category, bool) and category != "" else None
+        media_id, category = item.get("MediaID"), item.get("Category")
+        entry_id = str(media_id) if _text_or_number(media_id) else f"{hash_list.name}:{number}"
+        if media_id not in (None, "") and not _text_or_number(media_id):
+            report.problems.append((number, f"MediaID {str(media_id)[:40]!r} is not a number or text; named {entry_id}"))
+        if category not in (None, "") and not _text_or_number(category):
+            report.problems.append((number, f"Category {str(category)[:40]!r} is not a number or text; left out"))
+        category = str(category) if _text_or_number(category) else None
         found = 0
         for field_name, value, properties in _hash_values(item, number, report):
             value = value.strip()
