@@ -96,7 +96,24 @@ def _lists() -> dict[str, bytes]:
         "vics-cases.json": json.dumps(cases).encode(),
         "vics1.json": json.dumps(vics1).encode(),
         "records.jsonl": "".join(json.dumps(r) + "\n" for r in jsonl).encode(),
+        "nsrl.db": _nsrl(),
+        "utf16.txt": f"hash\tid\r\n{H1}\tA1\r\n".encode("utf-16"),
     }
+
+
+def _nsrl() -> bytes:
+    """A minimal NSRL RDSv3 file (SQLite, the FILE table) with two rows."""
+    import sqlite3
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "nsrl.db"
+        con = sqlite3.connect(path)
+        con.execute("CREATE TABLE FILE (sha256 TEXT, sha1 TEXT, md5 TEXT)")
+        con.executemany("INSERT INTO FILE VALUES (?, ?, ?)", [(H3, "1" * 40, "2" * 32), (None, None, "3" * 32)])
+        con.commit()
+        con.close()
+        return path.read_bytes()
 
 
 def _journal() -> dict[str, bytes]:
