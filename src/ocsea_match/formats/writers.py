@@ -93,7 +93,7 @@ WRITERS = {
 
 def dump_list(hash_list: HashList, to: str) -> str:
     """The list as text in format ``to`` (one of ``WRITERS``); entries the format cannot carry
-    (e.g. MD5s in a PDQ CSV) are left out, and the caller is told how many."""
+    (e.g. MD5s in a PDQ CSV) are left out: ``convert_list`` says, per field, what was lost."""
     if to not in WRITERS:
         raise ListError(f"cannot write {to!r}; choose from {', '.join(WRITERS)}")
     return WRITERS[to](hash_list)
