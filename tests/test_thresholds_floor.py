@@ -119,3 +119,19 @@ def test_algorithms_the_lists_do_not_carry_are_warned_about(tmp_path: Path, pict
     assert "warning: pictures are hashed with phash, so the lists' pdq (1 row) cannot match them" in err
     assert main(["match", str(path), "--list", str(listed), "--jobs", "1"]) == EXIT_MATCHES
     assert "warning" not in capsys.readouterr().err
+
+
+def test_scan_says_when_the_lists_algorithms_are_not_hashed(tmp_path: Path, picture: tuple[Path, str]) -> None:
+    from ocsea_match import run_scan
+
+    path, pdq = picture
+    listed = tmp_path / "known_list.txt"
+    listed.write_text(pdq + "\n", encoding="utf-8")
+    seen = []
+    summary = run_scan([path.parent], tmp_path / "case", lists=[listed], algorithms=["phash"], progress="none",
+                       on_list_report=seen.append)
+    assert summary["files_matched"] == 0
+    note = "pictures are hashed with phash, so the lists' pdq (1 row) cannot match them"
+    assert any(note in n for n in seen[0].notes)
+    provenance = json.loads((tmp_path / "case" / "provenance.json").read_text())
+    assert any(note in n for n in provenance["lists"][0]["notes"])

@@ -360,14 +360,9 @@ def _refused(exc: Exception) -> int:
 
 def _warn_idle(index: HashIndex, algorithms: tuple[str, ...]) -> None:
     """Say so when the lists carry hashes that the pictures are not hashed with."""
-    idle = index.idle_tables(algorithms)
-    if idle:
-        tables = ", ".join(f"{algorithm} ({plural(rows, 'row')})" for algorithm, rows in idle.items())
-        add = ",".join(dict.fromkeys("pdq" if a == "pdq-robust" else a for a in idle))
-        print(f"ocsea-match: warning: pictures are hashed with {','.join(a for a in algorithms if a in ALGORITHMS)}, "
-              f"so the lists' {tables} cannot match them" + (" (a video's frames, always PDQ, still can)"
-                                                              if "pdq" in idle else "")
-              + f"; add {add} to --algo, or leave --algo out", file=sys.stderr)
+    note = index.idle_note(algorithms)
+    if note:
+        print(f"ocsea-match: warning: {note}", file=sys.stderr)
 
 
 def _cmd_match(args: argparse.Namespace) -> int:

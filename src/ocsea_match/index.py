@@ -256,6 +256,18 @@ class HashIndex:
         return {family: len(table) for family, table in sorted(self._perceptual.items())
                 if len(table) and family not in families}
 
+    def idle_note(self, algorithms: Iterable[str]) -> str | None:
+        """A sentence for the user when ``idle_tables(algorithms)`` is not empty, else None."""
+        idle = self.idle_tables(algorithms)
+        if not idle:
+            return None
+        tables = ", ".join(f"{algorithm} ({plural(rows, 'row')})" for algorithm, rows in idle.items())
+        hashed = ",".join(a for a in algorithms if a in HASH_BITS)
+        add = ",".join(dict.fromkeys("pdq" if a == "pdq-robust" else a for a in idle))
+        return (f"pictures are hashed with {hashed or 'digests only'}, so the lists' {tables} cannot match them"
+                + (" (a video's frames, always PDQ, still can)" if "pdq" in idle else "")
+                + f"; add {add} to --algo, or leave --algo out")
+
     def nbytes(self) -> dict[str, int]:
         """Bytes held in arrays, by part: each table's hashes and per-row entry numbers, the
         entries' category codes and ids. Exact-hash sets (Python dicts) are not counted."""

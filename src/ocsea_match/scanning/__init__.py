@@ -296,10 +296,13 @@ def run_scan(
         good_lists, good_reports = _load_lists(known_good)
     except (OSError, ValueError) as exc:
         raise ScanError(str(exc)) from None
+    names = _algorithms_for(algorithms, index if (lists or index_dir) else None, dialects)
+    idle = index.idle_note(names) if reports and (lists or index_dir) else None
+    if idle:  # e.g. --algo phash against PDQ lists: said in the load report, not silently nothing
+        reports[-1].notes.append(idle)
     for report in reports + good_reports:
         if on_list_report is not None:
             on_list_report(report)
-    names = _algorithms_for(algorithms, index if (lists or index_dir) else None, dialects)
     parameters = {
         "algorithms": list(names), "mode": mode, "dialects": dialects, "thresholds": index.thresholds,
         "pdq_quality_floor": index.pdq_quality_floor, "archive_limits": asdict(limits), "max_bytes": max_bytes,
