@@ -164,28 +164,36 @@ def _base_index() -> tuple[Path, dict[str, bytes]]:
 def index_target(data: bytes) -> None:
     """``HashIndex.load`` on a saved index with one file replaced by the input; the manifest's
     SHA-256 sums are brought up to date, so that the loader's checks past them are reached."""
-    from ocsea_match import HashIndex, IndexFileError
-
     _, files = _base_index()
     names = sorted(files)
     folder = scratch() / "index"
-    folder.mkdir(exist_ok=True)
-    for stale in folder.iterdir():
-        stale.unlink()
+    if not folder.is_dir():  # the base index, once; each input then changes one file and the manifest
+        folder.mkdir()
+        for name, blob in files.items():
+            (folder / name).write_bytes(blob)
     target = names[data[0] % len(names)] if data else "manifest.json"
     content = data[1:]
-    contents = dict(files)
-    contents[target] = content
+    contents = {"manifest.json": files["manifest.json"], target: content}
     try:
         manifest = json.loads(contents["manifest.json"])
     except ValueError:
         manifest = None
     if isinstance(manifest, dict) and isinstance(manifest.get("files"), dict):
-        manifest["files"] = {name: hashlib.sha256(contents[name]).hexdigest() if name in contents else digest
+        manifest["files"] = {name: hashlib.sha256(content).hexdigest() if name == target else digest
                              for name, digest in manifest["files"].items()}
         contents["manifest.json"] = json.dumps(manifest).encode()
     for name, blob in contents.items():
         (folder / name).write_bytes(blob)
+    try:
+        _load_and_query(folder)
+    finally:
+        (folder / target).write_bytes(files[target])  # back to the base index for the next input
+        (folder / "manifest.json").write_bytes(files["manifest.json"])
+
+
+def _load_and_query(folder: Path) -> None:
+    from ocsea_match import HashIndex, IndexFileError
+
     try:
         index = HashIndex.load(folder)
     except IndexFileError:
