@@ -2,7 +2,10 @@
 
 Engines:
 
-- ``atheris`` (``pip install '.[fuzz]'``): coverage-guided (libFuzzer), the package instrumented.
+- ``atheris`` (``pip install '.[fuzz]'``): coverage-guided (libFuzzer) over the package's Python
+  code; the decoders' C code (libjpeg, libpng, libtiff, FFmpeg) runs but is not instrumented, so it
+  is exercised, not explored. libFuzzer's closing ``stat::number_of_executed_units`` line gives
+  the executions; its growing corpus is kept in ``fuzz/work/`` (not committed).
 - ``random``: plain random mutation of the seed corpus (bit flips, byte runs, cuts, splices), with
   NO coverage feedback; for where atheris does not install. It finds shallow bugs only.
 
