@@ -1,4 +1,6 @@
-"""Readers for PDQ lists, digest lists (md5sum/sha1sum/sha256sum), VICS JSON and JSONL records."""
+"""Readers for PDQ lists (one hash a line, or any delimited list: ',', ';', tab, '|'), digest lists
+(md5sum/sha1sum/sha256sum), vPDQ, VICS JSON and JSONL records; ``load_list``/``read_list_text``
+are the one way in (one wrapper, one refusal of a list with no usable entry)."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ _DELIMITERS = ("\t", ",", ";", "|")
 
 
 def _lines(text: str) -> list[str]:
-    """The lines of a list whose line endings ``read_list_text`` made ``\n``: numbered as an
+    """The lines of a list whose line endings ``read_list_text`` made LF: numbered as an
     editor numbers them (``str.splitlines`` would also split on form feeds and U+2028)."""
     return text.split("\n")
 
