@@ -217,3 +217,11 @@ def test_messages_name_the_list_count_properly_and_show_every_line(tmp_path: Pat
     assert "entry A2: PDQ quality 10 is under the floor 50" in err
     assert "1 PDQ entry with quality under 50" in err and "1 PDQ entries" not in err
     assert "index of 1 entry from 1 list" in err
+
+
+def test_a_header_with_other_names_reads_the_column_that_holds_pdq(tmp_path: Path) -> None:
+    path = tmp_path / "python_reference_vectors.tsv"  # the PDQ Python reference's own shape
+    path.write_text(f"file\tpdq_python_reference\na.png\t{H1}\nb.png\t{H2}\n", encoding="utf-8")
+    hash_list, report = load_list(path)
+    assert [(e.entry_id, e.hex) for e in hash_list.entries] == [("a.png", H1), ("b.png", H2)]
+    assert any("'pdq_python_reference' read as the PDQ hashes" in note for note in report.notes)

@@ -28,7 +28,7 @@ from typing import IO, Any
 
 from . import __version__
 from ._wording import plural
-from .formats import WRITERS, ListError, LoadReport, convert_list, load_list
+from .formats import WRITERS, EmptyListError, ListError, LoadReport, convert_list, load_list
 from .files import hash_files
 from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS
 from .index import HashIndex, IndexFileError, open_index
@@ -352,7 +352,7 @@ def _print_reports(reports: list[LoadReport], quiet: bool) -> None:
 def _refused(exc: Exception) -> int:
     """A list, index or setting that cannot be used: its report (when any), the reason, exit 2."""
     report = getattr(exc, "report", None)
-    if isinstance(report, LoadReport):
+    if isinstance(report, LoadReport) and (report.problems or report.unmatched or isinstance(exc, EmptyListError)):
         _print_reports([report], quiet=False)
     print(f"ocsea-match: {exc}", file=sys.stderr)
     return EXIT_CANNOT_RUN

@@ -130,9 +130,17 @@ def _read_pdq_csv(text: str, hash_list: HashList, report: LoadReport) -> None:
     col_id = col_cat = col_q = None
     if col_hash is None:
         col_hash = next((i for i, cell in enumerate(header) if _check_hex("pdq", cell) is not None), None)
-        if col_hash is None:
-            raise ListError(f"no hash column in the header {header[:8]!r} (expected one of {', '.join(_HASH_COLUMNS)})")
-        rows = lines  # no header row
+        if col_hash is not None:
+            rows = lines  # no header row
+        else:  # a header with other names: the column that holds PDQ hashes in the first row
+            first_row = _split(lines[1][1], delimiter) if len(lines) > 1 else []
+            col_hash = next((i for i, cell in enumerate(first_row) if _check_hex("pdq", cell) is not None), None)
+            if col_hash is None or col_hash >= len(header):
+                raise ListError(f"no hash column in the header {header[:8]!r} (expected one of "
+                                f"{', '.join(_HASH_COLUMNS)}, or PDQ hashes in a column of the first row)")
+            report.notes.append(f"column {header[col_hash]!r} read as the PDQ hashes (it holds them)")
+            col_id, col_cat, col_q = _pick(header, _ID_COLUMNS), _pick(header, _CATEGORY_COLUMNS), _pick(header, ("quality",))
+            rows = lines[1:]
     else:
         col_id, col_cat, col_q = _pick(header, _ID_COLUMNS), _pick(header, _CATEGORY_COLUMNS), _pick(header, ("quality",))
         rows = lines[1:]
