@@ -11,7 +11,7 @@ from .decode import DEFAULT_MAX_PIXELS, sniff
 from .errors import ERROR_CODES, MediaError
 from .files import hash_bytes, hash_file, hash_files
 from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, hash_image, pdq_dihedral
-from .formats import HashList, ListEntry, ListError, LoadReport, load_list
+from .formats import ConversionReport, EmptyListError, HashList, ListEntry, ListError, LoadReport, convert_list, load_list
 from .hashes import HASH_BITS, Hash, hamming_many_to_many, hamming_one_to_many, pack_hashes
 from .index import HashIndex, IndexFileError
 from .report import write_report
@@ -24,9 +24,11 @@ __version__ = "0.1.0"
 __all__ = [
     "ALGORITHMS",
     "ArchiveLimits",
+    "ConversionReport",
     "DEFAULT_ALGORITHMS",
     "DEFAULT_MAX_PIXELS",
     "ERROR_CODES",
+    "EmptyListError",
     "HASH_BITS",
     "Hash",
     "TMK",
@@ -41,6 +43,7 @@ __all__ = [
     "LoadReport",
     "MediaError",
     "__version__",
+    "convert_list",
     "hamming_many_to_many",
     "hamming_one_to_many",
     "hash_bytes",

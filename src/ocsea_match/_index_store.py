@@ -7,8 +7,11 @@ one job: this one holds rows and entries, ``index.py`` turns queries into matche
 from __future__ import annotations
 
 import bisect
+import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import faiss
 import numpy as np
@@ -16,7 +19,7 @@ import numpy as np
 from . import _core
 from .hashes import HASH_BITS
 
-__all__ = ["Entries", "Flat", "Ids", "MAX_ENTRIES", "Split256", "new_table"]
+__all__ = ["Entries", "Flat", "Ids", "MAX_ENTRIES", "Split256", "new_table", "read_npy"]
 
 MAX_ENTRIES = 2**32 - 1  # entry numbers are uint32
 
@@ -205,3 +208,32 @@ class Entries:
         """``(list, entry_id, category)`` of an entry number."""
         i = bisect.bisect_right(self.starts, entry) - 1
         return self.names[i], self.ids[i].get(self.names[i], entry - self.starts[i]), self.vocabulary[self.codes[entry]]
+
+
+# --------------------------------------------------------------------------------------------- files
+
+
+def read_npy(path: str | Path) -> np.ndarray:
+    """A ``.npy`` file of plain numbers, read without pickle; ``ValueError`` for anything else,
+    checked before any memory is given to it (a header may declare any shape)."""
+    with open(path, "rb") as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise ValueError(f"NPY version {version} is not one this tool writes")
+        except (ValueError, SyntaxError, EOFError, TypeError, MemoryError) as exc:
+            raise ValueError(f"{Path(path).name}: not a NumPy array file ({type(exc).__name__}: {exc})") from None
+        if dtype.hasobject or dtype.kind not in "uif" or fortran:
+            raise ValueError(f"{Path(path).name}: holds {dtype} values, not plain numbers")
+        offset = f.tell()
+        size = os.fstat(f.fileno()).st_size
+        count = math.prod(shape)
+        if count * dtype.itemsize != size - offset:
+            raise ValueError(f"{Path(path).name}: its header declares {shape} values of {dtype}, "
+                             f"the file holds {size - offset} bytes")
+        array = np.fromfile(f, dtype=dtype, count=count)
+    return array.reshape(shape)

@@ -28,10 +28,12 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from . import __version__
-from .formats import WRITERS, ListError, LoadReport, dump_list, load_list, read_list_text
+from ._wording import plural
+from .formats import WRITERS, EmptyListError, ListError, LoadReport, convert_list, load_list
 from .files import hash_files
 from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS, VIDEO_ALGORITHMS
-from .index import HashIndex, IndexFileError
+from .index import HashIndex, IndexFileError, open_index
+from .thresholds import DEFAULT_PDQ_QUALITY_FLOOR, check_quality_floor, check_thresholds
 from .parallel import default_jobs
 
 __all__ = ["main", "EXIT_OK", "EXIT_FILE_ERRORS", "EXIT_CANNOT_RUN", "EXIT_MATCHES"]
@@ -92,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--list", dest="lists", action="append", default=[], metavar="FILE", help="a hash list (repeatable)")
     m.add_argument("--index", dest="index_dir", metavar="DIR", help="a saved index (ocsea-match index build)")
     m.add_argument("--strict", action="store_true", help="refuse a list with any bad line")
+    _add_floor_option(m)
     m.add_argument(
         "--no-dialects", action="store_true",
         help="query PDQ at full resolution only (default: also in the PDQ Python reference's and C++ tool's "
@@ -104,9 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("-o", "--output", required=True, metavar="DIR", help="the index folder to write")
     b.add_argument(
         "--threshold", action="append", default=[], type=_threshold, metavar="ALGO=N",
-        help="match threshold (inclusive Hamming distance), e.g. pdq=31 (repeatable)",
+        help="match threshold (inclusive Hamming distance), e.g. pdq=31 (repeatable); pdq 0-63, "
+        "phash/dhash/ahash/whash 0-15 (a quarter of the bits or more cannot mean the same picture)",
     )
     b.add_argument("--strict", action="store_true", help="refuse a list with any bad line")
+    _add_floor_option(b, saved=True)
     sc = sub.add_parser(
         "scan", help="scan a seized folder into a case folder: every file hashed, matched and accounted for",
         description="Walk the sources (symlinks never followed, ZIP archives descended into), hash every file "
@@ -132,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--robust", action="store_true",
                     help="also query every picture with robust hashes (crops, borders, banners, mirroring, rotations)")
     sc.add_argument("--quiet", action="store_true", help="no progress and no summary on standard error")
+    _add_floor_option(sc)
     rp = sub.add_parser("report", help="render a case folder as one self-contained HTML report",
                         description="Render CASE_DIR (made by scan) as one offline HTML file: provenance, the SHA256SUMS "
                         "check, counts, timeline, matches, errors, method. Without -o, an existing CASE_DIR/report.html "
@@ -148,6 +154,21 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--to", required=True, choices=sorted(WRITERS), help="the format to write")
     cv.add_argument("--strict", action="store_true", help="refuse a list with any bad line")
     return parser
+
+
+def _add_floor_option(p: argparse.ArgumentParser, saved: bool = False) -> None:
+    p.add_argument(
+        "--pdq-quality-floor", type=_floor, default=None, metavar="Q",
+        help=f"PDQ hashes (listed or queried) with a quality under Q (0-100) are not matched (default "
+        f"{DEFAULT_PDQ_QUALITY_FLOOR}" + ("; saved with the index)" if saved else ", or the --index's own)"),
+    )
+
+
+def _floor(text: str) -> int:
+    try:
+        return check_quality_floor(int(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _add_hashing_options(p: argparse.ArgumentParser, formats: tuple[str, ...], default_algo: tuple[str, ...] | None) -> None:
@@ -183,9 +204,12 @@ def _add_hashing_options(p: argparse.ArgumentParser, formats: tuple[str, ...], d
 
 def _threshold(text: str) -> tuple[str, int]:
     name, _, value = text.partition("=")
-    if name not in ALGORITHMS or not value.isdigit():
-        raise argparse.ArgumentTypeError(f"expected ALGO=N with ALGO one of {', '.join(ALGORITHMS)}")
-    return name, int(value)
+    if not value.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected ALGO=N (a whole number), got {text!r}")
+    try:
+        return next(iter(check_thresholds({name.strip(): int(value)}).items()))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def iter_files(paths: list[str]) -> Iterator[str]:
@@ -320,76 +344,98 @@ def _cmd_hash(args: argparse.Namespace) -> int:
 
 
 def _print_reports(reports: list[LoadReport], quiet: bool) -> None:
+    """Every load report on standard error: every line not used and every entry not matched, each
+    with its number or id and the reason (all of them: a report is what an examiner checks)."""
     for report in reports:
-        if quiet and not report.problems:
+        if quiet and not report.problems and not report.unmatched:
             continue
-        print(
-            f"ocsea-match: list {report.list_name!r} ({report.format}): {report.loaded} entries, "
-            f"{len(report.problems)} lines not used",
-            file=sys.stderr,
-        )
-        for number, reason in report.problems[:5]:
-            print(f"  line {number}: {reason}", file=sys.stderr)
-        if len(report.problems) > 5:
-            print(f"  ... and {len(report.problems) - 5} more", file=sys.stderr)
+        lines = len({number for number, _ in report.problems})
+        problems = "no problem" if not lines else f"problems on {plural(lines, report.unit)}" + (
+            f" ({len(report.problems)} problems)" if len(report.problems) > lines else "")
+        print(f"ocsea-match: list {report.list_name!r} ({report.format}): {plural(report.loaded, 'entry')}, {problems}",
+              file=sys.stderr)
+        for number, reason in report.problems:
+            print(f"  {report.unit} {number}: {reason}", file=sys.stderr)
+        for entry_id, reason in report.unmatched:
+            print(f"  entry {entry_id}: {reason}", file=sys.stderr)
         for note in report.notes:
             print(f"  note: {note}", file=sys.stderr)
+
+
+def _refused(exc: Exception) -> int:
+    """A list, index or setting that cannot be used: its report (when any), the reason, exit 2."""
+    report = getattr(exc, "report", None)
+    if isinstance(report, LoadReport) and (report.problems or report.unmatched or isinstance(exc, EmptyListError)):
+        _print_reports([report], quiet=False)
+    print(f"ocsea-match: {exc}", file=sys.stderr)
+    return EXIT_CANNOT_RUN
+
+
+def _warn_idle(index: HashIndex, algorithms: tuple[str, ...]) -> None:
+    """Say so when the lists carry hashes that the pictures are not hashed with."""
+    note = index.idle_note(algorithms)
+    if note:
+        print(f"ocsea-match: warning: {note}", file=sys.stderr)
 
 
 def _cmd_match(args: argparse.Namespace) -> int:
     if not args.lists and not args.index_dir:
         print("ocsea-match: match needs at least one --list or an --index", file=sys.stderr)
         return EXIT_CANNOT_RUN
+    reports: list[LoadReport] = []
     try:
-        index = HashIndex.load(args.index_dir) if args.index_dir else HashIndex()
-        reports = []
+        index = open_index(args.index_dir, pdq_quality_floor=args.pdq_quality_floor)
         for path in args.lists:
             hash_list, report = load_list(path, strict=args.strict)
             index.add_list(hash_list, report)
             reports.append(report)
     except (ListError, IndexFileError, ValueError) as exc:
-        print(f"ocsea-match: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
+        _print_reports(reports, args.quiet)  # the lists read before the one refused
+        return _refused(exc)
     _print_reports(reports, args.quiet)
     algorithms = args.algo or tuple(a for a in (*ALGORITHMS, *VIDEO_ALGORITHMS) if a in index.algorithms) or DEFAULT_ALGORITHMS
     if "pdq" in algorithms and not args.no_dialects:
         algorithms = tuple(dict.fromkeys(algorithms + PDQ_DIALECTS))
+    _warn_idle(index, algorithms)
     return _run(args, algorithms, index)
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
+    floor = DEFAULT_PDQ_QUALITY_FLOOR if args.pdq_quality_floor is None else args.pdq_quality_floor
     try:
-        index, reports = HashIndex.from_lists(args.lists, strict=args.strict, thresholds=dict(args.threshold))
-        _print_reports(reports, quiet=False)
-        index.save(args.output)
+        index, reports = HashIndex.from_lists(args.lists, strict=args.strict, thresholds=dict(args.threshold),
+                                              pdq_quality_floor=floor)
     except (ListError, ValueError) as exc:
-        print(f"ocsea-match: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
+        return _refused(exc)
+    _print_reports(reports, quiet=False)
+    try:
+        index.save(args.output)
     except OSError as exc:
         print(f"ocsea-match: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
-    print(f"ocsea-match: index of {len(index)} entries from {len(reports)} list(s) written to {args.output}", file=sys.stderr)
+    print(f"ocsea-match: index of {plural(len(index), 'entry')} from {plural(len(reports), 'list')} written to "
+          f"{args.output} (PDQ quality floor {index.pdq_quality_floor})", file=sys.stderr)
     return EXIT_OK
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
+    """Read, convert, check what was carried by reading the text back; write only when something is."""
     try:
         hash_list, report = load_list(args.input, strict=args.strict)
-        text = dump_list(hash_list, args.to)
+        _print_reports([report], quiet=False)
+        text, conversion = convert_list(hash_list, args.to)
     except (ListError, ValueError) as exc:
-        print(f"ocsea-match: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
-    _print_reports([report], quiet=False)
+        return _refused(exc)
     try:
         with open(args.output, "x", encoding="utf-8", newline="") as f:  # never overwrite a file
             f.write(text)
     except OSError as exc:
         print(f"ocsea-match: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
-    written, _ = read_list_text(text, hash_list.name, format=None if text.strip() else "pdq-lines")
-    left_out = len(hash_list.entries) - len(written.entries)
-    print(f"ocsea-match: {len(written.entries)} entries written to {args.output}"
-          + (f"; {left_out} that {args.to} cannot carry were left out" if left_out else ""), file=sys.stderr)
+    lines = conversion.lines()
+    print(f"ocsea-match: {lines[0]} to {args.output}", file=sys.stderr)
+    for line in lines[1:]:
+        print(f"  {line}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -401,7 +447,7 @@ def _cmd_scan(args: argparse.Namespace, argv: list[str] | None) -> int:
         summary = run_scan(
             args.sources, args.output, lists=args.lists, index_dir=args.index_dir, known_good=args.known_good,
             algorithms=args.algo, jobs=args.jobs, mode=args.mode, dialects=not args.no_dialects, resume=args.resume,
-            robust=args.robust,
+            robust=args.robust, pdq_quality_floor=args.pdq_quality_floor,
             progress="none" if args.quiet else "auto", command_line=command,
             on_list_report=lambda report: _print_reports([report], args.quiet),
         )

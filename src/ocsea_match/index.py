@@ -34,20 +34,17 @@ from typing import Any
 
 import numpy as np
 
-from ._index_store import Entries, Flat, Ids, Split256, new_table
-from .formats import HashList, LoadReport, load_list
+from ._index_store import Entries, Flat, Ids, Split256, new_table, read_npy
+from ._wording import plural
+from .formats import EmptyListError, HashList, LoadReport, load_list
 from .files import file_sha256 as _sha256
 from .hashes import HASH_BITS, Hash, match_family
-from .robust import THRESHOLD as ROBUST_THRESHOLD
+from .thresholds import DEFAULT_PDQ_QUALITY_FLOOR, DEFAULT_THRESHOLDS, check_quality_floor, check_thresholds
 from .tmk_lists import TMKTable
 from .video import VIDEO_DEFAULTS, aggregate_frame_hits
 
-__all__ = ["HashIndex", "IndexFileError", "DEFAULT_THRESHOLDS", "EXACT_ALGORITHMS"]
+__all__ = ["HashIndex", "IndexFileError", "DEFAULT_THRESHOLDS", "EXACT_ALGORITHMS", "open_index"]
 
-#: Inclusive Hamming thresholds. PDQ's 31 is Meta's recommendation; the 64-bit hashes' 10 is the
-#: usual imagehash practice, to be calibrated (benchmarks/robustness).
-DEFAULT_THRESHOLDS: dict[str, int] = {"pdq": 31, "phash": 10, "dhash": 10, "ahash": 10, "whash": 10,
-                                      "pdq-robust": ROBUST_THRESHOLD}
 EXACT_ALGORITHMS = ("md5", "sha1", "sha256")
 _EXACT_BYTES = {"md5": 16, "sha1": 20, "sha256": 32}
 _FORMAT_VERSION = 2
@@ -66,16 +63,17 @@ class HashIndex:
     Build it (``add_list`` / ``from_lists``, or ``add_hashes`` for large packed exports), then
     query it from as many threads as you like (``match`` / ``match_many``); adding while querying
     is not supported. ``threads``: OpenMP threads of one PDQ search (0: OpenMP's default; 1 for a
-    service that runs many queries on threads of its own).
+    service that runs many queries on threads of its own). ``thresholds`` outside the ranges of
+    ``thresholds.MAX_THRESHOLDS`` and a ``pdq_quality_floor`` outside 0-100 raise ``ValueError``.
     """
 
     def __init__(
-        self, thresholds: Mapping[str, int] | None = None, pdq_quality_floor: int = 50, threads: int = 0,
+        self, thresholds: Mapping[str, int] | None = None, pdq_quality_floor: int = DEFAULT_PDQ_QUALITY_FLOOR, threads: int = 0,
         video_query_share: float = VIDEO_DEFAULTS["query_share"], video_listed_share: float = VIDEO_DEFAULTS["listed_share"],
         robust: bool = True,
     ) -> None:
-        self.thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
-        self.pdq_quality_floor = pdq_quality_floor
+        self.thresholds = {**DEFAULT_THRESHOLDS, **check_thresholds(thresholds)}
+        self.pdq_quality_floor = check_quality_floor(pdq_quality_floor)
         self.threads = threads
         self.video_query_share = video_query_share
         self.video_listed_share = video_listed_share
@@ -92,7 +90,11 @@ class HashIndex:
 
     @classmethod
     def from_lists(cls, lists: Iterable[str | Path | HashList], *, strict: bool = False, **options: Any) -> tuple[HashIndex, list[LoadReport]]:
-        """An index of the given list files (or ``HashList`` objects), with one report per list."""
+        """An index of the given list files (or ``HashList`` objects), with one report per list.
+
+        Raises ``ListError`` for a list that cannot be read, ``EmptyListError`` for a list with no
+        entry that can be matched (or no list at all): an index that matches nothing is refused.
+        """
         index = cls(**options)
         reports = []
         for item in lists:
@@ -102,11 +104,15 @@ class HashIndex:
                 hash_list, report = load_list(item, strict=strict)
             index.add_list(hash_list, report)
             reports.append(report)
+        if not reports:
+            raise EmptyListError("no list given: an index of nothing would match nothing")
         return index, reports
 
     def add_list(self, hash_list: HashList, report: LoadReport | None = None) -> None:
-        """Add every entry of a list; entries that cannot be matched are noted in ``report``."""
-        skipped_quality = 0
+        """Add every entry of a list; entries that cannot be matched are noted in ``report`` (those
+        under the PDQ quality floor by name, in ``report.unmatched``). ``EmptyListError`` (and
+        nothing added) when no entry of the list can be matched."""
+        skipped_quality: list[tuple[str, str]] = []
         unmatchable: dict[str, int] = {}
         local: dict[str, int] = {}  # entry id -> number within the list
         categories: list[str | None] = []
@@ -117,14 +123,20 @@ class HashIndex:
         for entry in hash_list.entries:
             family = match_family(entry.algorithm)
             if family == "pdq" and entry.quality is not None and entry.quality < self.pdq_quality_floor:
-                skipped_quality += 1
+                where = f"frame at {entry.timestamp:g} s: " if entry.timestamp is not None else ""
+                skipped_quality.append((entry.entry_id, f"{where}PDQ quality {entry.quality} is under the floor "
+                                                        f"{self.pdq_quality_floor}: not matched"))
                 continue
+            tmk = entry.algorithm == "tmk" and entry.hex in hash_list.tmk_files
+            if entry.algorithm not in EXACT_ALGORITHMS and entry.algorithm not in HASH_BITS and not tmk:
+                unmatchable[entry.algorithm] = unmatchable.get(entry.algorithm, 0) + 1
+                continue  # no entry number for what cannot be matched
             k = local.setdefault(entry.entry_id, len(local))
             if k == len(categories):
                 categories.append(entry.category)
             if entry.algorithm in EXACT_ALGORITHMS:
                 exact.append((entry.algorithm, entry.hex, k))
-            elif entry.algorithm == "tmk" and entry.hex in hash_list.tmk_files:
+            elif tmk:
                 tmks.append((k, hash_list.tmk_files[entry.hex]))
             elif entry.algorithm in HASH_BITS:  # every PDQ dialect goes into the one PDQ table
                 rows, numbers, times = batches.setdefault(family, ([], [], []))
@@ -133,8 +145,22 @@ class HashIndex:
                 times.append(np.nan if entry.timestamp is None else entry.timestamp)
                 if entry.timestamp is not None:
                     frame_times.setdefault(k, set()).add(entry.timestamp)
-            else:
-                unmatchable[entry.algorithm] = unmatchable.get(entry.algorithm, 0) + 1
+        if report is not None:
+            report.unmatched += skipped_quality
+            if skipped_quality:
+                report.notes.append(f"{plural(len(skipped_quality), 'PDQ entry', 'PDQ entries')} with quality under "
+                                    f"{self.pdq_quality_floor} not matched (named above)")
+            for algorithm, count in unmatchable.items():
+                if not any(algorithm.lower() in note.lower() for note in report.notes):  # say it once
+                    report.notes.append(f"{plural(count, f'{algorithm} entry', f'{algorithm} entries')} kept in the "
+                                        f"list but cannot be matched by this tool")
+        if not exact and not batches and not tmks:
+            why = [f"{plural(len(skipped_quality), 'PDQ entry', 'PDQ entries')} under the quality floor "
+                   f"{self.pdq_quality_floor}"] if skipped_quality else []
+            why += [f"{plural(n, f'{a} entry', f'{a} entries')} of an algorithm this tool cannot match"
+                    for a, n in unmatchable.items()]
+            raise EmptyListError(f"list {hash_list.name!r}: no entry can be matched"
+                                 + (f" ({'; '.join(why)})" if why else " (the list is empty)"), report)
         with self._lock:
             self._check_new(hash_list.name)
             first = self._entries.append(hash_list.name, Ids.explicit(list(local)), self._entries.encode(categories, len(categories)))
@@ -147,14 +173,6 @@ class HashIndex:
             for k, stamps in frame_times.items():
                 self._video_frames[first + k] = len(stamps)
             self._tmk.add([(first + k, data) for k, data in tmks])
-        if report is not None:
-            if skipped_quality:
-                report.notes.append(
-                    f"{skipped_quality} PDQ entries with quality under {self.pdq_quality_floor} are not matched"
-                )
-            for algorithm, count in unmatchable.items():
-                if not any(algorithm.lower() in note.lower() for note in report.notes):  # say it once
-                    report.notes.append(f"{count} {algorithm} entries are kept in the list but cannot be matched by this tool")
 
     def add_hashes(
         self,
@@ -236,6 +254,27 @@ class HashIndex:
         """The algorithms that have entries (perceptual and exact)."""
         return sorted([a for a, t in self._perceptual.items() if len(t)] + [a for a, t in self._exact.items() if t]
                       + (["tmk"] if len(self._tmk) else []))
+
+    def idle_tables(self, algorithms: Iterable[str]) -> dict[str, int]:
+        """``{algorithm: rows}`` of the tables no picture hashed with ``algorithms`` can match
+        (digests are always computed; a video's frames are always PDQ)."""
+        families = {match_family(a) for a in algorithms}
+        if "pdq" in families and self.robust:
+            families.add("pdq-robust")
+        return {family: len(table) for family, table in sorted(self._perceptual.items())
+                if len(table) and family not in families}
+
+    def idle_note(self, algorithms: Iterable[str]) -> str | None:
+        """A sentence for the user when ``idle_tables(algorithms)`` is not empty, else None."""
+        idle = self.idle_tables(algorithms)
+        if not idle:
+            return None
+        tables = ", ".join(f"{algorithm} ({plural(rows, 'row')})" for algorithm, rows in idle.items())
+        hashed = ",".join(a for a in algorithms if a in HASH_BITS)
+        add = ",".join(dict.fromkeys("pdq" if a == "pdq-robust" else a for a in idle))
+        return (f"pictures are hashed with {hashed or 'digests only'}, so the lists' {tables} cannot match them"
+                + (" (a video's frames, always PDQ, still can)" if "pdq" in idle else "")
+                + f"; add {add} to --algo, or leave --algo out")
 
     def nbytes(self) -> dict[str, int]:
         """Bytes held in arrays, by part: each table's hashes and per-row entry numbers, the
@@ -457,20 +496,45 @@ class HashIndex:
             manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise IndexFileError(f"{folder}: no readable manifest.json ({exc})") from None
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files", {}), dict):
+            raise IndexFileError(f"{folder}: manifest.json is not an ocsea-match index manifest")
         if manifest.get("format") != "ocsea-match-index" or manifest.get("version") != _FORMAT_VERSION:
             raise IndexFileError(f"{folder}: not an ocsea-match index of version {_FORMAT_VERSION} "
                                  f"(found version {manifest.get('version')!r}; build it again from its lists)")
         files: dict[str, str] = manifest.get("files", {})
         for name, digest in files.items():
             path = folder / name
-            if not path.is_file() or _sha256(path) != digest:
+            if Path(name).name != name or not path.is_file() or _sha256(path) != digest:
                 raise IndexFileError(f"{path}: missing, corrupt or altered (SHA-256 differs from the manifest)")
         try:
-            return _Loader(folder, files, threads).index(manifest)
-        except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, IndexFileError):
-                raise
+            index = _Loader(folder, files, threads).index(manifest)
+        except IndexFileError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever an altered file makes fail is a refused index
             raise IndexFileError(f"{folder}: inconsistent index ({type(exc).__name__}: {exc})") from None
+        if not len(index) or not index.algorithms:
+            raise IndexFileError(f"{folder}: the index holds no entry that can be matched; build it again from lists "
+                                 "that have usable entries")
+        return index
+
+
+def open_index(index_dir: str | Path | None = None, *, pdq_quality_floor: int | None = None, **options: Any) -> HashIndex:
+    """A saved index (``index_dir``) or a new empty one, with the PDQ quality floor asked for.
+
+    A saved index keeps the floor it was built with (entries under it are not in it): asking for
+    another one is a ``ValueError``; ``None`` takes the index's own (a new index: 50).
+
+    >>> index = open_index("known.idx", pdq_quality_floor=70)  # doctest: +SKIP
+    """
+    if index_dir is None:
+        return HashIndex(pdq_quality_floor=DEFAULT_PDQ_QUALITY_FLOOR if pdq_quality_floor is None else pdq_quality_floor,
+                         **options)
+    index = HashIndex.load(index_dir, **options)
+    if pdq_quality_floor is not None and check_quality_floor(pdq_quality_floor) != index.pdq_quality_floor:
+        raise ValueError(f"{index_dir} was built with the PDQ quality floor {index.pdq_quality_floor}, not "
+                         f"{pdq_quality_floor}: build it again with --pdq-quality-floor {pdq_quality_floor}, or leave "
+                         "the option out")
+    return index
 
 
 class _Loader:
@@ -482,7 +546,7 @@ class _Loader:
     def array(self, name: str, ndim: int = 1) -> np.ndarray:
         if name not in self.files:
             raise IndexFileError(f"{self.folder}: the manifest does not list {name}")
-        array = np.load(self.folder / name, allow_pickle=False)
+        array = read_npy(self.folder / name)
         if array.ndim != ndim or array.dtype.kind not in "ui":
             raise IndexFileError(f"{self.folder}: {name} is not an integer array of {ndim} dimension(s)")
         return array
@@ -491,7 +555,13 @@ class _Loader:
         return IndexFileError(f"{self.folder}: {what}")
 
     def index(self, manifest: Mapping[str, Any]) -> HashIndex:
-        index = HashIndex(thresholds=manifest["thresholds"], pdq_quality_floor=manifest["pdq_quality_floor"], threads=self.threads,
+        try:  # an index saved before the floor was a setting was built with 50
+            thresholds = {k: v for k, v in manifest["thresholds"].items() if k in DEFAULT_THRESHOLDS}
+            floor = manifest.get("pdq_quality_floor", DEFAULT_PDQ_QUALITY_FLOOR)
+            check_thresholds(thresholds), check_quality_floor(floor)
+        except (AttributeError, ValueError) as exc:
+            raise self.fail(f"the manifest's settings are not usable ({exc})") from None
+        index = HashIndex(thresholds=thresholds, pdq_quality_floor=floor, threads=self.threads,
                           video_query_share=float(manifest.get("video_query_share", VIDEO_DEFAULTS["query_share"])),
                           video_listed_share=float(manifest.get("video_listed_share", VIDEO_DEFAULTS["listed_share"])),
                           robust=bool(manifest.get("robust", True)))
@@ -515,7 +585,7 @@ class _Loader:
             self.check_numbers(numbers, len(entries), algorithm)
             times = None
             if f"{algorithm}.times.npy" in self.files:
-                times = np.load(self.folder / f"{algorithm}.times.npy", allow_pickle=False)
+                times = read_npy(self.folder / f"{algorithm}.times.npy")
                 if times.dtype != np.float32 or times.shape != (len(rows),):
                     raise self.fail(f"{algorithm} frame times do not fit its rows")
             index._add_rows(algorithm, rows, numbers, times)

@@ -153,6 +153,8 @@ def _sample(container: Any, every: float, dedupe: int | None, max_pixels: int, t
         raise MediaError("no-video-frames", "no video stream (audio only, or not a video)")
     stream = container.streams.video[0]
     ctx = stream.codec_context
+    if ctx is None:  # a stream whose codec FFmpeg does not know (found by fuzz/: an mp4 with a mangled codec tag)
+        raise MediaError("unsupported-format", "the video stream's codec is not one FFmpeg can decode")
     width, height = int(ctx.width or 0), int(ctx.height or 0)
     if width * height > max_pixels:
         raise MediaError("decompression-bomb", f"{width}x{height} frames, over the limit of {max_pixels} pixels")

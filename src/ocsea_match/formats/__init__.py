@@ -2,7 +2,9 @@
 
 The format is recognised from the content, never from the file name. Every line or record that
 cannot be used is reported with its number and the reason in a ``LoadReport``; ``strict=True``
-turns any such problem into an error. Nothing is dropped silently.
+turns any such problem into an error. Nothing is dropped silently: a list with no usable entry is
+refused (``EmptyListError``, with the report), and whatever a file holds, reading it raises
+nothing but ``ListError``.
 
 >>> hash_list, report = load_list("known_list.csv")  # doctest: +SKIP
 >>> report.loaded, report.problems[:1]  # doctest: +SKIP
@@ -16,12 +18,13 @@ sha256sum text, hashdeep, NIST NSRL RDSv3 SQLite (known-good), Project VIC VICS 
 from __future__ import annotations
 
 
-from .model import HashList, ListEntry, ListError, LoadReport
+from .convert import ConversionReport, convert_list
+from .model import EmptyListError, HashList, ListEntry, ListError, LoadReport
 from .readers import detect_format, load_list, read_list_text
 from .vics import dump_vics
 from .writers import WRITERS, dump_list
 
 __all__ = [
-    "HashList", "ListEntry", "ListError", "LoadReport", "WRITERS", "detect_format", "dump_list", "dump_vics",
-    "load_list", "read_list_text",
+    "ConversionReport", "EmptyListError", "HashList", "ListEntry", "ListError", "LoadReport", "WRITERS", "convert_list",
+    "detect_format", "dump_list", "dump_vics", "load_list", "read_list_text",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 from .model import HEX_LENGTHS, HashList, ListEntry, ListError, LoadReport
 
@@ -21,7 +22,7 @@ def read_hashdeep(text: str, hash_list: HashList, report: LoadReport) -> None:
     """``%%%% size,md5,sha256,filename`` header, ``##`` comments, then one file per line."""
     columns: list[str] | None = None
     ignored: set[str] = set()
-    for number, raw in enumerate(text.splitlines(), 1):
+    for number, raw in enumerate(text.split("\n"), 1):
         line = raw.strip()
         if not line or line.startswith("##") or line.startswith("%%%% HASHDEEP"):
             continue
@@ -60,7 +61,7 @@ def is_sqlite(head: bytes) -> bool:
 def read_nsrl(path: Path, hash_list: HashList, report: LoadReport) -> None:
     """NSRL RDSv3: the ``DISTINCT_HASH`` view (or ``FILE``), opened read-only; category known-good."""
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+        con = sqlite3.connect(f"file:{quote(str(Path(path).absolute()))}?mode=ro&immutable=1", uri=True)
     except sqlite3.Error as exc:
         raise ListError(f"{path}: cannot open as SQLite: {exc}") from None
     try:

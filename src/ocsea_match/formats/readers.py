@@ -1,40 +1,78 @@
-"""Readers for PDQ lists, digest lists (md5sum/sha1sum/sha256sum), VICS JSON and JSONL records."""
+"""Readers for PDQ lists (one hash a line, or any delimited list: ',', ';', tab, '|'), digest lists
+(md5sum/sha1sum/sha256sum), vPDQ, VICS JSON and JSONL records; ``load_list``/``read_list_text``
+are the one way in (one wrapper, one refusal of a list with no usable entry)."""
 
 from __future__ import annotations
 
 import csv
-import io
-import json
 import re
 from pathlib import Path
+from typing import Any
 
-from .model import HEX_LENGTHS, HashList, ListEntry, ListError, LoadReport
+from .._wording import plural
+from .model import (HEX_LENGTHS, EmptyListError, HashList, ListEntry, ListError, LoadReport, check_quality,
+                    check_timestamp, parse_json)
 from .forensic import is_hashdeep, is_sqlite, read_hashdeep, read_nsrl
 from .vics import is_vics, read_vics
 
 __all__ = ["detect_format", "load_list", "read_list_text"]
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
-_DIGEST_LINE = re.compile(r"^([0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})\s+\*?(.*)$")
+#: md5sum's "HEX  NAME" (text) or "HEX *NAME" (binary): one space, then the mode; other tools' whitespace too
+_DIGEST_LINE = re.compile(r"^([0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})(?: [ *]|\s+)(.*)$")
 _DIGEST_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256"}
 _HASH_COLUMNS = ("hash", "pdq", "pdq_hash", "signal", "value")
-_ID_COLUMNS = ("id", "entry_id", "media_id", "mediaid", "name", "path")
+_ID_COLUMNS = ("id", "entry_id", "media_id", "mediaid", "name", "path", "file", "filename", "file_name")
 _CATEGORY_COLUMNS = ("category", "label", "tags", "class")
+#: Delimiters of delimited lists, in order of preference when a line splits as well on several:
+#: spreadsheets write ',' or, where the decimal separator is a comma (much of Europe), ';'.
+_DELIMITERS = ("\t", ",", ";", "|")
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of a list whose line endings ``read_list_text`` made LF: numbered as an
+    editor numbers them (``str.splitlines`` would also split on form feeds and U+2028)."""
+    return text.split("\n")
 
 
 def _content_lines(text: str) -> list[tuple[int, str]]:
-    return [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.lstrip().startswith("#")]
+    return [(n, line.strip()) for n, line in enumerate(_lines(text), 1)
+            if line.strip() and not line.lstrip().startswith("#")]
 
 
 _VPDQ_LINE = re.compile(r"^(\d+),(-?\d+),([0-9a-fA-F]{64}),(\d+(?:\.\d*)?)$")
 
 
+def _split(line: str, delimiter: str) -> list[str]:
+    """One line's fields (quotes as spreadsheets write them); ``ValueError`` for a line the csv
+    module refuses (a NUL, an oversized field)."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise ValueError(f"not a delimited line: {exc}") from None
+
+
+def _delimiter(line: str) -> str | None:
+    """The delimiter that splits a line into the most fields (None: it splits on none)."""
+    best, most = None, 1
+    for delimiter in _DELIMITERS:
+        if delimiter in line:
+            try:
+                count = len(_split(line, delimiter))
+            except ValueError:
+                continue
+            if count > most:
+                best, most = delimiter, count
+    return best
+
+
 def detect_format(text: str) -> str:
     """``pdq-lines``, ``pdq-csv``, ``vpdq``, ``digests``, ``hashdeep``, ``vics`` or ``jsonl``, from the content
-    (NSRL SQLite files are recognised by ``load_list`` from their first bytes)."""
+    (NSRL SQLite files are recognised by ``load_list`` from their first bytes). ``pdq-csv`` is any
+    delimited list: ',', ';', tab or '|'."""
     lines = _content_lines(text)
     if not lines:
-        raise ListError("the list is empty")
+        raise ListError("the list is empty (no line that is not blank or a '#' comment)")
     first = lines[0][1]
     if is_vics(text):
         return "vics"
@@ -48,7 +86,7 @@ def detect_format(text: str) -> str:
         return "digests"
     if _VPDQ_LINE.match(first):
         return "vpdq"
-    if "," in first or "\t" in first:
+    if _delimiter(first) is not None:
         return "pdq-csv"
     return "pdq-lines"
 
@@ -71,7 +109,7 @@ def _read_pdq_lines(text: str, hash_list: HashList, report: LoadReport) -> None:
 
 
 def _pick(header: list[str], names: tuple[str, ...]) -> int | None:
-    lowered = [h.strip().lower() for h in header]
+    lowered = [re.sub(r"[\s\-]+", "_", h.strip().lower()) for h in header]
     for name in names:
         if name in lowered:
             return lowered.index(name)
@@ -79,37 +117,63 @@ def _pick(header: list[str], names: tuple[str, ...]) -> int | None:
 
 
 def _read_pdq_csv(text: str, hash_list: HashList, report: LoadReport) -> None:
-    dialect = csv.excel_tab if "\t" in text.splitlines()[0] else csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
-    header = rows[0] if rows else []
+    """A delimited list (',', ';', tab, '|': the header line says which) with a hash column."""
+    # lines as they are: stripping would take a leading tab, an empty first cell, and shift the columns
+    lines = [(n, line) for n, line in enumerate(_lines(text), 1) if line.strip()]
+    lines = lines[next(i for i, (_, line) in enumerate(lines) if not line.lstrip().startswith("#")):]  # comments before the header
+    header_line = lines[0][1]
+    delimiter = _delimiter(header_line) or ","
+    if delimiter != ",":
+        report.notes.append(f"read as a {_DELIMITER_NAMES[delimiter]}-delimited list")
+    header = _split(header_line, delimiter)
     col_hash = _pick(header, _HASH_COLUMNS)
+    col_id = col_cat = col_q = None
     if col_hash is None:
-        if header and _check_hex("pdq", header[0]) is not None:
-            col_hash, col_id, col_cat, col_q, start = 0, None, None, None, 0  # no header row
-        else:
-            raise ListError(f"no hash column in the header {header!r} (expected one of {_HASH_COLUMNS})")
+        col_hash = next((i for i, cell in enumerate(header) if _check_hex("pdq", cell) is not None), None)
+        if col_hash is not None:
+            rows = lines  # no header row
+        else:  # a header with other names: the column that holds PDQ hashes in the first row
+            first_row = _split(lines[1][1], delimiter) if len(lines) > 1 else []
+            col_hash = next((i for i, cell in enumerate(first_row) if _check_hex("pdq", cell) is not None), None)
+            if col_hash is None or col_hash >= len(header):
+                raise ListError(f"no hash column in the header {header[:8]!r} (expected one of "
+                                f"{', '.join(_HASH_COLUMNS)}, or PDQ hashes in a column of the first row)")
+            report.notes.append(f"column {header[col_hash]!r} read as the PDQ hashes (it holds them)")
+            col_id, col_cat, col_q = _pick(header, _ID_COLUMNS), _pick(header, _CATEGORY_COLUMNS), _pick(header, ("quality",))
+            rows = lines[1:]
     else:
-        col_id, col_cat, col_q, start = _pick(header, _ID_COLUMNS), _pick(header, _CATEGORY_COLUMNS), _pick(header, ("quality",)), 1
-    for number, row in enumerate(rows[start:], start + 1):
-        if not row or not any(cell.strip() for cell in row):
+        col_id, col_cat, col_q = _pick(header, _ID_COLUMNS), _pick(header, _CATEGORY_COLUMNS), _pick(header, ("quality",))
+        rows = lines[1:]
+    for number, line in rows:
+        try:
+            row = _split(line, delimiter)
+        except ValueError as exc:
+            report.problems.append((number, str(exc)))
+            continue
+        if not any(cell.strip() for cell in row):
             continue
         if len(row) <= col_hash:
-            report.problems.append((number, f"no hash column in this row ({len(row)} fields)"))
+            if line.lstrip().startswith("#"):
+                continue  # a comment line
+            report.problems.append((number, f"no hash column in this row ({plural(len(row), 'field')})"))
             continue
         value = _check_hex("pdq", row[col_hash])
+        if value is None and line.lstrip().startswith("#"):
+            continue  # a comment line (a row whose first cell starts with '#' but holds a hash is a row)
         if value is None:
             report.problems.append((number, f"not a 64-character PDQ hash: {row[col_hash][:80]!r}"))
             continue
-        quality = None
-        if col_q is not None and col_q < len(row) and row[col_q].strip():
-            try:
-                quality = int(float(row[col_q]))
-            except ValueError:
-                report.problems.append((number, f"quality is not a number: {row[col_q]!r}"))
-                continue
+        try:
+            quality = check_quality(row[col_q]) if col_q is not None and col_q < len(row) else None
+        except ValueError as exc:
+            report.problems.append((number, str(exc)))
+            continue
         entry_id = row[col_id].strip() if col_id is not None and col_id < len(row) and row[col_id].strip() else f"{hash_list.name}:{number}"
         category = row[col_cat].strip() or None if col_cat is not None and col_cat < len(row) else None
         hash_list.entries.append(ListEntry(entry_id, "pdq", value, category=category, quality=quality))
+
+
+_DELIMITER_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "'|'"}
 
 
 def _read_digests(text: str, hash_list: HashList, report: LoadReport) -> None:
@@ -124,92 +188,127 @@ def _read_digests(text: str, hash_list: HashList, report: LoadReport) -> None:
 
 
 def _read_jsonl(text: str, hash_list: HashList, report: LoadReport) -> None:
+    """This project's JSON lines records (``hash``/``scan`` output, ``convert --to jsonl``)."""
     for number, line in _content_lines(text):
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            report.problems.append((number, f"not JSON: {exc.msg}"))
+            record = parse_json(line)
+        except ValueError as exc:
+            report.problems.append((number, str(exc)))
             continue
         if not isinstance(record, dict):
             report.problems.append((number, "not a JSON object"))
             continue
         if record.get("status") not in (None, "ok"):
-            report.problems.append((number, f"record with status {record.get('status')!r}: no hashes to list"))
+            report.problems.append((number, f"record with status {str(record.get('status'))[:40]!r}: no hashes to list"))
             continue
-        entry_id = str(record.get("entry_id") or record.get("path") or f"{hash_list.name}:{number}")
-        category = record.get("category")
-        found = 0
-        for algorithm in ("md5", "sha1", "sha256"):
-            value = record.get(algorithm)
-            if value:
-                checked = _check_hex(algorithm, str(value))
-                if checked is None:
-                    report.problems.append((number, f"bad {algorithm}: {str(value)[:80]!r}"))
-                    continue
-                hash_list.entries.append(ListEntry(entry_id, algorithm, checked, category=category))
-                found += 1
-        found += _read_frames(record.get("frames"), entry_id, category, number, hash_list, report)
-        found += _read_robust(record.get("robust"), entry_id, category, number, hash_list, report)
-        if "tmk" in record:  # a video's TMK+PDQF, base64 of its .tmk file
-            from ..tmk_lists import read_tmk_field
-            found += read_tmk_field(record["tmk"], entry_id, category, number, hash_list, report)
-        for algorithm, value in (record.get("hashes") or {}).items():
-            if algorithm not in HEX_LENGTHS or not isinstance(value, dict):
-                report.problems.append((number, f"unknown hash {algorithm!r}"))
-                continue
-            checked = _check_hex(algorithm, str(value.get("hex", "")))
-            if checked is None:
-                report.problems.append((number, f"bad {algorithm} hex: {str(value.get('hex'))[:80]!r}"))
-                continue
-            hash_list.entries.append(ListEntry(entry_id, algorithm, checked, category=category, quality=value.get("quality")))
-            found += 1
-        if not found:
+        before = len(hash_list.entries)
+        try:
+            _read_record(record, number, hash_list, report)
+        except ValueError as exc:  # the whole record is refused: half an item would mislead
+            del hash_list.entries[before:]
+            report.problems.append((number, str(exc)))
+            continue
+        if len(hash_list.entries) == before:
             report.problems.append((number, "a record with no hash"))
 
 
+def _text_field(record: dict[str, Any], key: str) -> str | None:
+    value = record.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f"{key!r} is not text or a number: {str(value)[:40]!r}")
+    return str(value)
+
+
+def _read_record(record: dict[str, Any], number: int, hash_list: HashList, report: LoadReport) -> None:
+    entry_id = _text_field(record, "entry_id") or _text_field(record, "path") or f"{hash_list.name}:{number}"
+    category = _text_field(record, "category")
+    for algorithm in ("md5", "sha1", "sha256"):
+        value = record.get(algorithm)
+        if value:
+            checked = _check_hex(algorithm, value) if isinstance(value, str) else None
+            if checked is None:
+                report.problems.append((number, f"bad {algorithm}: {str(value)[:80]!r}"))
+                continue
+            hash_list.entries.append(ListEntry(entry_id, algorithm, checked, category=category))
+    _read_frames(record.get("frames"), entry_id, category, number, hash_list, report)
+    _read_robust(record.get("robust"), entry_id, category, number, hash_list, report)
+    if "tmk" in record:  # a video's TMK+PDQF, base64 of its .tmk file
+        from ..tmk_lists import read_tmk_field
+
+        read_tmk_field(record["tmk"], entry_id, category, number, hash_list, report)
+    hashes = record.get("hashes")
+    if hashes is None:
+        return
+    if not isinstance(hashes, dict):
+        raise ValueError("'hashes' is not an object of {algorithm: {hex, quality}}")
+    for algorithm, value in hashes.items():
+        if algorithm not in HEX_LENGTHS or not isinstance(value, dict):
+            report.problems.append((number, f"unknown hash {algorithm[:40]!r}" if algorithm not in HEX_LENGTHS
+                                    else f"{algorithm}: not an object with 'hex'"))
+            continue
+        hex_value = value.get("hex")
+        checked = _check_hex(algorithm, hex_value) if isinstance(hex_value, str) else None
+        if checked is None:
+            report.problems.append((number, f"bad {algorithm} hex: {str(hex_value)[:80]!r}"))
+            continue
+        hash_list.entries.append(ListEntry(entry_id, algorithm, checked, category=category,
+                                           quality=check_quality(value.get("quality"))))
+
+
 def _read_frames(frames: object, entry_id: str, category: str | None, number: int, hash_list: HashList,
-                 report: LoadReport) -> int:
+                 report: LoadReport) -> None:
     """A video record's frames: one PDQ entry per frame (and per trimmed frame) with its time."""
     if frames is None:
-        return 0
+        return
     if not isinstance(frames, list):
-        report.problems.append((number, "'frames' is not a list"))
-        return 0
-    found = 0
+        raise ValueError("'frames' is not a list")
     for i, frame in enumerate(frames):
-        if not isinstance(frame, dict) or not isinstance(frame.get("timestamp"), (int, float)):
+        if not isinstance(frame, dict) or "timestamp" not in frame:
             report.problems.append((number, f"frame {i}: not an object with a timestamp"))
+            continue
+        try:
+            timestamp = check_timestamp(frame["timestamp"])
+        except ValueError as exc:
+            report.problems.append((number, f"frame {i}: {exc}"))
             continue
         for key, quality_key in (("pdq", "quality"), ("pdq_trimmed", "quality_trimmed")):
             if key not in frame:
                 continue
-            checked = _check_hex("pdq", str(frame[key]))
+            checked = _check_hex("pdq", frame[key]) if isinstance(frame[key], str) else None
             if checked is None:
                 report.problems.append((number, f"frame {i}: bad {key}: {str(frame[key])[:80]!r}"))
                 continue
-            hash_list.entries.append(ListEntry(entry_id, "pdq", checked, category=category,
-                                               quality=frame.get(quality_key), timestamp=float(frame["timestamp"])))
-            found += 1
-    return found
+            try:
+                quality = check_quality(frame.get(quality_key))
+            except ValueError as exc:
+                report.problems.append((number, f"frame {i}: {exc}"))
+                continue
+            hash_list.entries.append(ListEntry(entry_id, "pdq", checked, category=category, quality=quality,
+                                               timestamp=timestamp))
 
 
 def _read_robust(robust: object, entry_id: str, category: str | None, number: int, hash_list: HashList,
-                 report: LoadReport) -> int:
+                 report: LoadReport) -> None:
     """A record's robust list rows (``robust.list``): PDQ of its trimmed picture and crops."""
     if robust is None:
-        return 0
+        return
     rows = robust.get("list") if isinstance(robust, dict) else None
     if not isinstance(rows, list):
-        return 0  # a query-only record: nothing to list
-    found = 0
+        return  # a query-only record: nothing to list
     for i, row in enumerate(rows):
-        checked = _check_hex("pdq-robust", str(row.get("hex", "")) if isinstance(row, dict) else "")
+        hex_value = row.get("hex") if isinstance(row, dict) else None
+        checked = _check_hex("pdq-robust", hex_value) if isinstance(hex_value, str) else None
         if checked is None:
             report.problems.append((number, f"robust row {i}: not a PDQ hash"))
             continue
-        hash_list.entries.append(ListEntry(entry_id, "pdq-robust", checked, category=category, quality=row.get("quality")))
-        found += 1
-    return found
+        try:
+            quality = check_quality(row.get("quality"))
+        except ValueError as exc:
+            report.problems.append((number, f"robust row {i}: {exc}"))
+            continue
+        hash_list.entries.append(ListEntry(entry_id, "pdq-robust", checked, category=category, quality=quality))
 
 
 def _read_vpdq(text: str, hash_list: HashList, report: LoadReport) -> None:
@@ -219,8 +318,13 @@ def _read_vpdq(text: str, hash_list: HashList, report: LoadReport) -> None:
         if not m:
             report.problems.append((number, f"not a 'frameNumber,quality,hex,timestamp' line: {line[:80]!r}"))
             continue
-        hash_list.entries.append(ListEntry(hash_list.name, "pdq", m.group(3).lower(), quality=int(m.group(2)),
-                                           label=m.group(1), timestamp=float(m.group(4))))
+        try:
+            quality, timestamp = check_quality(int(m.group(2))), check_timestamp(float(m.group(4)))
+        except ValueError as exc:
+            report.problems.append((number, str(exc)))
+            continue
+        hash_list.entries.append(ListEntry(hash_list.name, "pdq", m.group(3).lower(), quality=quality,
+                                           label=m.group(1), timestamp=timestamp))
 
 
 _READERS = {
@@ -230,19 +334,34 @@ _READERS = {
 
 
 def read_list_text(
-    text: str, name: str, *, strict: bool = False, format: str | None = None, dialect: str | None = None
+    text: str, name: str, *, strict: bool = False, format: str | None = None, dialect: str | None = None,
+    source: str | None = None,
 ) -> tuple[HashList, LoadReport]:
     """Parse a list's text; ``format`` overrides detection; ``dialect`` names the PDQ dialect
-    the list's PDQ hashes were made in (``pdq-thumb512``, ``pdq-nearest512``), kept with them."""
+    the list's PDQ hashes were made in (``pdq-thumb512``, ``pdq-nearest512``), kept with them.
+    A UTF-8 BOM and any line endings (LF, CRLF, CR) are accepted. ``source`` names the list in
+    messages (default ``name``).
+
+    Raises ``ListError`` for a list that cannot be read, and ``EmptyListError`` (a ``ListError``)
+    for one with no usable entry; both carry the ``report`` of what was read.
+    """
     if dialect is not None and dialect not in ("pdq", "pdq-thumb512", "pdq-nearest512"):
         raise ListError(f"unknown PDQ dialect {dialect!r}")
+    label = source or name
     text = text.lstrip("\ufeff")
-    fmt = format or detect_format(text)
-    if fmt not in _READERS:
-        raise ListError(f"unknown list format {fmt!r}; known: {sorted(_READERS)}")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     hash_list = HashList(name)
-    report = LoadReport(name, fmt)
-    _READERS[fmt](text, hash_list, report)
+    report = LoadReport(name, format or "unknown")
+    try:
+        report.format = fmt = format or detect_format(text)
+        if fmt not in _READERS:
+            raise ListError(f"unknown list format {fmt!r}; known: {sorted(_READERS)}")
+        _READERS[fmt](text, hash_list, report)
+    except ListError as exc:
+        raise ListError(f"{label}: {exc}", report) from None
+    except Exception as exc:  # noqa: BLE001 - the one wrapper: a reader's oversight is a refusal, never a traceback
+        raise ListError(f"{label}: cannot be read ({type(exc).__name__}: {exc}); please report this", report) from None
     if dialect is not None and dialect != "pdq":
         hash_list.dialect = dialect
         hash_list.entries = [
@@ -250,18 +369,39 @@ def read_list_text(
             if e.algorithm == "pdq" and e.timestamp is None else e
             for e in hash_list.entries
         ]
+    return _finish(hash_list, report, label, strict)
+
+
+def _finish(hash_list: HashList, report: LoadReport, label: str, strict: bool) -> tuple[HashList, LoadReport]:
+    """Every reader ends here: the count, strict mode, and the refusal of a list with no entry."""
     report.loaded = len(hash_list.entries)
     if strict and report.problems:
         number, reason = report.problems[0]
-        raise ListError(f"{name}: line {number}: {reason} ({len(report.problems)} problem(s) in all)")
+        raise ListError(f"{label}: {report.unit} {number}: {reason} ({plural(len(report.problems), 'problem')} in all)", report)
+    if not hash_list.entries:
+        raise EmptyListError(f"{label} ({report.format}): no usable entry, so nothing could match it{reasons(report)}", report)
     return hash_list, report
 
 
+def reasons(report: LoadReport, shown: int = 3) -> str:
+    """``": line 2: ...; line 3: ... (and N more)"``: why a report's list is unusable, in brief."""
+    if not report.problems:
+        return ""
+    listed = "; ".join(f"{report.unit} {n}: {r}" for n, r in report.problems[:shown])
+    more = len(report.problems) - shown
+    return f": {listed}" + (f" (and {more} more)" if more > 0 else "")
+
+
 def load_list(
-    path: str | Path, *, name: str | None = None, strict: bool = False, format: str | None = None,
-    dialect: str | None = None,
+    path: str | Path, *, strict: bool = False, format: str | None = None, dialect: str | None = None,
+    name: str | None = None,
 ) -> tuple[HashList, LoadReport]:
-    """Read a hash list file: ``(HashList, LoadReport)``. The list is named after the file."""
+    """Read a hash list file: ``(HashList, LoadReport)``. The list is named after the file.
+
+    Text lists may be UTF-8 (with or without a BOM) or UTF-16 with a BOM (spreadsheets' "Unicode
+    text"). Raises ``ListError`` when the file cannot be read as a list, ``EmptyListError`` (a
+    ``ListError``) when it has no usable entry; never another exception for what the file holds.
+    """
     path = Path(path)
     from ..tmk_lists import is_tmk, read_tmk_file, read_tmk_folder
     if path.is_dir() or format == "tmk":  # a folder of Meta's .tmk files
@@ -279,16 +419,19 @@ def load_list(
     if is_tmk(head):
         return load_list(path, name=name, strict=strict, format="tmk")
     if is_sqlite(head) or format == "nsrl":
-        hash_list, report = HashList(name or path.stem), LoadReport(name or path.stem, "nsrl-rdsv3")
-        read_nsrl(path, hash_list, report)
-        report.loaded = len(hash_list.entries)
-        if strict and report.problems:
-            raise ListError(f"{path}: row {report.problems[0][0]}: {report.problems[0][1]}")
-        return hash_list, report
+        hash_list, report = HashList(name or path.stem), LoadReport(name or path.stem, "nsrl-rdsv3", unit="row")
+        try:
+            read_nsrl(path, hash_list, report)
+        except ListError as exc:
+            raise ListError(str(exc), report) from None
+        except Exception as exc:  # noqa: BLE001 - as in read_list_text
+            raise ListError(f"{path}: cannot be read ({type(exc).__name__}: {exc}); please report this", report) from None
+        return _finish(hash_list, report, str(path), strict)
+    encoding = "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = path.read_text(encoding=encoding)
     except UnicodeDecodeError as exc:
-        raise ListError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise ListError(f"{path}: not {'UTF-16' if encoding == 'utf-16' else 'UTF-8'} text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise ListError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return read_list_text(text, name or path.stem, strict=strict, format=format, dialect=dialect)
+    return read_list_text(text, name or path.stem, strict=strict, format=format, dialect=dialect, source=str(path))

@@ -8,7 +8,7 @@ import io
 import json
 from typing import Any
 
-from .model import HashList, ListError
+from .model import HashList, ListEntry, ListError
 from .vics import dump_vics
 
 __all__ = ["WRITERS", "dump_list"]
@@ -33,9 +33,19 @@ def _digest_writer(algorithm: str):  # type: ignore[no-untyped-def]
 
 
 def _dump_jsonl(hash_list: HashList) -> str:
-    items: dict[str, dict[str, Any]] = {}
-    for e in hash_list.entries:
-        item = items.setdefault(e.entry_id, {"entry_id": e.entry_id, "category": e.category, "hashes": {}})
+    """One record per item; an item with two hashes of one algorithm (two PDQs of one VICS item)
+    gets a second record with the same ``entry_id``, so that nothing is overwritten."""
+    records: list[dict[str, Any]] = []
+    open_records: dict[str, list[dict[str, Any]]] = {}  # entry id -> its records
+    for e in dict.fromkeys(hash_list.entries):  # identical entries once
+        if e.algorithm == "photodna":
+            continue
+        mine = open_records.setdefault(e.entry_id, [])
+        item = next((r for r in mine if _has_room(r, e)), None)
+        if item is None:
+            item = {"entry_id": e.entry_id, "category": e.category, "hashes": {}}
+            mine.append(item)
+            records.append(item)
         if e.timestamp is not None:  # a video's frame
             item.setdefault("frames", []).append({"timestamp": e.timestamp, "pdq": e.hex, "quality": e.quality})
         elif e.algorithm == "pdq-robust":  # a listed picture's derived rows
@@ -44,12 +54,21 @@ def _dump_jsonl(hash_list: HashList) -> str:
             item[e.algorithm] = e.hex
         elif e.algorithm == "tmk" and e.hex in hash_list.tmk_files:  # a video's .tmk file, base64
             item["tmk"] = base64.b64encode(hash_list.tmk_files[e.hex]).decode("ascii")
-        elif e.algorithm != "photodna":
+        else:
             value: dict[str, Any] = {"hex": e.hex}
             if e.quality is not None:
                 value["quality"] = e.quality
             item["hashes"][e.algorithm] = value
-    return "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items.values())
+    return "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in records)
+
+
+def _has_room(record: dict[str, Any], e: ListEntry) -> bool:
+    """Whether a JSONL record can take the entry without overwriting one (frames and robust rows are lists)."""
+    if e.timestamp is not None or e.algorithm == "pdq-robust":
+        return True
+    if e.algorithm in ("md5", "sha1", "sha256", "tmk"):
+        return e.algorithm not in record
+    return e.algorithm not in record["hashes"]
 
 
 def _dump_vpdq(hash_list: HashList) -> str:
@@ -77,7 +96,7 @@ WRITERS = {
 
 def dump_list(hash_list: HashList, to: str) -> str:
     """The list as text in format ``to`` (one of ``WRITERS``); entries the format cannot carry
-    (e.g. MD5s in a PDQ CSV) are left out, and the caller is told how many."""
+    (e.g. MD5s in a PDQ CSV) are left out: ``convert_list`` says, per field, what was lost."""
     if to not in WRITERS:
         raise ListError(f"cannot write {to!r}; choose from {', '.join(WRITERS)}")
     return WRITERS[to](hash_list)

@@ -31,7 +31,7 @@ from ..formats import HashList, LoadReport, load_list
 from ..decode import DEFAULT_MAX_PIXELS
 from ..files import DEFAULT_FILE_TIME_LIMIT, DEFAULT_MAX_BYTES, file_sha256, hash_bytes, hash_file, open_evidence
 from ..hashers import DEFAULT_ALGORITHMS, PDQ_DIALECTS, _check_algorithms
-from ..index import HashIndex
+from ..index import HashIndex, open_index
 from ..parallel import TimeLimited, process_map
 from .archives import ArchiveLimits, archive_outcome, examine_zip
 from .case import PROVENANCE, RECORDS, write_outputs
@@ -273,6 +273,7 @@ def run_scan(
     resume: bool = False,
     progress: str = "auto",
     robust: bool = False,
+    pdq_quality_floor: int | None = None,
     command_line: Sequence[str] | None = None,
     on_list_report: Callable[[LoadReport], None] | None = None,
 ) -> dict[str, Any]:
@@ -281,7 +282,8 @@ def run_scan(
 
     ``resume=True`` finishes an interrupted scan of the same sources with the same settings:
     files already in records.jsonl are not hashed again. ``progress``: ``auto`` (a bar on a
-    terminal, log lines otherwise), ``bar``, ``log`` or ``none``. Raises ``ScanError`` when the
+    terminal, log lines otherwise), ``bar``, ``log`` or ``none``. ``pdq_quality_floor``: PDQ
+    hashes under it are not matched (default 50, or the saved index's own). Raises ``ScanError`` when the
     scan cannot run; bad files never raise, they get records.
     """
     roots = [os.path.abspath(os.fspath(s)) for s in sources]
@@ -299,17 +301,20 @@ def run_scan(
         stale.rmdir()
 
     try:
-        index = HashIndex.load(index_dir) if index_dir else HashIndex()
+        index = open_index(index_dir, pdq_quality_floor=pdq_quality_floor)
         hash_lists, reports = _load_lists(lists)
         for hash_list, report in zip(hash_lists, reports):
             index.add_list(hash_list, report)
         good_lists, good_reports = _load_lists(known_good)
     except (OSError, ValueError) as exc:
         raise ScanError(str(exc)) from None
+    names = _algorithms_for(algorithms, index if (lists or index_dir) else None, dialects)
+    idle = index.idle_note(names) if reports and (lists or index_dir) else None
+    if idle:  # e.g. --algo phash against PDQ lists: said in the load report, not silently nothing
+        reports[-1].notes.append(idle)
     for report in reports + good_reports:
         if on_list_report is not None:
             on_list_report(report)
-    names = _algorithms_for(algorithms, index if (lists or index_dir) else None, dialects)
     parameters = {
         "algorithms": list(names), "mode": mode, "dialects": dialects, "thresholds": index.thresholds,
         "pdq_quality_floor": index.pdq_quality_floor, "archive_limits": asdict(limits), "max_bytes": max_bytes,

@@ -54,8 +54,10 @@ class Journal:
                     break  # torn by a kill
                 try:
                     record = json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):
                     break
+                if not _is_record(record):
+                    break  # not a line this tool wrote: the journal is trusted up to here only
                 if "container_file" in record:
                     pending.append((line, record))
                     continue
@@ -87,6 +89,13 @@ class Journal:
             os.fsync(self._fd)
             os.close(self._fd)
             self._fd = None
+
+
+def _is_record(record: Any) -> bool:
+    """A line this tool could have written: an object with a text ``path`` (and a text
+    ``container_file`` for an archive member). Found by fuzz/: anything else used to raise."""
+    return (isinstance(record, dict) and isinstance(record.get("path"), str)
+            and isinstance(record.get("container_file", ""), str))
 
 
 def _line(record: dict[str, Any]) -> bytes:
