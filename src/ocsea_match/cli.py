@@ -23,15 +23,15 @@ import sys
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator
 from typing import IO, Any
 
 from . import __version__
 from .formats import WRITERS, ListError, LoadReport, dump_list, load_list, read_list_text
-from .files import hash_files
 from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS
 from .index import HashIndex, IndexFileError
 from .parallel import default_jobs
+from .paths import json_line, one_line, printable
+from .scanning.tree import hash_tree
 
 __all__ = ["main", "EXIT_OK", "EXIT_FILE_ERRORS", "EXIT_CANNOT_RUN", "EXIT_MATCHES"]
 
@@ -176,23 +176,8 @@ def _threshold(text: str) -> tuple[str, int]:
     return name, int(value)
 
 
-def iter_files(paths: list[str]) -> Iterator[str]:
-    """Files under the given paths, folders walked recursively in sorted order.
-
-    Symlinked folders are not followed (no loops); a path that does not exist is passed through
-    so that its record says ``not-found``.
-    """
-    for path in paths:
-        if os.path.isdir(path):
-            for root, dirs, files in os.walk(path, followlinks=False):
-                dirs.sort()
-                for name in sorted(files):
-                    yield os.path.join(root, name)
-        else:
-            yield path
-
-
-_CSV_BASE = ["path", "size", "md5", "sha1", "sha256", "media_type", "format", "status", "error_code", "error_message", "truncated"]
+_CSV_BASE = ["path", "path_hex", "size", "md5", "sha1", "sha256", "media_type", "format", "status", "error_code",
+             "error_message", "truncated"]
 
 
 class _CsvWriter:
@@ -202,6 +187,7 @@ class _CsvWriter:
             columns.append(name)
             if name == "pdq":
                 columns.append("pdq_quality")
+        columns.append("frames")  # a video's sampled frames, as JSON (see README)
         if with_matches:
             columns += ["match_count", "matches"]
         self._columns = columns
@@ -218,12 +204,14 @@ class _CsvWriter:
             row[name] = value["hex"]
             if name == "pdq":
                 row["pdq_quality"] = value.get("quality")
+        if record.get("frames"):
+            row["frames"] = json.dumps(record["frames"], separators=(",", ":"))
         if "matches" in record:
             row["match_count"] = len(record["matches"])
             row["matches"] = ";".join(
                 f"{m['list']}:{m['entry_id']}:{m['algorithm']}:{m['distance']}" for m in record["matches"]
             )
-        self._writer.writerow(["" if row.get(c) is None else row[c] for c in self._columns])
+        self._writer.writerow(["" if row.get(c) is None else printable(row[c]) for c in self._columns])
 
 
 class _TableWriter:
@@ -239,11 +227,11 @@ class _TableWriter:
                 + (f", category {m['category']}" if m.get("category") else "") + ")"
                 for m in record["matches"]
             )
-            line = f"MATCH  {record['path']}  {found}"
+            line = f"MATCH  {one_line(record['path'])}  {one_line(found)}"
         elif record["status"] == "ok":
-            line = f"-      {record['path']}"
+            line = f"-      {one_line(record['path'])}"
         else:
-            line = f"{record['status'].upper():6} {record['path']}  {(record.get('error') or {}).get('code', '')}"
+            line = f"{record['status'].upper():6} {one_line(record['path'])}  {(record.get('error') or {}).get('code', '')}"
         self._out.write(line + "\n")
 
 
@@ -267,8 +255,8 @@ def _run(args: argparse.Namespace, algorithms: tuple[str, ...], index: HashIndex
     started = time.monotonic()
     try:
         robust = ("query" if index is not None else "both") if args.robust else None
-        records = hash_files(
-            iter_files(args.paths), algorithms, jobs=args.jobs, mode=args.mode, displayed=args.displayed, robust=robust
+        records = hash_tree(
+            args.paths, algorithms, jobs=args.jobs, mode=args.mode, displayed=args.displayed, robust=robust
         )
         for record in records:
             counts[record["status"]] += 1
@@ -278,7 +266,7 @@ def _run(args: argparse.Namespace, algorithms: tuple[str, ...], index: HashIndex
             if writer is not None:
                 writer.write(record)
             else:
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                out.write(json_line(record) + "\n")
             out.flush()
     except KeyboardInterrupt:
         print("ocsea-match: interrupted", file=sys.stderr)

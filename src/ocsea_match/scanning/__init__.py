@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import MediaError
+from ..errors import SKIP_CODES, MediaError
 from ..formats import HashList, LoadReport, load_list
 from ..decode import DEFAULT_MAX_PIXELS
 from ..files import DEFAULT_FILE_TIME_LIMIT, DEFAULT_MAX_BYTES, file_sha256, hash_bytes, hash_file, open_evidence
@@ -38,12 +38,10 @@ from .case import PROVENANCE, RECORDS, write_outputs
 from .journal import Journal
 from .known_good import KnownGood
 from .progress import Progress
-from .walk import Entry, display_path, is_inside, path_hex, walk
+from .tree import crashed_record, entry_record
+from .walk import Entry, display_path, is_inside, walk
 
 __all__ = ["ArchiveLimits", "KnownGood", "ScanError", "run_scan", "scan"]
-
-#: Codes that make a file ``skipped`` rather than failed in a scan: nothing is wrong with it.
-_SKIP_CODES = {"not-media", "too-large", "known-good", "symlink", "special-file", "nested-too-deep"}
 
 #: Extensions and the formats their bytes may have; any other format is a name/type mismatch.
 _EXPECTED = {
@@ -79,24 +77,6 @@ class _Settings:
 # ------------------------------------------------------------------------------------- one file
 
 
-def _base_record(path: str) -> dict[str, Any]:
-    return {"path": path, "size": None, "md5": None, "sha1": None, "sha256": None, "media_type": None,
-            "format": None, "status": "error", "error": None, "hashes": {}}
-
-
-def _entry_record(entry: Entry) -> dict[str, Any]:
-    """The record of a walked entry that is not a regular file."""
-    record = _base_record(display_path(entry.path))
-    codes = {"symlink": ("skipped", "symlink"), "special": ("skipped", "special-file"),
-             "unreadable": ("error", "unreadable"), "missing": ("error", "not-found")}
-    record["status"], code = codes[entry.kind]
-    message = {"symlink": "a symbolic link, not followed", "special": f"a {entry.detail}, not opened"}.get(entry.kind, entry.detail)
-    if entry.kind == "symlink":
-        record["link"] = entry.detail
-    record["error"] = MediaError(code, message).to_json()
-    return record
-
-
 def _label(record: dict[str, Any], name: str) -> None:
     """Flag a name whose extension says another type than the bytes; settle skip statuses."""
     ext = name.rpartition(".")[2].lower() if "." in name.rpartition("/")[2] else ""
@@ -105,7 +85,7 @@ def _label(record: dict[str, Any], name: str) -> None:
     if record.get("size") and ((expected is not None and fmt not in expected) or (ext in _NOT_MEDIA and media in ("image", "video", "archive"))):
         record["name_mismatch"] = {"extension": ext, "detected": fmt or media}
     error = record.get("error")
-    if error and error["code"] in _SKIP_CODES:
+    if error and error["code"] in SKIP_CODES:
         record["status"] = "skipped"
 
 
@@ -119,13 +99,9 @@ def _hash_member(data: bytes, path: str, settings: _Settings) -> dict[str, Any]:
 def _scan_entry(entry: Entry, settings: _Settings) -> list[dict[str, Any]]:
     """The records of one walked entry: an archive's members first, the entry's own last."""
     if entry.kind != "file":
-        return [_entry_record(entry)]
+        return [entry_record(entry)]
     record = hash_file(entry.path, settings.algorithms, mode=settings.mode, max_bytes=settings.max_bytes,
                        max_pixels=settings.max_pixels, skip=settings.known_good, robust=settings.robust)
-    record["path"] = display_path(entry.path)
-    raw = path_hex(entry.path)
-    if raw:
-        record["path_hex"] = raw
     _label(record, os.path.basename(record["path"]))
     members: list[dict[str, Any]] = []
     if record["format"] == "ZIP" and record["status"] == "skipped" and record["error"]["code"] == "unsupported-format":
@@ -141,10 +117,7 @@ def _scan_entry(entry: Entry, settings: _Settings) -> list[dict[str, Any]]:
 
 
 def _crashed_entry(entry: Entry) -> list[dict[str, Any]]:
-    record = _base_record(display_path(entry.path))
-    record["error"] = MediaError("worker-crashed", "the worker process died while scanning this file, twice: a crash, "
-                                 f"or the file kept it busy past {DEFAULT_FILE_TIME_LIMIT} s").to_json()
-    return [record]
+    return [crashed_record(entry)]
 
 
 # ------------------------------------------------------------------------------------- many files
