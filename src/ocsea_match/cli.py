@@ -32,6 +32,7 @@ from .index import HashIndex, IndexFileError
 from .parallel import default_jobs
 from .paths import json_line, one_line, printable
 from .scanning.tree import hash_tree
+from .wording import plural
 
 __all__ = ["main", "EXIT_OK", "EXIT_FILE_ERRORS", "EXIT_CANNOT_RUN", "EXIT_MATCHES"]
 
@@ -69,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ocsea-match",
         description="Perceptual hashing of pictures for known-material matching.",
-        epilog="Exit codes: 0 all files hashed, 1 some files failed, 2 could not run.",
+        epilog="Exit codes: 0 finished, no file failed (and, for match and scan, nothing matched); 1 finished, "
+        "some files failed (their records say why); 2 could not run (bad arguments, a list or index that cannot be "
+        "used, output not writable; scan: also interrupted); 3 (match, scan) finished and at least one file "
+        "matched a list.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -77,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
         "hash",
         help="hash files and folders (recursively), one record per file",
         description="Hash every file under the given paths; one record per file, streamed.",
-        epilog="Exit codes: 0 all files hashed, 1 some files failed, 2 could not run.",
+        epilog="Exit codes: 0 every file hashed or skipped with a reason (not a picture, empty, a link ...); "
+        "1 some files failed; 2 could not run.",
     )
     _add_hashing_options(h, formats=("jsonl", "csv"), default_algo=DEFAULT_ALGORITHMS)
     m = sub.add_parser(
@@ -298,9 +303,10 @@ def _print_reports(reports: list[LoadReport], quiet: bool) -> None:
     for report in reports:
         if quiet and not report.problems:
             continue
+        unused = len({number for number, _ in report.problems})  # a line with two problems is one line
         print(
-            f"ocsea-match: list {report.list_name!r} ({report.format}): {report.loaded} entries, "
-            f"{len(report.problems)} lines not used",
+            f"ocsea-match: list {report.list_name!r} ({report.format}): {plural(report.loaded, 'entry', 'entries')}, "
+            f"{plural(unused, 'line')} not used",
             file=sys.stderr,
         )
         for number, reason in report.problems[:5]:
@@ -402,7 +408,10 @@ def _cmd_scan(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``ocsea-match``; returns the exit code."""
-    warnings.simplefilter("ignore", category=Warning)  # decoder warnings go into the records
+    warnings.simplefilter("ignore", category=Warning)  # decoder warnings go into the records; workers inherit this
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:  # records are UTF-8 whatever the locale says
+        reconfigure(encoding="utf-8", errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
         if args.command == "hash":

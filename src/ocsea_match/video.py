@@ -35,7 +35,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from . import _core
-from .errors import MediaError
+from .errors import MediaError, media_errors
 from .hashes import Hash
 
 __all__ = ["VideoFrame", "VideoHashes", "hash_video", "match_video", "aggregate_frame_hits", "VIDEO_DEFAULTS"]
@@ -129,13 +129,14 @@ def hash_video(
     """
     if not every_seconds > 0:
         raise ValueError("every_seconds must be positive")
-    container, handle = _open(source)
-    try:
-        return _sample(container, every_seconds, dedupe_distance, max_pixels, time_limit, max_frames)
-    finally:
-        container.close()
-        if handle is not None:
-            handle.close()
+    with media_errors():  # whatever fails inside FFmpeg or the hashing is a MediaError with a code
+        container, handle = _open(source)
+        try:
+            return _sample(container, every_seconds, dedupe_distance, max_pixels, time_limit, max_frames)
+        finally:
+            container.close()
+            if handle is not None:
+                handle.close()
 
 
 def _sample(container: Any, every: float, dedupe: int | None, max_pixels: int, time_limit: float, max_frames: int) -> VideoHashes:
@@ -247,6 +248,8 @@ def content_box(luma: np.ndarray, *, tolerance: float = 12.0, min_trim: float = 
     if top == h:
         return None  # one colour throughout
     bottom = run(lambda i: luma[h - 1 - i, ::step_r], h - top)
+    if top + bottom >= h:
+        return None  # two flat bands and nothing between them (a dim, low-contrast frame): no bars
     left = run(lambda i: luma[top:h - bottom:step_c, i], w)
     right = run(lambda i: luma[top:h - bottom:step_c, w - 1 - i], w - left)
     if (top + bottom) < min_trim * h and (left + right) < min_trim * w:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from ..paths import unescape_name
 from .model import HEX_LENGTHS, HashList, ListEntry, ListError, LoadReport
 
 __all__ = ["is_hashdeep", "read_hashdeep", "is_sqlite", "read_nsrl"]
@@ -35,7 +36,7 @@ def read_hashdeep(text: str, hash_list: HashList, report: LoadReport) -> None:
             report.problems.append((number, f"{len(fields)} fields, the header names {len(columns)}"))
             continue
         row = dict(zip(columns, fields))
-        name = row.get("filename") or f"{hash_list.name}:{number}"
+        name = unescape_name(row.get("filename") or "") or f"{hash_list.name}:{number}"  # the scan's \xNN escapes
         found = 0
         for column, value in row.items():
             if column in _DIGESTS:

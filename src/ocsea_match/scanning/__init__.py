@@ -32,9 +32,10 @@ from ..decode import DEFAULT_MAX_PIXELS
 from ..files import DEFAULT_FILE_TIME_LIMIT, DEFAULT_MAX_BYTES, file_sha256, hash_bytes, hash_file, open_evidence
 from ..hashers import DEFAULT_ALGORITHMS, PDQ_DIALECTS, _check_algorithms
 from ..index import HashIndex
-from ..parallel import TimeLimited, process_map
+from ..parallel import TimeLimited, process_map, usable_jobs
+from ..paths import printable
 from .archives import ArchiveLimits, archive_outcome, examine_zip
-from .case import PROVENANCE, RECORDS, write_outputs
+from .case import PROVENANCE, RECORDS, ScanError, case_writes, check_case_folder, write_outputs
 from .journal import Journal
 from .known_good import KnownGood
 from .progress import Progress
@@ -55,10 +56,6 @@ _EXPECTED = {
 #: Extensions of documents that are not media or archives: media bytes under them are hidden.
 _NOT_MEDIA = {"txt", "log", "csv", "json", "xml", "html", "htm", "md", "ini", "cfg", "dat", "tmp", "dll", "exe",
               "sys", "bin", "db", "pdf", "doc", "rtf"}
-
-
-class ScanError(RuntimeError):
-    """The scan cannot run (bad case folder, unreadable list, resume with other settings)."""
 
 
 @dataclass(frozen=True)
@@ -247,18 +244,7 @@ def run_scan(
     """
     roots = [os.path.abspath(os.fspath(s)) for s in sources]
     case = Path(case_dir).absolute()
-    if is_inside(str(case), [r for r in roots if os.path.isdir(r)]):
-        raise ScanError(f"{case}: the case folder is inside a source; nothing may be written inside the evidence")
-    if (case / RECORDS).exists() and not resume:
-        raise ScanError(f"{case} holds a scan already: --resume to finish it, or choose another folder")
-    if resume and not (case / PROVENANCE).exists():
-        raise ScanError(f"{case}: nothing to resume (no {PROVENANCE})")
-    case.mkdir(parents=True, exist_ok=True)
-    for stale in case.glob(".work-*"):  # scratch space of a killed run
-        for leftover in stale.iterdir():
-            leftover.unlink()
-        stale.rmdir()
-
+    check_case_folder(case, roots, resume)  # before anything is written: a typo must not make a case
     try:
         index = HashIndex.load(index_dir) if index_dir else HashIndex()
         hash_lists, reports = _load_lists(lists)
@@ -267,6 +253,7 @@ def run_scan(
         good_lists, good_reports = _load_lists(known_good)
     except (OSError, ValueError) as exc:
         raise ScanError(str(exc)) from None
+    jobs = usable_jobs(jobs)
     for report in reports + good_reports:
         if on_list_report is not None:
             on_list_report(report)
@@ -276,21 +263,26 @@ def run_scan(
         "pdq_quality_floor": index.pdq_quality_floor, "archive_limits": asdict(limits), "max_bytes": max_bytes,
         "max_pixels": DEFAULT_MAX_PIXELS, "robust": robust,
     }
-    inputs = {"sources": roots, "parameters": parameters,
+    inputs = printable({"sources": roots, "parameters": parameters,
               "lists": [_list_info(p, r) for p, r in zip(lists, reports)],
               "known_good": [_list_info(p, r) for p, r in zip(known_good, good_reports)],
-              "index_dir": os.path.abspath(index_dir) if index_dir else None}
+              "index_dir": os.path.abspath(index_dir) if index_dir else None})  # names as text, always UTF-8
     provenance = _provenance(case, inputs, resume, command_line)
-
-    journal = Journal(case / RECORDS)
-    done = journal.resume() if resume else set()
+    with case_writes(case):  # cannot create or write it: ScanError, and nothing left behind
+        case.mkdir(parents=True, exist_ok=True)
+        for stale in case.glob(".work-*"):  # scratch space of a killed run
+            for leftover in stale.iterdir():
+                leftover.unlink()
+            stale.rmdir()
+        journal = Journal(case / RECORDS)
+        done = journal.resume() if resume else set()
+        journal.write([])  # records.jsonl exists from the start, even for a source with no file
+        run = {"start": _utc_now(), "end": None, "resumed": resume, "files_done_before": len(done),
+               "jobs": jobs, "interrupted": False}
+        provenance["runs"].append(run)
+        (case / PROVENANCE).write_text(json.dumps(printable(provenance), ensure_ascii=False, indent=1), encoding="utf-8")
+        work = Path(tempfile.mkdtemp(prefix=".work-", dir=case))
     entries = [e for e in walk(roots) if display_path(e.path) not in done]
-    run = {"start": _utc_now(), "end": None, "resumed": resume, "files_done_before": len(done),
-           "jobs": jobs, "interrupted": False}
-    provenance["runs"].append(run)
-    (case / PROVENANCE).write_text(json.dumps(provenance, ensure_ascii=False, indent=1), encoding="utf-8")
-
-    work = Path(tempfile.mkdtemp(prefix=".work-", dir=case))
     known = KnownGood.build(good_lists, work) if good_lists else None
     settings = _Settings(names, mode, max_bytes, DEFAULT_MAX_PIXELS, limits, known, "query" if robust else None)
     bar = Progress(progress, total_files=len(entries), total_bytes=sum(e.size for e in entries))
@@ -308,11 +300,15 @@ def run_scan(
     except KeyboardInterrupt:
         run["interrupted"] = True
         raise
+    except OSError as exc:  # the case folder filled up or went away: what is journaled stays resumable
+        run["interrupted"] = True
+        raise ScanError(f"cannot go on writing {case}: {exc.strerror or exc}; once fixed, --resume finishes "
+                        "the scan") from None
     finally:
         journal.close()
         bar.close()
         run["end"] = _utc_now()
-        (case / PROVENANCE).write_text(json.dumps(provenance, ensure_ascii=False, indent=1), encoding="utf-8")
+        (case / PROVENANCE).write_text(json.dumps(printable(provenance), ensure_ascii=False, indent=1), encoding="utf-8")
         for leftover in work.iterdir():
             leftover.unlink()
         work.rmdir()
@@ -320,13 +316,20 @@ def run_scan(
     timings = {"seconds": round(elapsed, 3), "records_this_run": files, "bytes_this_run": size,
                "files_per_second": round(files / elapsed, 2) if elapsed else None,
                "mb_per_second": round(size / 1e6 / elapsed, 2) if elapsed else None}
-    return write_outputs(case, provenance, timings)
+    try:
+        return write_outputs(case, provenance, timings)
+    except OSError as exc:
+        raise ScanError(f"cannot write the case outputs in {case}: {exc.strerror or exc}; once fixed, "
+                        "--resume writes them") from None
 
 
 def _provenance(case: Path, inputs: dict[str, Any], resume: bool, command_line: Sequence[str] | None) -> dict[str, Any]:
     """The provenance document: a new one, or the interrupted scan's after checking it matches."""
     if resume:
-        old = json.loads((case / PROVENANCE).read_text(encoding="utf-8"))
+        try:
+            old = json.loads((case / PROVENANCE).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ScanError(f"cannot resume: {case / PROVENANCE} cannot be read ({exc})") from None
         for key, value in inputs.items():
             if json.loads(json.dumps(value)) != old.get(key):
                 raise ScanError(f"cannot resume: {key} differ from the interrupted scan's ({case / PROVENANCE})")
