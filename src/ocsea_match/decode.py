@@ -41,6 +41,19 @@ DEFAULT_MAX_PIXELS = 100_000_000
 #: through the JPEG plugin.
 PICTURE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 
+_QUIET_BOMB_WARNING = ("ignore", None, Image.DecompressionBombWarning, None, 0)
+
+
+def _quiet_pillow_bomb_warning() -> None:
+    """Pillow warns when a picture declares more than its own default limit (89 megapixels); this
+    project checks its own limit (``max_pixels``) from the header right after opening and says so in
+    the record, so Pillow's warning is noise on an examiner's terminal. A process-wide filter, kept
+    in place at each open (a caller's ``catch_warnings`` may have dropped it), rather than
+    ``warnings.catch_warnings`` around each open, which is not thread-safe (a service decodes in
+    threads)."""
+    if _QUIET_BOMB_WARNING not in warnings.filters:
+        warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
 
 def sniff(head: bytes) -> tuple[str, str | None]:
     """``(media_type, format)`` from a file's first bytes (32 are enough).
@@ -184,11 +197,9 @@ def _bomb_message(exc: Exception, max_pixels: int) -> str:
 
 
 def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
+    _quiet_pillow_bomb_warning()
     try:
-        with warnings.catch_warnings():
-            # Pillow warns past its own limit (89 megapixels); this project's limit is checked below
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data), formats=PICTURE_FORMATS)
+        img = Image.open(io.BytesIO(data), formats=PICTURE_FORMATS)
     except Image.DecompressionBombError as exc:
         raise MediaError("decompression-bomb", _bomb_message(exc, max_pixels)) from None
     except Image.UnidentifiedImageError:
