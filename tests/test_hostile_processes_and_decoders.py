@@ -182,3 +182,21 @@ def test_only_the_claimed_picture_formats_are_decoded() -> None:
     record = hash_bytes(ico.getvalue(), ["pdq"])  # sniffed as a picture, but not a format we decode
     assert record["error"]["code"] == "unsupported-format" and "ICO" in record["error"]["message"]
     assert ocsea_match.hash_bytes(_png(1), ["pdq"])["status"] == "ok"
+
+
+def test_a_zip_parsers_surprise_is_the_archives_record(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import zipfile
+
+    from ocsea_match import scanning
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise KeyError("a central directory zipfile did not expect")
+
+    monkeypatch.setattr(scanning, "examine_zip", broken)
+    (tmp_path / "src").mkdir()
+    with zipfile.ZipFile(tmp_path / "src" / "a.zip", "w") as zf:
+        zf.writestr("x.txt", "x")
+    (tmp_path / "src" / "b.png").write_bytes(_png(4))
+    records = {Path(r["path"]).name: r for r in ocsea_match.scan([tmp_path / "src"])}
+    assert records["a.zip"]["status"] == "error" and records["a.zip"]["error"]["code"] == "internal-error"
+    assert records["b.png"]["status"] == "ok"

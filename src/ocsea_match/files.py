@@ -370,7 +370,8 @@ def hash_files(
 ) -> Iterator[dict[str, Any]]:
     """Hash many files, yielding one file record per file as soon as it is ready.
 
-    ``jobs > 1`` hashes in that many worker processes; a worker that dies is replaced and the
+    ``jobs > 1`` hashes in that many worker processes (at most the CPU count: more is lowered, with
+    a note on standard error; workers end with the calling process); a worker that dies is replaced and the
     file that killed it gets an error record (``worker-crashed``). At most ``4 * jobs`` files are
     in flight, so memory stays bounded on any number of files. ``ordered=False`` yields records
     as they finish instead of in input order. Other options go to ``hash_file``; unlike there,

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import SKIP_CODES, MediaError
+from ..errors import SKIP_CODES, MediaError, as_media_error
 from ..formats import HashList, LoadReport, load_list
 from ..decode import DEFAULT_MAX_PIXELS
 from ..files import DEFAULT_FILE_TIME_LIMIT, DEFAULT_MAX_BYTES, file_sha256, hash_bytes, hash_file, open_evidence
@@ -109,6 +109,8 @@ def _scan_entry(entry: Entry, settings: _Settings) -> list[dict[str, Any]]:
                 )
         except OSError as exc:
             members, problem = [], MediaError("unreadable", f"cannot open the archive: {exc.strerror or exc}")
+        except Exception as exc:  # noqa: BLE001 - a ZIP parser's surprise is this archive's record, not the scan's end
+            members, problem = [], as_media_error(exc)
         archive_outcome(record, problem, sum(m["parent"] == record["path"] for m in members))
     return members + [record]
 
