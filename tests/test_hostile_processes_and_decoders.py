@@ -40,12 +40,15 @@ def _png(seed: int, size: tuple[int, int] = (320, 240)) -> bytes:
 
 
 def _session_members(sid: int) -> list[int]:
+    """Live processes of the session (a zombie is dead: it holds no pipe, only waits to be reaped)."""
     out = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 if os.getsid(int(entry)) == sid:
-                    out.append(int(entry))
+                    state = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()[0]
+                    if state != "Z":
+                        out.append(int(entry))
             except OSError:
                 pass
     return out
@@ -55,9 +58,10 @@ def _session_members(sid: int) -> list[int]:
 def test_kill_9_of_a_run_with_jobs_2_leaves_no_process(tmp_path: Path) -> None:
     folder = tmp_path / "pictures"
     folder.mkdir()
-    for i in range(80):
-        (folder / f"{i:03}.png").write_bytes(_png(i, (640, 480)))
-    run = subprocess.Popen([sys.executable, "-m", "ocsea_match", "hash", "--jobs", "2", str(folder)],
+    picture = _png(0, (1024, 768))
+    for i in range(60):  # about 5 s of work for two workers: the kill comes well before the end
+        (folder / f"{i:03}.png").write_bytes(picture)
+    run = subprocess.Popen([sys.executable, "-m", "ocsea_match", "hash", "--jobs", "2", "--robust", str(folder)],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         assert run.stdout is not None and run.stdout.readline()  # workers are up and hashing
@@ -69,7 +73,8 @@ def test_kill_9_of_a_run_with_jobs_2_leaves_no_process(tmp_path: Path) -> None:
             time.sleep(0.1)
         survivors = _session_members(run.pid)
         assert survivors == [], f"still running 5 s after kill -9 of their caller: {survivors}"
-        run.stdout.read()  # end of file: nobody holds the pipe any more
+        rest = run.stdout.read()  # end of file: nobody holds the pipe any more
+        assert len(rest.splitlines()) < 59  # and the run was indeed cut short
         assert run.stderr is not None and run.stderr.read() is not None
     finally:
         for pid in _session_members(run.pid):
