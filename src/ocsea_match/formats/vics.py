@@ -50,7 +50,7 @@ def read_vics(text: str, hash_list: HashList, report: LoadReport) -> None:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ListError(f"not JSON: {exc.msg} at line {exc.lineno}") from None
+        raise ListError(f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None  # msg may end in "at"
     if not isinstance(doc, dict):
         raise ListError("a VICS file is a JSON object")
     report.format = "vics-2.0" if "@odata.context" in doc else "vics-1.x"
