@@ -16,7 +16,6 @@ writable); 3 (match, scan) finished and at least one file matched a list.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -29,8 +28,9 @@ from . import __version__
 from .formats import WRITERS, ListError, LoadReport, dump_list, load_list, read_list_text
 from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS
 from .index import HashIndex, IndexFileError
-from .parallel import default_jobs
-from .paths import json_line, one_line, printable
+from .parallel import WorkersCannotStart, default_jobs
+from .output import CsvWriter, TableWriter
+from .paths import json_line
 from .scanning.tree import hash_tree
 from .wording import plural
 
@@ -181,65 +181,6 @@ def _threshold(text: str) -> tuple[str, int]:
     return name, int(value)
 
 
-_CSV_BASE = ["path", "path_hex", "size", "md5", "sha1", "sha256", "media_type", "format", "status", "error_code",
-             "error_message", "truncated"]
-
-
-class _CsvWriter:
-    def __init__(self, out: IO[str], algorithms: tuple[str, ...], with_matches: bool = False) -> None:
-        columns = list(_CSV_BASE)
-        for name in algorithms:
-            columns.append(name)
-            if name == "pdq":
-                columns.append("pdq_quality")
-        columns.append("frames")  # a video's sampled frames, as JSON (see README)
-        if with_matches:
-            columns += ["match_count", "matches"]
-        self._columns = columns
-        self._writer = csv.writer(out, lineterminator="\n")
-        self._writer.writerow(columns)
-
-    def write(self, record: dict[str, Any]) -> None:
-        row: dict[str, Any] = {k: record.get(k) for k in _CSV_BASE}
-        error = record.get("error") or {}
-        row["error_code"] = error.get("code")
-        row["error_message"] = error.get("message")
-        row["truncated"] = "true" if record.get("truncated") else ""
-        for name, value in record.get("hashes", {}).items():
-            row[name] = value["hex"]
-            if name == "pdq":
-                row["pdq_quality"] = value.get("quality")
-        if record.get("frames"):
-            row["frames"] = json.dumps(record["frames"], separators=(",", ":"))
-        if "matches" in record:
-            row["match_count"] = len(record["matches"])
-            row["matches"] = ";".join(
-                f"{m['list']}:{m['entry_id']}:{m['algorithm']}:{m['distance']}" for m in record["matches"]
-            )
-        self._writer.writerow(["" if row.get(c) is None else printable(row[c]) for c in self._columns])
-
-
-class _TableWriter:
-    """One line per file for a person at a terminal: status, then the matches."""
-
-    def __init__(self, out: IO[str]) -> None:
-        self._out = out
-
-    def write(self, record: dict[str, Any]) -> None:
-        if record.get("matches"):
-            found = ", ".join(
-                f"{m['list']}/{m['entry_id']} ({m['algorithm']} {m['distance']}"
-                + (f", category {m['category']}" if m.get("category") else "") + ")"
-                for m in record["matches"]
-            )
-            line = f"MATCH  {one_line(record['path'])}  {one_line(found)}"
-        elif record["status"] == "ok":
-            line = f"-      {one_line(record['path'])}"
-        else:
-            line = f"{record['status'].upper():6} {one_line(record['path'])}  {(record.get('error') or {}).get('code', '')}"
-        self._out.write(line + "\n")
-
-
 def _run(args: argparse.Namespace, algorithms: tuple[str, ...], index: HashIndex | None) -> int:
     """Hash (and match) every file, streaming records to the output; returns the exit code."""
     try:
@@ -250,9 +191,9 @@ def _run(args: argparse.Namespace, algorithms: tuple[str, ...], index: HashIndex
     fmt = args.format or ("table" if index is not None and out is sys.stdout and sys.stdout.isatty() else "jsonl")
     writer: Any
     if fmt == "csv":
-        writer = _CsvWriter(out, algorithms, with_matches=index is not None)
+        writer = CsvWriter(out, algorithms, with_matches=index is not None)
     elif fmt == "table":
-        writer = _TableWriter(out)
+        writer = TableWriter(out)
     else:
         writer = None
     counts: Counter[str] = Counter()
@@ -268,17 +209,30 @@ def _run(args: argparse.Namespace, algorithms: tuple[str, ...], index: HashIndex
             if index is not None:
                 record["matches"] = index.match(record)
                 matched += bool(record["matches"])
-            if writer is not None:
-                writer.write(record)
-            else:
-                out.write(json_line(record) + "\n")
-            out.flush()
+            try:
+                if writer is not None:
+                    writer.write(record)
+                else:
+                    out.write(json_line(record) + "\n")
+                out.flush()
+            except BrokenPipeError:
+                raise
+            except OSError as exc:  # disk full, a file system gone read-only ...
+                print(f"ocsea-match: cannot write {args.output or 'standard output'}: {exc.strerror or exc}",
+                      file=sys.stderr)
+                return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
         print("ocsea-match: interrupted", file=sys.stderr)
         return EXIT_CANNOT_RUN
+    except WorkersCannotStart as exc:
+        print(f"ocsea-match: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     finally:
         if out is not sys.stdout:
-            out.close()
+            try:
+                out.close()
+            except OSError:
+                pass  # already reported
     if not args.quiet:
         total = sum(counts.values())
         elapsed = time.monotonic() - started
