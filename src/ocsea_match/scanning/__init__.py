@@ -40,7 +40,7 @@ from .journal import Journal
 from .known_good import KnownGood
 from .progress import Progress
 from .tree import crashed_record, entry_record
-from .walk import Entry, display_path, is_inside, walk
+from .walk import Entry, display_path, walk
 
 __all__ = ["ArchiveLimits", "KnownGood", "ScanError", "run_scan", "scan"]
 
@@ -290,6 +290,7 @@ def run_scan(
     bar = Progress(progress, total_files=len(entries), total_bytes=sum(e.size for e in entries))
     started = time.monotonic()
     files = size = 0
+    finished = False
     try:
         for group in _groups(entries, settings, index if index.algorithms else None, jobs):
             if not index.algorithms:
@@ -299,6 +300,7 @@ def run_scan(
             files += len(group)
             size += group[-1].get("size") or 0
             bar.update(group)
+        finished = True
     except KeyboardInterrupt:
         run["interrupted"] = True
         raise
@@ -307,13 +309,19 @@ def run_scan(
         raise ScanError(f"cannot go on writing {case}: {exc.strerror or exc}; once fixed, --resume finishes "
                         "the scan") from None
     finally:
-        journal.close()
         bar.close()
         run["end"] = _utc_now()
-        (case / PROVENANCE).write_text(json.dumps(printable(provenance), ensure_ascii=False, indent=1), encoding="utf-8")
-        for leftover in work.iterdir():
-            leftover.unlink()
-        work.rmdir()
+        try:
+            journal.close()
+            (case / PROVENANCE).write_text(json.dumps(printable(provenance), ensure_ascii=False, indent=1),
+                                           encoding="utf-8")
+            for leftover in work.iterdir():
+                leftover.unlink()
+            work.rmdir()
+        except OSError as exc:
+            if finished:  # else the error already on its way says what went wrong
+                raise ScanError(f"cannot write {case}: {exc.strerror or exc}; once fixed, --resume finishes "
+                                "the scan") from None
     elapsed = time.monotonic() - started
     timings = {"seconds": round(elapsed, 3), "records_this_run": files, "bytes_this_run": size,
                "files_per_second": round(files / elapsed, 2) if elapsed else None,
