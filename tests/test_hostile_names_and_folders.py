@@ -227,7 +227,12 @@ def test_hashdeep_with_a_newline_in_a_name_reads_back(odd_tree: Path, tmp_path: 
     assert report.problems == []
     records = list(read_records(tmp_path / "case" / "records.jsonl"))
     assert {e.entry_id for e in hash_list.entries} == {r["path"] for r in records}
-    assert len((tmp_path / "case" / "hashdeep.txt").read_text(encoding="utf-8").splitlines()) == 5 + 5
+    assert len((tmp_path / "case" / "hashdeep.txt").read_text(encoding="utf-8").splitlines()) == 5 + 6
+    # a file from the hashdeep tool itself has no escapes: a Windows path is read as written
+    external = tmp_path / "windows.hashdeep"
+    external.write_text("%%%% HASHDEEP-1.0\n%%%% size,md5,sha256,filename\n"
+                        f"1,{'0' * 32},{'1' * 64},C:\\x41docs\\a.jpg\n", encoding="utf-8")
+    assert [e.entry_id for e in load_list(external)[0].entries] == ["C:\\x41docs\\a.jpg"] * 2
 
 
 def test_summary_counts_bytes_read_not_what_a_bomb_declares(tmp_path: Path) -> None:

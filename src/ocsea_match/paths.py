@@ -17,8 +17,12 @@ import os
 import re
 from typing import Any
 
-__all__ = ["display_path", "display_text", "path_hex", "printable", "json_line", "one_line", "escape_name",
-           "unescape_name"]
+__all__ = ["NAMES_ESCAPED", "display_path", "display_text", "path_hex", "printable", "json_line", "one_line",
+           "escape_name", "unescape_name"]
+
+#: The comment line that tells a hashdeep reader the names are ``escape_name``'d (files from the
+#: hashdeep tool itself are read verbatim: a Windows path's ``\x41`` is not an escape there).
+NAMES_ESCAPED = "## Names: control characters, bytes that are not UTF-8 and the backslash are written \\xNN"
 
 
 def display_text(text: str) -> str:

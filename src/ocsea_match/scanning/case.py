@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..files import file_sha256
-from ..paths import escape_name, one_line, printable
+from ..paths import NAMES_ESCAPED, escape_name, one_line, printable
 from ..formats.vics import CONTEXT_CASES_V4, category_value
 from .journal import read_records
 
@@ -188,7 +188,7 @@ def _write_hashdeep(records: Iterable[dict[str, Any]], path: Path, provenance: d
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         f.write("%%%% HASHDEEP-1.0\n%%%% size,md5,sha256,filename\n")
         f.write(f"## Invoked from: {one_line(provenance.get('working_directory', ''))}\n")
-        f.write(f"## $ {one_line(provenance.get('command_line', ''))}\n##\n")
+        f.write(f"## $ {one_line(provenance.get('command_line', ''))}\n{NAMES_ESCAPED}\n##\n")
         for r in records:
             if r.get("md5") and r.get("sha256"):
                 name = bytes.fromhex(r["path_hex"]) if r.get("path_hex") else r["path"]
