@@ -91,6 +91,7 @@ class VideoHashes:
                 "frames_sampled": self.sampled, "frames_kept": len(self.frames)}
 
 
+@media_errors()  # whatever else fails inside FFmpeg or the hashing is a MediaError with a code
 def _open(source: VideoSource) -> tuple[Any, IO[bytes] | None]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         handle: IO[bytes] | None = io.BytesIO(bytes(source))
@@ -129,16 +130,16 @@ def hash_video(
     """
     if not every_seconds > 0:
         raise ValueError("every_seconds must be positive")
-    with media_errors():  # whatever fails inside FFmpeg or the hashing is a MediaError with a code
-        container, handle = _open(source)
-        try:
-            return _sample(container, every_seconds, dedupe_distance, max_pixels, time_limit, max_frames)
-        finally:
-            container.close()
-            if handle is not None:
-                handle.close()
+    container, handle = _open(source)
+    try:
+        return _sample(container, every_seconds, dedupe_distance, max_pixels, time_limit, max_frames)
+    finally:
+        container.close()
+        if handle is not None:
+            handle.close()
 
 
+@media_errors()
 def _sample(container: Any, every: float, dedupe: int | None, max_pixels: int, time_limit: float, max_frames: int) -> VideoHashes:
     if not container.streams.video:
         raise MediaError("no-video-frames", "no video stream (audio only, or not a video)")
