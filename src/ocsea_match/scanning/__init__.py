@@ -33,7 +33,7 @@ from ..files import DEFAULT_FILE_TIME_LIMIT, DEFAULT_MAX_BYTES, file_sha256, has
 from ..hashers import DEFAULT_ALGORITHMS, PDQ_DIALECTS, _check_algorithms
 from ..index import HashIndex
 from ..parallel import TimeLimited, process_map, usable_jobs
-from ..paths import printable
+from ..paths import path_hex, printable
 from .archives import ArchiveLimits, archive_outcome, examine_zip
 from .case import PROVENANCE, RECORDS, ScanError, case_writes, check_case_folder, write_outputs
 from .journal import Journal
@@ -99,6 +99,10 @@ def _scan_entry(entry: Entry, settings: _Settings) -> list[dict[str, Any]]:
         return [entry_record(entry)]
     record = hash_file(entry.path, settings.algorithms, mode=settings.mode, max_bytes=settings.max_bytes,
                        max_pixels=settings.max_pixels, skip=settings.known_good, robust=settings.robust)
+    record["path"] = display_path(entry.path)
+    raw = path_hex(entry.path)
+    if raw:
+        record["path_hex"] = raw
     _label(record, os.path.basename(record["path"]))
     members: list[dict[str, Any]] = []
     if record["format"] == "ZIP" and record["status"] == "skipped" and record["error"]["code"] == "unsupported-format":
