@@ -2,8 +2,7 @@
 
 ``matches.csv`` (one row per match), ``summary.json`` (counts that add up to the records),
 ``case.vics.json`` (VICS 2.0 ``#Cases``: one Media per distinct content, its MediaFiles, the
-category of the closest list entry), ``hashdeep.txt`` (hashdeep 1.0 ``size,md5,sha256,filename``;
-control characters, bytes that are not UTF-8 and the backslash in names written ``\\xNN``),
+category of the closest list entry), ``hashdeep.txt`` (hashdeep 1.0 ``size,md5,sha256,filename``),
 ``provenance.json`` (written by the scan itself) and, last, ``SHA256SUMS`` of every output file.
 
 >>> write_outputs(Path("case"), provenance)  # doctest: +SKIP
@@ -185,6 +184,9 @@ def _write_matches(records: Iterable[dict[str, Any]], path: Path) -> None:
 
 
 def _write_hashdeep(records: Iterable[dict[str, Any]], path: Path, provenance: dict[str, Any]) -> None:
+    """hashdeep 1.0; in names, control characters (a newline ...), bytes that are not UTF-8 and the
+    backslash are written ``\\xNN`` (``paths.escape_name``), as a ``## Names:`` line says, so that
+    every line parses back."""
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         f.write("%%%% HASHDEEP-1.0\n%%%% size,md5,sha256,filename\n")
         f.write(f"## Invoked from: {one_line(provenance.get('working_directory', ''))}\n")
