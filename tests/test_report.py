@@ -160,7 +160,7 @@ def test_scan_writes_a_report_listed_in_sha256sums(case: dict[str, Path]) -> Non
     assert "<svg" in text and "Files by status" in text and "2019" in text  # charts and the timeline
     flagged = [r for r in cells.rows if len(r) == 8 and r[1].endswith("truncated.jpg")]
     assert flagged and flagged[0][2] == "ok" and "truncated" in flagged[0][7]  # flagged files are listed too
-    assert any(len(r) == 8 and r[1].endswith("empty.jpg") and r[2:4] == ["error", "empty-file"] for r in cells.rows)
+    assert any(len(r) == 8 and r[1].endswith("empty.jpg") and r[2:4] == ["skipped", "empty-file"] for r in cells.rows)
     prov = json.loads((case_dir / "provenance.json").read_text())
     assert html.escape(prov["command_line"], quote=False) in text
 

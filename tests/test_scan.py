@@ -127,7 +127,7 @@ def test_scan_accounts_for_every_file_and_changes_nothing(evidence: dict[str, Pa
     assert r("a/renamed.txt")["status"] == "ok" and r("a/renamed.txt")["name_mismatch"] == {"extension": "txt", "detected": "JPEG"}
     assert r("a/fake.jpg")["status"] == "skipped" and r("a/fake.jpg")["error"]["code"] == "not-media"
     assert r("a/fake.jpg")["name_mismatch"]["extension"] == "jpg"
-    assert r("a/empty.bin")["status"] == "error" and r("a/empty.bin")["error"]["code"] == "empty-file"
+    assert r("a/empty.bin")["status"] == "skipped" and r("a/empty.bin")["error"]["code"] == "empty-file"
     assert r("a/truncated.jpg")["status"] == "ok" and r("a/truncated.jpg")["truncated"] is True
     assert r("a/bomb.png")["error"]["code"] == "decompression-bomb"
     assert r("a/notes.txt")["status"] == "skipped" and "name_mismatch" not in r("a/notes.txt")

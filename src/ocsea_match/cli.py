@@ -17,24 +17,24 @@ writable); 3 (match, scan) finished and at least one file matched a list.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator
 from typing import IO, Any
 
 from . import __version__
 from ._wording import plural
 from .formats import WRITERS, EmptyListError, ListError, LoadReport, convert_list, load_list
-from .files import hash_files
 from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS, VIDEO_ALGORITHMS
 from .index import HashIndex, IndexFileError, open_index
+from .output import CsvWriter, TableWriter
+from .parallel import WorkersCannotStart, default_jobs
+from .paths import json_line
+from .scanning.tree import hash_tree
 from .thresholds import DEFAULT_PDQ_QUALITY_FLOOR, check_quality_floor, check_thresholds
-from .parallel import default_jobs
 
 __all__ = ["main", "EXIT_OK", "EXIT_FILE_ERRORS", "EXIT_CANNOT_RUN", "EXIT_MATCHES"]
 
@@ -72,7 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ocsea-match",
         description="Perceptual hashing of pictures for known-material matching.",
-        epilog="Exit codes: 0 all files hashed, 1 some files failed, 2 could not run.",
+        epilog="Exit codes: 0 finished, no file failed (and, for match and scan, nothing matched); 1 finished, "
+        "some files failed (their records say why); 2 could not run (bad arguments, a list or index that cannot be "
+        "used, output not writable; scan: also interrupted); 3 (match, scan) finished and at least one file "
+        "matched a list.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -80,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         "hash",
         help="hash files and folders (recursively), one record per file",
         description="Hash every file under the given paths; one record per file, streamed.",
-        epilog="Exit codes: 0 all files hashed, 1 some files failed, 2 could not run.",
+        epilog="Exit codes: 0 every file hashed or skipped with a reason (not a picture, empty, a link ...); "
+        "1 some files failed; 2 could not run.",
     )
     _add_hashing_options(h, formats=("jsonl", "csv"), default_algo=DEFAULT_ALGORITHMS)
     m = sub.add_parser(
@@ -212,77 +216,6 @@ def _threshold(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def iter_files(paths: list[str]) -> Iterator[str]:
-    """Files under the given paths, folders walked recursively in sorted order.
-
-    Symlinked folders are not followed (no loops); a path that does not exist is passed through
-    so that its record says ``not-found``.
-    """
-    for path in paths:
-        if os.path.isdir(path):
-            for root, dirs, files in os.walk(path, followlinks=False):
-                dirs.sort()
-                for name in sorted(files):
-                    yield os.path.join(root, name)
-        else:
-            yield path
-
-
-_CSV_BASE = ["path", "size", "md5", "sha1", "sha256", "media_type", "format", "status", "error_code", "error_message", "truncated"]
-
-
-class _CsvWriter:
-    def __init__(self, out: IO[str], algorithms: tuple[str, ...], with_matches: bool = False) -> None:
-        columns = list(_CSV_BASE)
-        for name in algorithms:
-            columns.append(name)
-            if name == "pdq":
-                columns.append("pdq_quality")
-        if with_matches:
-            columns += ["match_count", "matches"]
-        self._columns = columns
-        self._writer = csv.writer(out, lineterminator="\n")
-        self._writer.writerow(columns)
-
-    def write(self, record: dict[str, Any]) -> None:
-        row: dict[str, Any] = {k: record.get(k) for k in _CSV_BASE}
-        error = record.get("error") or {}
-        row["error_code"] = error.get("code")
-        row["error_message"] = error.get("message")
-        row["truncated"] = "true" if record.get("truncated") else ""
-        for name, value in record.get("hashes", {}).items():
-            row[name] = value["hex"]
-            if name == "pdq":
-                row["pdq_quality"] = value.get("quality")
-        if "matches" in record:
-            row["match_count"] = len(record["matches"])
-            row["matches"] = ";".join(
-                f"{m['list']}:{m['entry_id']}:{m['algorithm']}:{m['distance']}" for m in record["matches"]
-            )
-        self._writer.writerow(["" if row.get(c) is None else row[c] for c in self._columns])
-
-
-class _TableWriter:
-    """One line per file for a person at a terminal: status, then the matches."""
-
-    def __init__(self, out: IO[str]) -> None:
-        self._out = out
-
-    def write(self, record: dict[str, Any]) -> None:
-        if record.get("matches"):
-            found = ", ".join(
-                f"{m['list']}/{m['entry_id']} ({m['algorithm']} {m['distance']}"
-                + (f", category {m['category']}" if m.get("category") else "") + ")"
-                for m in record["matches"]
-            )
-            line = f"MATCH  {record['path']}  {found}"
-        elif record["status"] == "ok":
-            line = f"-      {record['path']}"
-        else:
-            line = f"{record['status'].upper():6} {record['path']}  {(record.get('error') or {}).get('code', '')}"
-        self._out.write(line + "\n")
-
-
 def _run(args: argparse.Namespace, algorithms: tuple[str, ...], index: HashIndex | None) -> int:
     """Hash (and match) every file, streaming records to the output; returns the exit code."""
     try:
@@ -293,9 +226,9 @@ def _run(args: argparse.Namespace, algorithms: tuple[str, ...], index: HashIndex
     fmt = args.format or ("table" if index is not None and out is sys.stdout and sys.stdout.isatty() else "jsonl")
     writer: Any
     if fmt == "csv":
-        writer = _CsvWriter(out, algorithms, with_matches=index is not None)
+        writer = CsvWriter(out, algorithms, with_matches=index is not None)
     elif fmt == "table":
-        writer = _TableWriter(out)
+        writer = TableWriter(out)
     else:
         writer = None
     counts: Counter[str] = Counter()
@@ -303,8 +236,8 @@ def _run(args: argparse.Namespace, algorithms: tuple[str, ...], index: HashIndex
     started = time.monotonic()
     try:
         robust = ("query" if index is not None else "both") if args.robust else None
-        records = hash_files(
-            iter_files(args.paths), algorithms, jobs=args.jobs, mode=args.mode, displayed=args.displayed, robust=robust,
+        records = hash_tree(
+            args.paths, algorithms, jobs=args.jobs, mode=args.mode, displayed=args.displayed, robust=robust,
             every_seconds=args.every,
         )
         for record in records:
@@ -312,17 +245,30 @@ def _run(args: argparse.Namespace, algorithms: tuple[str, ...], index: HashIndex
             if index is not None:
                 record["matches"] = index.match(record)
                 matched += bool(record["matches"])
-            if writer is not None:
-                writer.write(record)
-            else:
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            out.flush()
+            try:
+                if writer is not None:
+                    writer.write(record)
+                else:
+                    out.write(json_line(record) + "\n")
+                out.flush()
+            except BrokenPipeError:
+                raise
+            except OSError as exc:  # disk full, a file system gone read-only ...
+                print(f"ocsea-match: cannot write {args.output or 'standard output'}: {exc.strerror or exc}",
+                      file=sys.stderr)
+                return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
         print("ocsea-match: interrupted", file=sys.stderr)
         return EXIT_CANNOT_RUN
+    except WorkersCannotStart as exc:
+        print(f"ocsea-match: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     finally:
         if out is not sys.stdout:
-            out.close()
+            try:
+                out.close()
+            except OSError:
+                pass  # already reported
     if not args.quiet:
         total = sum(counts.values())
         elapsed = time.monotonic() - started
@@ -473,7 +419,10 @@ def _cmd_scan(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``ocsea-match``; returns the exit code."""
-    warnings.simplefilter("ignore", category=Warning)  # decoder warnings go into the records
+    warnings.simplefilter("ignore", category=Warning)  # decoder warnings go into the records; workers inherit this
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:  # records are UTF-8 whatever the locale says
+        reconfigure(encoding="utf-8", errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
         if args.command == "hash":

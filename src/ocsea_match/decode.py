@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -25,11 +27,32 @@ from PIL import Image, ImageFile
 
 from .errors import MediaError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "Decoded", "sniff", "open_image", "normalize_mode"]
+__all__ = ["DEFAULT_MAX_PIXELS", "PICTURE_FORMATS", "Decoded", "sniff", "open_image", "normalize_mode"]
 
 #: Pictures declaring more pixels than this are refused (``decompression-bomb``). 100 megapixels
 #: covers the largest camera and panorama files while keeping one decode under ~1 GB.
 DEFAULT_MAX_PIXELS = 100_000_000
+
+#: The only Pillow plugins a picture is ever opened with (``Image.open(..., formats=...)``): the
+#: formats this project claims (README, "What is hashed"). Every other Pillow plugin (PSD, PCX,
+#: TGA, EPS, FITS ... each a parser of hostile bytes) is unreachable; a picture in a format that
+#: ``sniff`` recognises but that is not here (HEIF, AVIF, PSD, JPEG 2000, ICO) is
+#: ``unsupported-format``, anything else ``not-media``. A JPEG with further pictures (MPO) opens
+#: through the JPEG plugin.
+PICTURE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
+
+_QUIET_BOMB_WARNING = ("ignore", None, Image.DecompressionBombWarning, None, 0)
+
+
+def _quiet_pillow_bomb_warning() -> None:
+    """Pillow warns when a picture declares more than its own default limit (89 megapixels); this
+    project checks its own limit (``max_pixels``) from the header right after opening and says so in
+    the record, so Pillow's warning is noise on an examiner's terminal. A process-wide filter, kept
+    in place at each open (a caller's ``catch_warnings`` may have dropped it), rather than
+    ``warnings.catch_warnings`` around each open, which is not thread-safe (a service decodes in
+    threads)."""
+    if _QUIET_BOMB_WARNING not in warnings.filters:
+        warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 def sniff(head: bytes) -> tuple[str, str | None]:
@@ -161,17 +184,31 @@ def _orientation(img: Image.Image) -> int | None:
     return int(value) if isinstance(value, int) and 1 <= value <= 8 else None
 
 
+def _bomb_message(exc: Exception, max_pixels: int) -> str:
+    """Pillow's own refusal (over twice ``Image.MAX_IMAGE_PIXELS``), told with this project's limit."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    declared = int(found.group(1)) if found else None
+    if declared is None or declared > max_pixels:
+        what = f"{declared} pixels" if declared is not None else "more pixels than the decoder accepts"
+        return f"refused from its header: it declares {what}, over the limit of {max_pixels}"
+    hard = 2 * (Image.MAX_IMAGE_PIXELS or 0)
+    return (f"refused from its header: it declares {declared} pixels, within the limit of {max_pixels} but over "
+            f"Pillow's own hard limit of {hard} (twice PIL.Image.MAX_IMAGE_PIXELS)")
+
+
 def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
+    _quiet_pillow_bomb_warning()
     try:
-        img = Image.open(io.BytesIO(data))
+        img = Image.open(io.BytesIO(data), formats=PICTURE_FORMATS)
     except Image.DecompressionBombError as exc:
-        raise MediaError("decompression-bomb", f"refused from its header: {exc}") from None
+        raise MediaError("decompression-bomb", _bomb_message(exc, max_pixels)) from None
     except Image.UnidentifiedImageError:
         media_type, fmt = sniff(data[:32])
         if media_type == "image":
             raise MediaError(
-                "unsupported-format" if fmt in ("HEIF", "AVIF", "PSD", "JPEG2000") else "corrupt",
-                f"{fmt} picture that the decoder cannot read",
+                "corrupt" if fmt in PICTURE_FORMATS else "unsupported-format",
+                f"{fmt} picture that the decoder cannot read" if fmt in PICTURE_FORMATS
+                else f"{fmt} picture: not one of the formats this tool decodes ({', '.join(PICTURE_FORMATS)})",
             ) from None
         if media_type in ("video", "archive"):
             raise MediaError("unsupported-format", f"{fmt} {media_type}, not a picture") from None

@@ -6,16 +6,19 @@ may change.
 
 from __future__ import annotations
 
-__all__ = ["ERROR_CODES", "MediaError"]
+import contextlib
+from collections.abc import Iterator
+
+__all__ = ["ERROR_CODES", "SKIP_CODES", "MediaError", "as_media_error", "media_errors", "status_of"]
 
 #: code -> what it means. Records carry ``{"code": ..., "message": ...}``.
 ERROR_CODES: dict[str, str] = {
     "not-found": "the path does not exist",
     "is-directory": "the path is a directory, not a file",
     "unreadable": "the file could not be opened or read (permissions, I/O error)",
-    "empty-file": "the file has no bytes",
-    "too-large": "the file is larger than the configured size limit",
-    "not-media": "the bytes are not a picture or video format this tool recognises",
+    "empty-file": "(skip reason) the file has no bytes: its digests are those of nothing, there is no picture",
+    "too-large": "(skip reason) the file is larger than the configured size limit: digested, not decoded",
+    "not-media": "(skip reason) the bytes are not a picture or video format this tool recognises",
     "unsupported-format": "a recognised media format that this version cannot decode",
     "decompression-bomb": "the picture declares more pixels than the configured limit, or an archive "
     "expands past its limits (members, bytes, compression ratio)",
@@ -45,3 +48,52 @@ class MediaError(Exception):
 
     def to_json(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message}
+
+
+#: Codes that make a record ``skipped`` rather than failed: nothing went wrong, the file simply
+#: has nothing to hash perceptually (its digests are there). One classification for ``hash``,
+#: ``match``, ``scan`` and the API.
+SKIP_CODES: frozenset[str] = frozenset(
+    {"empty-file", "not-media", "too-large", "known-good", "symlink", "special-file", "nested-too-deep"}
+)
+
+
+def status_of(code: str) -> str:
+    """``"skipped"`` for a skip reason, else ``"error"``.
+
+    >>> status_of("not-media"), status_of("corrupt")
+    ('skipped', 'error')
+    """
+    return "skipped" if code in SKIP_CODES else "error"
+
+
+def as_media_error(exc: BaseException) -> MediaError:
+    """Any failure while decoding or hashing, as a ``MediaError`` with a stable code.
+
+    ``MediaError`` passes through; running out of memory is ``too-large``; anything else (a
+    decoder's or a library's unexpected exception) is ``internal-error`` naming the exception.
+
+    >>> as_media_error(ValueError("zero-size array")).code
+    'internal-error'
+    """
+    if isinstance(exc, MediaError):
+        return exc
+    if isinstance(exc, MemoryError):
+        return MediaError("too-large", "not enough memory to hash this file")
+    return MediaError("internal-error", f"{type(exc).__name__}: {exc}")
+
+
+@contextlib.contextmanager
+def media_errors() -> Iterator[None]:
+    """Re-raise any failure inside the block as a ``MediaError`` (see ``as_media_error``): what
+    the public entry points (``hash_image``, ``hash_video``) promise to raise.
+
+    >>> with media_errors():  # doctest: +SKIP
+    ...     decode(data)
+    """
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - the contract: only MediaError leaves a decoder
+        if isinstance(exc, MediaError):
+            raise
+        raise as_media_error(exc) from exc

@@ -19,11 +19,12 @@ from typing import Any, Union
 
 from . import robust
 from .decode import DEFAULT_MAX_PIXELS, Decoded, open_image, sniff
-from .errors import MediaError
+from .errors import MediaError, as_media_error, status_of
 from .hashers import (
     DEFAULT_ALGORITHMS, _check_algorithms, _displayed, _draft_for, _picture_from_decoded, _run,
 )
 from .parallel import TimeLimited, process_map
+from .paths import display_path, path_hex
 from .tmk import hash_video_with_tmk
 from .tmk_lists import tmk_to_text
 from .video import hash_video
@@ -43,8 +44,10 @@ _CHUNK = 1 << 20
 
 
 def _new_record(path: str | os.PathLike[str]) -> dict[str, Any]:
-    return {
-        "path": os.fsdecode(path),
+    """A record's first fields; the name as text that is always valid UTF-8 (``paths``), and its
+    exact bytes in ``path_hex`` when they are not UTF-8."""
+    record = {
+        "path": display_path(path),
         "size": None,
         "md5": None,
         "sha1": None,
@@ -55,6 +58,10 @@ def _new_record(path: str | os.PathLike[str]) -> dict[str, Any]:
         "error": None,
         "hashes": {},
     }
+    raw = path_hex(path)
+    if raw:
+        record["path_hex"] = raw
+    return record
 
 
 def open_evidence(path: str | os.PathLike[str], *, directory: bool = False) -> int:
@@ -243,16 +250,11 @@ def _recorded_failures(record: dict[str, Any]) -> Iterator[None]:
     """Turn any failure while hashing one file into the record's error; never re-raise."""
     try:
         yield
-    except MediaError as exc:
-        if record["status"] != "skipped":
-            record["status"] = "error"
-        record["error"] = exc.to_json()
-    except MemoryError:
-        record["status"] = "error"
-        record["error"] = {"code": "too-large", "message": "not enough memory to hash this file"}
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop a batch
-        record["status"] = "error"
-        record["error"] = {"code": "internal-error", "message": f"{type(exc).__name__}: {exc}"}
+        error = as_media_error(exc)  # the one mapping of failures to codes (errors.py)
+        if record["status"] != "skipped":  # an archive 'hash' does not descend into stays skipped
+            record["status"] = status_of(error.code)
+        record["error"] = error.to_json()
 
 
 @dataclass(frozen=True)
@@ -377,7 +379,8 @@ def hash_files(
 ) -> Iterator[dict[str, Any]]:
     """Hash many files, yielding one file record per file as soon as it is ready.
 
-    ``jobs > 1`` hashes in that many worker processes; a worker that dies is replaced and the
+    ``jobs > 1`` hashes in that many worker processes (at most the CPU count: more is lowered, with
+    a note on standard error; workers end with the calling process); a worker that dies is replaced and the
     file that killed it gets an error record (``worker-crashed``). At most ``4 * jobs`` files are
     in flight, so memory stays bounded on any number of files. ``ordered=False`` yields records
     as they finish instead of in input order. Other options go to ``hash_file``; unlike there,

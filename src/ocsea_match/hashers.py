@@ -25,7 +25,7 @@ from scipy.fft import dct as _dct
 
 from . import _core
 from .decode import DEFAULT_MAX_PIXELS, Decoded, open_image
-from .errors import MediaError
+from .errors import MediaError, media_errors
 from .hashes import Hash
 
 __all__ = [
@@ -369,7 +369,8 @@ def hash_image(
     '0000000000000000'
     """
     names = _check_algorithms(algorithms)
-    return _run(_to_picture(image, names, max_pixels, mode), names)
+    with media_errors():
+        return _run(_to_picture(image, names, max_pixels, mode), names)
 
 
 def pdq_dihedral(
@@ -383,4 +384,5 @@ def pdq_dihedral(
     >>> len(pdq_dihedral(np.zeros((16, 16), np.uint8)))
     8
     """
-    return _pdq_hashes("pdq", _to_picture(image, ("pdq",), max_pixels, mode).luma(), dihedral=True)
+    with media_errors():
+        return _pdq_hashes("pdq", _to_picture(image, ("pdq",), max_pixels, mode).luma(), dihedral=True)

@@ -13,15 +13,22 @@ is reported through ``on_crash``. Nothing is lost and nothing is yielded twice.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
+import re
+import select
 import signal
+import sys
+import threading
+import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-__all__ = ["process_map", "default_jobs", "TimeLimited", "WorkersCannotStart"]
+__all__ = ["process_map", "default_jobs", "usable_jobs", "TimeLimited", "WorkersCannotStart"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -49,11 +56,34 @@ class TimeLimited:
 
 
 def default_jobs() -> int:
-    """The number of cores this process may run on."""
+    """The number of cores this process may run on (its CPU affinity, not the machine's count)."""
+    count = getattr(os, "process_cpu_count", None)  # Python 3.13+
+    if count is not None:
+        return max(1, count() or 1)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def usable_jobs(jobs: int, *, say: bool = True) -> int:
+    """``jobs`` lowered to the CPU count (``default_jobs``), saying so on standard error.
+
+    More worker processes than cores only add memory and start-up time (each holds the decoders
+    and a picture), so ``--jobs 1000`` on two cores runs two. The one place where every command
+    (``hash``, ``match``, ``scan``) and the API (``hash_files``, ``scan``, ``run_scan``) is clamped.
+
+    >>> usable_jobs(1)
+    1
+    """
+    cpus = default_jobs()
+    if jobs <= cpus:
+        return max(1, jobs)
+    if say:
+        print(f"ocsea-match: {jobs} jobs asked for, {cpus} used: this process may run on {cpus} "
+              f"CPU{'s' if cpus != 1 else ''}, and more workers than that only cost memory and start-up time",
+              file=sys.stderr)
+    return cpus
 
 
 def _context() -> Any:
@@ -71,8 +101,81 @@ def _context() -> Any:
 
 def _new_pool(workers: int, initializer: Callable[..., None] | None, initargs: tuple) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=_context(), initializer=initializer, initargs=initargs
+        max_workers=workers, mp_context=_context(), initializer=_worker_start,
+        initargs=(os.getpid(), _portable_filters(), initializer, initargs),
     )
+
+
+def _worker_start(parent: int, filters: list[tuple[str, str, str, str, int]],
+                  initializer: Callable[..., None] | None, initargs: tuple) -> None:
+    """Every worker's first act: die with the process that made the pool, take its warning
+    filters (so that ``ocsea-match``'s "no library warning on the terminal" holds in workers
+    too), then the caller's own initializer."""
+    _die_with(parent)
+    _apply_filters(filters)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def _die_with(pid: int) -> None:
+    """End this process within about a second of process ``pid`` ending, however it ends (kill -9
+    included). A worker's parent is the fork server, not the caller, and the worker holds its task
+    queue's pipe open itself, so without this watch workers, fork server and resource tracker
+    outlive a killed caller forever, holding its standard output open. Linux ``pidfd_open`` wakes
+    the watch at once; elsewhere it checks every half second."""
+    try:
+        fd: int | None = os.pidfd_open(pid)  # type: ignore[attr-defined]
+    except ProcessLookupError:
+        os._exit(70)  # the caller is already gone
+    except (AttributeError, OSError):
+        fd = None
+
+    def watch() -> None:
+        if fd is not None:
+            select.select([fd], [], [])  # readable once the process has ended
+        else:
+            while _alive(pid):
+                time.sleep(0.5)
+        os._exit(70)
+
+    threading.Thread(target=watch, name="ocsea-parent-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _portable_filters() -> list[tuple[str, str, str, str, int]]:
+    """The warning filters as plain strings (any filter travels to a worker, whatever it holds)."""
+    out = []
+    for action, message, category, module, lineno in warnings.filters:
+        out.append((action, getattr(message, "pattern", message) or "", f"{category.__module__}:{category.__qualname__}",
+                    getattr(module, "pattern", module) or "", lineno))
+    return out
+
+
+def _apply_filters(filters: list[tuple[str, str, str, str, int]]) -> None:
+    rebuilt = []
+    for action, message, category_name, module, lineno in filters:
+        module_name, _, qualname = category_name.partition(":")
+        try:
+            category: Any = importlib.import_module(module_name)
+            for part in qualname.split("."):
+                category = getattr(category, part)
+        except (ImportError, AttributeError):
+            continue  # a warning class only the caller knows: its filter cannot apply here anyway
+        rebuilt.append((action, re.compile(message, re.I) if message else None, category,
+                        re.compile(module) if module else None, lineno))
+    warnings.filters[:] = rebuilt
+    mutated = getattr(warnings, "_filters_mutated", None)  # invalidates the "already warned" caches
+    if mutated is not None:
+        mutated()
 
 
 class WorkersCannotStart(RuntimeError):
@@ -144,6 +247,7 @@ def process_map(
     returns an error value instead); ``on_crash(item)`` makes the value for an item whose worker
     died. ``jobs <= 1`` runs in this process (no crash protection, no start-up cost).
     """
+    jobs = usable_jobs(jobs)
     if jobs <= 1:
         for item in items:
             yield fn(item)

@@ -35,7 +35,7 @@ import numpy as np
 from av.video.reformatter import Interpolation, VideoReformatter
 
 from . import _core
-from .errors import MediaError
+from .errors import MediaError, media_errors
 from .hashes import Hash
 
 __all__ = ["VideoFrame", "VideoHashes", "hash_video", "match_video", "aggregate_frame_hits", "VIDEO_DEFAULTS", "LIST_EVERY_SECONDS"]
@@ -97,6 +97,7 @@ class VideoHashes:
                 "frames_sampled": self.sampled, "frames_kept": len(self.frames)}
 
 
+@media_errors()  # whatever else fails inside FFmpeg or the hashing is a MediaError with a code
 def _open(source: VideoSource) -> tuple[Any, IO[bytes] | None]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         handle: IO[bytes] | None = io.BytesIO(bytes(source))
@@ -144,6 +145,7 @@ def hash_video(
             handle.close()
 
 
+@media_errors()
 def _sample(container: Any, every: float, dedupe: int | None, max_pixels: int, time_limit: float, max_frames: int,
             observer: Callable[[Any], None] | None = None, observer_needs: set[int] | None = None) -> VideoHashes:
     """The sampling loop; ``observer`` (TMK's builder) also sees every decoded frame, and then
@@ -278,7 +280,7 @@ def content_box(luma: np.ndarray, *, tolerance: float = 12.0, min_trim: float = 
         return None  # one colour throughout
     bottom = run(lambda i: luma[h - 1 - i, ::step_r], h - top)
     if top + bottom >= h:
-        return None  # two bars of different colours meet: no content between them
+        return None  # two flat bands and nothing between them (a dim, low-contrast frame): no bars
     left = run(lambda i: luma[top:h - bottom:step_c, i], w)
     right = run(lambda i: luma[top:h - bottom:step_c, w - 1 - i], w - left)
     if (top + bottom) < min_trim * h and (left + right) < min_trim * w:

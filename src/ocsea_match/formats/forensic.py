@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
+from ..paths import NAMES_ESCAPED, unescape_name
 from .model import HEX_LENGTHS, HashList, ListEntry, ListError, LoadReport
 
 __all__ = ["is_hashdeep", "read_hashdeep", "is_sqlite", "read_nsrl"]
@@ -22,8 +23,11 @@ def read_hashdeep(text: str, hash_list: HashList, report: LoadReport) -> None:
     """``%%%% size,md5,sha256,filename`` header, ``##`` comments, then one file per line."""
     columns: list[str] | None = None
     ignored: set[str] = set()
+    escaped = False  # names written with \xNN escapes (an ocsea-match scan's hashdeep.txt says so)
     for number, raw in enumerate(text.split("\n"), 1):
         line = raw.strip()
+        if line.startswith(NAMES_ESCAPED):
+            escaped = True
         if not line or line.startswith("##") or line.startswith("%%%% HASHDEEP"):
             continue
         if line.startswith("%%%%"):
@@ -36,7 +40,8 @@ def read_hashdeep(text: str, hash_list: HashList, report: LoadReport) -> None:
             report.problems.append((number, f"{len(fields)} fields, the header names {len(columns)}"))
             continue
         row = dict(zip(columns, fields))
-        name = row.get("filename") or f"{hash_list.name}:{number}"
+        name = row.get("filename") or ""
+        name = (unescape_name(name) if escaped else name) or f"{hash_list.name}:{number}"
         found = 0
         for column, value in row.items():
             if column in _DIGESTS:

@@ -127,6 +127,6 @@ def parse_json(text: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise ValueError(f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None  # msg may end in "at"
     except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4300 digits
         raise ValueError(f"not JSON this tool can read: {exc}") from None

@@ -26,24 +26,23 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import MediaError
+from ..errors import SKIP_CODES, MediaError, as_media_error
 from ..formats import HashList, LoadReport, load_list
 from ..decode import DEFAULT_MAX_PIXELS
 from ..files import DEFAULT_FILE_TIME_LIMIT, DEFAULT_MAX_BYTES, file_sha256, hash_bytes, hash_file, open_evidence
 from ..hashers import DEFAULT_ALGORITHMS, PDQ_DIALECTS, _check_algorithms
 from ..index import HashIndex, open_index
-from ..parallel import TimeLimited, process_map
+from ..parallel import TimeLimited, process_map, usable_jobs
+from ..paths import path_hex, printable
 from .archives import ArchiveLimits, archive_outcome, examine_zip
-from .case import PROVENANCE, RECORDS, write_outputs
+from .case import PROVENANCE, RECORDS, ScanError, case_writes, check_case_folder, write_outputs
 from .journal import Journal
 from .known_good import KnownGood
 from .progress import Progress
-from .walk import Entry, display_path, is_inside, path_hex, walk
+from .tree import crashed_record, entry_record
+from .walk import Entry, display_path, walk
 
 __all__ = ["ArchiveLimits", "KnownGood", "ScanError", "run_scan", "scan"]
-
-#: Codes that make a file ``skipped`` rather than failed in a scan: nothing is wrong with it.
-_SKIP_CODES = {"not-media", "too-large", "known-good", "symlink", "special-file", "nested-too-deep"}
 
 #: Extensions and the formats their bytes may have; any other format is a name/type mismatch.
 _EXPECTED = {
@@ -57,10 +56,6 @@ _EXPECTED = {
 #: Extensions of documents that are not media or archives: media bytes under them are hidden.
 _NOT_MEDIA = {"txt", "log", "csv", "json", "xml", "html", "htm", "md", "ini", "cfg", "dat", "tmp", "dll", "exe",
               "sys", "bin", "db", "pdf", "doc", "rtf"}
-
-
-class ScanError(RuntimeError):
-    """The scan cannot run (bad case folder, unreadable list, resume with other settings)."""
 
 
 @dataclass(frozen=True)
@@ -79,24 +74,6 @@ class _Settings:
 # ------------------------------------------------------------------------------------- one file
 
 
-def _base_record(path: str) -> dict[str, Any]:
-    return {"path": path, "size": None, "md5": None, "sha1": None, "sha256": None, "media_type": None,
-            "format": None, "status": "error", "error": None, "hashes": {}}
-
-
-def _entry_record(entry: Entry) -> dict[str, Any]:
-    """The record of a walked entry that is not a regular file."""
-    record = _base_record(display_path(entry.path))
-    codes = {"symlink": ("skipped", "symlink"), "special": ("skipped", "special-file"),
-             "unreadable": ("error", "unreadable"), "missing": ("error", "not-found")}
-    record["status"], code = codes[entry.kind]
-    message = {"symlink": "a symbolic link, not followed", "special": f"a {entry.detail}, not opened"}.get(entry.kind, entry.detail)
-    if entry.kind == "symlink":
-        record["link"] = entry.detail
-    record["error"] = MediaError(code, message).to_json()
-    return record
-
-
 def _label(record: dict[str, Any], name: str) -> None:
     """Flag a name whose extension says another type than the bytes; settle skip statuses."""
     ext = name.rpartition(".")[2].lower() if "." in name.rpartition("/")[2] else ""
@@ -105,7 +82,7 @@ def _label(record: dict[str, Any], name: str) -> None:
     if record.get("size") and ((expected is not None and fmt not in expected) or (ext in _NOT_MEDIA and media in ("image", "video", "archive"))):
         record["name_mismatch"] = {"extension": ext, "detected": fmt or media}
     error = record.get("error")
-    if error and error["code"] in _SKIP_CODES:
+    if error and error["code"] in SKIP_CODES:
         record["status"] = "skipped"
 
 
@@ -129,7 +106,7 @@ def _hash_member(data: bytes, path: str, settings: _Settings) -> dict[str, Any]:
 def _scan_entry(entry: Entry, settings: _Settings) -> list[dict[str, Any]]:
     """The records of one walked entry: an archive's members first, the entry's own last."""
     if entry.kind != "file":
-        return [_entry_record(entry)]
+        return [entry_record(entry)]
     record = hash_file(entry.path, settings.algorithms, mode=settings.mode, max_bytes=settings.max_bytes,
                        max_pixels=settings.max_pixels, skip=settings.known_good, robust=settings.robust)
     record["path"] = display_path(entry.path)
@@ -148,15 +125,14 @@ def _scan_entry(entry: Entry, settings: _Settings) -> list[dict[str, Any]]:
                 )
         except OSError as exc:
             members, problem = [], MediaError("unreadable", f"cannot open the archive: {exc.strerror or exc}")
+        except Exception as exc:  # noqa: BLE001 - a ZIP parser's surprise is this archive's record, not the scan's end
+            members, problem = [], as_media_error(exc)
         archive_outcome(record, problem, sum(m["parent"] == record["path"] for m in members))
     return members + [record]
 
 
 def _crashed_entry(entry: Entry) -> list[dict[str, Any]]:
-    record = _base_record(display_path(entry.path))
-    record["error"] = MediaError("worker-crashed", "the worker process died while scanning this file, twice: a crash, "
-                                 f"or the file kept it busy past {DEFAULT_FILE_TIME_LIMIT} s").to_json()
-    return [record]
+    return [crashed_record(entry)]
 
 
 # ------------------------------------------------------------------------------------- many files
@@ -288,18 +264,7 @@ def run_scan(
     """
     roots = [os.path.abspath(os.fspath(s)) for s in sources]
     case = Path(case_dir).absolute()
-    if is_inside(str(case), [r for r in roots if os.path.isdir(r)]):
-        raise ScanError(f"{case}: the case folder is inside a source; nothing may be written inside the evidence")
-    if (case / RECORDS).exists() and not resume:
-        raise ScanError(f"{case} holds a scan already: --resume to finish it, or choose another folder")
-    if resume and not (case / PROVENANCE).exists():
-        raise ScanError(f"{case}: nothing to resume (no {PROVENANCE})")
-    case.mkdir(parents=True, exist_ok=True)
-    for stale in case.glob(".work-*"):  # scratch space of a killed run
-        for leftover in stale.iterdir():
-            leftover.unlink()
-        stale.rmdir()
-
+    check_case_folder(case, roots, resume)  # before anything is written: a typo must not make a case
     try:
         index = open_index(index_dir, pdq_quality_floor=pdq_quality_floor)
         hash_lists, reports = _load_lists(lists)
@@ -312,6 +277,7 @@ def run_scan(
     idle = index.idle_note(names) if reports and (lists or index_dir) else None
     if idle:  # e.g. --algo phash against PDQ lists: said in the load report, not silently nothing
         reports[-1].notes.append(idle)
+    jobs = usable_jobs(jobs)
     for report in reports + good_reports:
         if on_list_report is not None:
             on_list_report(report)
@@ -320,26 +286,32 @@ def run_scan(
         "pdq_quality_floor": index.pdq_quality_floor, "archive_limits": asdict(limits), "max_bytes": max_bytes,
         "max_pixels": DEFAULT_MAX_PIXELS, "robust": robust,
     }
-    inputs = {"sources": roots, "parameters": parameters,
+    inputs = printable({"sources": roots, "parameters": parameters,
               "lists": [_list_info(p, r) for p, r in zip(lists, reports)],
               "known_good": [_list_info(p, r) for p, r in zip(known_good, good_reports)],
-              "index_dir": os.path.abspath(index_dir) if index_dir else None}
+              "index_dir": os.path.abspath(index_dir) if index_dir else None})  # names as text, always UTF-8
     provenance = _provenance(case, inputs, resume, command_line)
-
-    journal = Journal(case / RECORDS)
-    done = journal.resume() if resume else set()
+    with case_writes(case):  # cannot create or write it: ScanError, and nothing left behind
+        case.mkdir(parents=True, exist_ok=True)
+        for stale in case.glob(".work-*"):  # scratch space of a killed run
+            for leftover in stale.iterdir():
+                leftover.unlink()
+            stale.rmdir()
+        journal = Journal(case / RECORDS)
+        done = journal.resume() if resume else set()
+        journal.write([])  # records.jsonl exists from the start, even for a source with no file
+        run = {"start": _utc_now(), "end": None, "resumed": resume, "files_done_before": len(done),
+               "jobs": jobs, "interrupted": False}
+        provenance["runs"].append(run)
+        (case / PROVENANCE).write_text(json.dumps(printable(provenance), ensure_ascii=False, indent=1), encoding="utf-8")
+        work = Path(tempfile.mkdtemp(prefix=".work-", dir=case))
     entries = [e for e in walk(roots) if display_path(e.path) not in done]
-    run = {"start": _utc_now(), "end": None, "resumed": resume, "files_done_before": len(done),
-           "jobs": jobs, "interrupted": False}
-    provenance["runs"].append(run)
-    (case / PROVENANCE).write_text(json.dumps(provenance, ensure_ascii=False, indent=1), encoding="utf-8")
-
-    work = Path(tempfile.mkdtemp(prefix=".work-", dir=case))
     known = KnownGood.build(good_lists, work) if good_lists else None
     settings = _Settings(names, mode, max_bytes, DEFAULT_MAX_PIXELS, limits, known, "query" if robust else None)
     bar = Progress(progress, total_files=len(entries), total_bytes=sum(e.size for e in entries))
     started = time.monotonic()
     files = size = 0
+    finished = False
     try:
         for group in _groups(entries, settings, index if index.algorithms else None, jobs):
             if not index.algorithms:
@@ -349,28 +321,46 @@ def run_scan(
             files += len(group)
             size += group[-1].get("size") or 0
             bar.update(group)
+        finished = True
     except KeyboardInterrupt:
         run["interrupted"] = True
         raise
+    except OSError as exc:  # the case folder filled up or went away: what is journaled stays resumable
+        run["interrupted"] = True
+        raise ScanError(f"cannot go on writing {case}: {exc.strerror or exc}; once fixed, --resume finishes "
+                        "the scan") from None
     finally:
-        journal.close()
         bar.close()
         run["end"] = _utc_now()
-        (case / PROVENANCE).write_text(json.dumps(provenance, ensure_ascii=False, indent=1), encoding="utf-8")
-        for leftover in work.iterdir():
-            leftover.unlink()
-        work.rmdir()
+        try:
+            journal.close()
+            (case / PROVENANCE).write_text(json.dumps(printable(provenance), ensure_ascii=False, indent=1),
+                                           encoding="utf-8")
+            for leftover in work.iterdir():
+                leftover.unlink()
+            work.rmdir()
+        except OSError as exc:
+            if finished:  # else the error already on its way says what went wrong
+                raise ScanError(f"cannot write {case}: {exc.strerror or exc}; once fixed, --resume finishes "
+                                "the scan") from None
     elapsed = time.monotonic() - started
     timings = {"seconds": round(elapsed, 3), "records_this_run": files, "bytes_this_run": size,
                "files_per_second": round(files / elapsed, 2) if elapsed else None,
                "mb_per_second": round(size / 1e6 / elapsed, 2) if elapsed else None}
-    return write_outputs(case, provenance, timings)
+    try:
+        return write_outputs(case, provenance, timings)
+    except OSError as exc:
+        raise ScanError(f"cannot write the case outputs in {case}: {exc.strerror or exc}; once fixed, "
+                        "--resume writes them") from None
 
 
 def _provenance(case: Path, inputs: dict[str, Any], resume: bool, command_line: Sequence[str] | None) -> dict[str, Any]:
     """The provenance document: a new one, or the interrupted scan's after checking it matches."""
     if resume:
-        old = json.loads((case / PROVENANCE).read_text(encoding="utf-8"))
+        try:
+            old = json.loads((case / PROVENANCE).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ScanError(f"cannot resume: {case / PROVENANCE} cannot be read ({exc})") from None
         for key, value in inputs.items():
             if json.loads(json.dumps(value)) != old.get(key):
                 raise ScanError(f"cannot resume: {key} differ from the interrupted scan's ({case / PROVENANCE})")

@@ -45,9 +45,14 @@ class _Budget:
         self.bytes = limits.max_total_bytes
 
 
-def _error_record(path: str, code: str, message: str, size: int | None = None) -> dict[str, Any]:
-    return {"path": path, "size": size, "md5": None, "sha1": None, "sha256": None, "media_type": None,
-            "format": None, "status": "error", "error": MediaError(code, message).to_json(), "hashes": {}}
+def _error_record(path: str, code: str, message: str, declared: int | None = None) -> dict[str, Any]:
+    """A member that was not read: ``size`` stays None (no byte of it was digested), and what its
+    header claims is ``declared_size``, so that totals count only bytes actually read."""
+    record = {"path": path, "size": None, "md5": None, "sha1": None, "sha256": None, "media_type": None,
+              "format": None, "status": "error", "error": MediaError(code, message).to_json(), "hashes": {}}
+    if declared is not None:
+        record["declared_size"] = declared
+    return record
 
 
 def examine_zip(
@@ -158,8 +163,8 @@ def _digest_only(
         return _error_record(path, "corrupt", f"cannot inflate the member: {exc}", info.file_size), None
     budget.bytes -= size
     media_type, fmt = sniff(head)
-    record = _error_record(path, "too-large", f"{size} bytes, over the limit of {limits.max_member_bytes}", size)
-    record.update(status="skipped", media_type=media_type, format=fmt,
+    record = _error_record(path, "too-large", f"{size} bytes, over the limit of {limits.max_member_bytes}")
+    record.update(status="skipped", size=size, media_type=media_type, format=fmt,
                   md5=digests[0].hexdigest(), sha1=digests[1].hexdigest(), sha256=digests[2].hexdigest())
     return record, None
 

@@ -11,19 +11,22 @@ category of the closest list entry), ``hashdeep.txt`` (hashdeep 1.0 ``size,md5,s
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
+import shutil
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..files import file_sha256
+from ..paths import NAMES_ESCAPED, escape_name, one_line, printable
 from ..formats.vics import CONTEXT_CASES_V4, category_value
 from .journal import read_records
 
-__all__ = ["OUTPUT_FILES", "write_outputs", "summarize", "vics_cases"]
+__all__ = ["OUTPUT_FILES", "ScanError", "case_writes", "check_case_folder", "write_outputs", "summarize", "vics_cases"]
 
 RECORDS = "records.jsonl"
 MATCHES = "matches.csv"
@@ -35,6 +38,60 @@ SUMS = "SHA256SUMS"
 REPORT = "report.html"  # the case report (ocsea_match.report), listed in SHA256SUMS with its split pages
 OUTPUT_FILES = (RECORDS, MATCHES, SUMMARY, VICS, HASHDEEP, PROVENANCE, SUMS)
 
+
+
+class ScanError(RuntimeError):
+    """The scan cannot run: a source that does not exist, a case folder that cannot be created or
+    written, or is not a case, an unreadable list, a resume with other settings."""
+
+
+def check_case_folder(case: Path, roots: Sequence[str], resume: bool) -> None:
+    """Refuse, before anything is written, what cannot make a sound case (``ScanError``)."""
+    from .walk import is_inside
+
+    for root in roots:
+        try:
+            os.stat(root)
+        except FileNotFoundError:
+            raise ScanError(f"{root}: no such file or folder (nothing was written)") from None
+        except OSError:
+            pass  # it exists; the walk records why it cannot be read
+    if is_inside(str(case), [r for r in roots if os.path.isdir(r)]):
+        raise ScanError(f"{case}: the case folder is inside a source; nothing may be written inside the evidence")
+    if resume:
+        if not (case / PROVENANCE).is_file():
+            raise ScanError(f"{case}: nothing to resume (no {PROVENANCE})")
+        return
+    if case.exists() or case.is_symlink():
+        if not case.is_dir():
+            raise ScanError(f"{case}: exists and is not a folder")
+        if (case / RECORDS).exists() or (case / PROVENANCE).exists():
+            raise ScanError(f"{case} holds a scan already: --resume to finish it, or choose another folder")
+        try:
+            if any(case.iterdir()):
+                raise ScanError(f"{case}: a folder that is neither empty nor a case; choose a new or empty folder")
+        except OSError as exc:
+            raise ScanError(f"{case}: cannot read the case folder: {exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def case_writes(case: Path) -> Iterator[None]:
+    """The first writes into the case folder: an ``OSError`` (cannot create it, read-only, a
+    regular file on the way) becomes ``ScanError``, and the folders made here are removed again."""
+    made = None  # the outermost folder this scan creates
+    for folder in (case, *case.parents):
+        if folder.exists() or folder.is_symlink():
+            break
+        made = folder
+    try:
+        yield
+    except OSError as exc:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+        where = exc.filename or case
+        raise ScanError(f"cannot write the case folder ({where}): {exc.strerror or exc}") from None
+
+
 _MATCH_COLUMNS = ["path", "container_file", "size", "md5", "sha1", "sha256", "media_type", "format",
                   "list", "entry_id", "category", "algorithm", "distance", "threshold",
                   "query_share", "listed_share", "timestamps", "listed_timestamp"]
@@ -42,7 +99,7 @@ _MATCH_COLUMNS = ["path", "container_file", "size", "md5", "sha1", "sha256", "me
 
 def summarize(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """Counts by status, media type, error/skip code and list; every count sums to ``files``."""
-    files = walked = members = size = matched = mismatched = truncated = 0
+    files = walked = members = size = unread = matched = mismatched = truncated = 0
     by_status: Counter[str] = Counter()
     by_type: Counter[str] = Counter()
     by_code: Counter[str] = Counter()
@@ -58,6 +115,7 @@ def summarize(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         if r.get("error"):
             by_code[f"{r['status']}:{r['error']['code']}"] += 1
         size += r.get("size") or 0
+        unread += (r.get("declared_size") or 0) if r.get("size") is None else 0
         if r.get("matches"):
             matched += 1
             for name in sorted({m["list"] for m in r["matches"]}):
@@ -68,7 +126,8 @@ def summarize(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "files": files,
         "walked": walked,
         "archive_members": members,
-        "bytes": size,
+        "bytes": size,  # bytes read and digested
+        "bytes_declared_not_read": unread,  # what unread archive members claim (a bomb's are not read)
         "by_status": dict(sorted(by_status.items())),
         "by_media_type": dict(sorted(by_type.items())),
         "by_reason": dict(sorted(by_code.items())),
@@ -127,13 +186,17 @@ def _write_matches(records: Iterable[dict[str, Any]], path: Path) -> None:
 
 
 def _write_hashdeep(records: Iterable[dict[str, Any]], path: Path, provenance: dict[str, Any]) -> None:
+    """hashdeep 1.0; in names, control characters (a newline ...), bytes that are not UTF-8 and the
+    backslash are written ``\\xNN`` (``paths.escape_name``), as a ``## Names:`` line says, so that
+    every line parses back."""
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         f.write("%%%% HASHDEEP-1.0\n%%%% size,md5,sha256,filename\n")
-        f.write(f"## Invoked from: {provenance.get('working_directory', '')}\n")
-        f.write(f"## $ {provenance.get('command_line', '')}\n##\n")
+        f.write(f"## Invoked from: {one_line(provenance.get('working_directory', ''))}\n")
+        f.write(f"## $ {one_line(provenance.get('command_line', ''))}\n{NAMES_ESCAPED}\n##\n")
         for r in records:
             if r.get("md5") and r.get("sha256"):
-                f.write(f"{r['size']},{r['md5']},{r['sha256']},{r['path']}\n")
+                name = bytes.fromhex(r["path_hex"]) if r.get("path_hex") else r["path"]
+                f.write(f"{r['size']},{r['md5']},{r['sha256']},{escape_name(name)}\n")  # one line, reads back
 
 
 def write_outputs(case_dir: Path, provenance: dict[str, Any], timings: dict[str, Any]) -> dict[str, Any]:
@@ -151,7 +214,7 @@ def write_outputs(case_dir: Path, provenance: dict[str, Any], timings: dict[str,
     case_id = str(provenance.get("case_id") or case_dir.name)
     (case_dir / VICS).write_text(json.dumps(vics_cases(each(), case_id), ensure_ascii=False, indent=1), encoding="utf-8")
     (case_dir / SUMMARY).write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
-    (case_dir / PROVENANCE).write_text(json.dumps(provenance, ensure_ascii=False, indent=1), encoding="utf-8")
+    (case_dir / PROVENANCE).write_text(json.dumps(printable(provenance), ensure_ascii=False, indent=1), encoding="utf-8")
     sums = "".join(f"{file_sha256(case_dir / name)}  {name}\n" for name in OUTPUT_FILES if name != SUMS)
     (case_dir / SUMS).write_text(sums, encoding="utf-8")
     from ..report import sha256_lines, write_report  # report.html (and report-files/) from the files above

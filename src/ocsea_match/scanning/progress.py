@@ -35,7 +35,7 @@ class Progress:
         if style == "bar":
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total_bytes, unit="B", unit_scale=True, unit_divisor=1024, file=self.out,
+            self._bar = tqdm(total=total_bytes, unit="B", unit_scale=True, unit_divisor=1000, file=self.out,
                              dynamic_ncols=True, desc="scan")
 
     def update(self, group: list[dict[str, Any]]) -> None:

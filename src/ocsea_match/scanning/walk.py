@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..files import open_evidence
+from ..paths import display_path, path_hex
 
 __all__ = ["Entry", "list_folder", "walk", "display_path", "path_hex", "is_inside"]
 
@@ -33,21 +34,6 @@ class Entry:
     size: int = 0
     detail: str = ""  # a link's target, a special file's type, an OS error's text
     mtime_ns: int | None = None  # a regular file's modification time (lstat), for the case report's timeline
-
-
-def display_path(path: str) -> str:
-    """The path as text: bytes that are not UTF-8 shown as ``\\xNN`` (see ``path_hex``)."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
-def path_hex(path: str) -> str | None:
-    """The path's exact bytes in hex when they are not valid UTF-8 (else ``None``)."""
-    raw = os.fsencode(path)
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.hex()
-    return None
 
 
 def is_inside(path: str, roots: Iterable[str]) -> bool:
