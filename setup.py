@@ -17,24 +17,19 @@ else:
     compile_args = ["-O3", "-ffp-contract=off", "-fno-fast-math", "-fopenmp"]
     link_args = ["-fopenmp"]
 
-extensions = [
-    Extension(
-        "ocsea_match._core",
-        ["src/ocsea_match/_core.pyx"],
+def _native(name: str) -> Extension:
+    """One module of the native core, ``src/ocsea_match/<name>.pyx``, built with the flags above."""
+    return Extension(
+        f"ocsea_match.{name}",
+        [f"src/ocsea_match/{name}.pyx"],
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
-    ),
-    Extension(
-        "ocsea_match._tmk",
-        ["src/ocsea_match/_tmk.pyx"],
-        include_dirs=[numpy.get_include()],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=compile_args,
-        extra_link_args=link_args,
-    ),
-]
+    )
+
+
+extensions = [_native("_core"), _native("_tmk")]  # _tmk: TMK+PDQF (tmk.py)
 
 setup(
     ext_modules=cythonize(
