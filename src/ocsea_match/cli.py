@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import IO, Any
 
-from . import __version__
+from . import __version__, cli_service
 from .formats import WRITERS, ListError, LoadReport, dump_list, load_list, read_list_text
 from .files import hash_files
 from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS
@@ -137,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("output", metavar="OUT", help="the file to write")
     cv.add_argument("--to", required=True, choices=sorted(WRITERS), help="the format to write")
     cv.add_argument("--strict", action="store_true", help="refuse a list with any bad line")
+    cli_service.add_match_options(m)  # the service's commands (issue 13) live in cli_service.py
+    cli_service.add_parsers(sub)
     return parser
 
 
@@ -324,6 +326,8 @@ def _print_reports(reports: list[LoadReport], quiet: bool) -> None:
 
 
 def _cmd_match(args: argparse.Namespace) -> int:
+    if args.server:
+        return cli_service.match_remote(args, _run)
     if not args.lists and not args.index_dir:
         print("ocsea-match: match needs at least one --list or an --index", file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -427,6 +431,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_convert(args)
         if args.command == "scan":
             return _cmd_scan(args, argv)
+        if args.command in cli_service.COMMANDS:
+            return cli_service.run(args)
     except BrokenPipeError:  # e.g. piped into `head`
         return EXIT_OK
     return EXIT_CANNOT_RUN
