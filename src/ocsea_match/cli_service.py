@@ -143,6 +143,10 @@ def _serve(args: argparse.Namespace) -> int:
             pass
     config = uvicorn.Config(app, host=args.host, port=args.port, access_log=False, lifespan="on", server_header=False,
                             timeout_graceful_shutdown=30, log_level="info", **options)
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):  # uvicorn re-raises the stop signal after its graceful
+        signal.signal(sig, lambda *_: None)     # shutdown: a clean stop then exits 0, not -15
     try:
         uvicorn.Server(config).run()
     except SystemExit as exc:  # uvicorn exits 1 when it cannot bind
