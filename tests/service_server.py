@@ -71,9 +71,10 @@ class Server:
     """``python -m ocsea_match serve ARGS --port P`` until ``stop()``; ``url``; waits for /healthz."""
 
     def __init__(self, args: list[str], *, cwd: Path, env: dict[str, str] | None = None, command: list[str] | None = None,
-                 port: int | None = None) -> None:
+                 port: int | None = None, health: str = "/healthz") -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.health = health
         full_env = {**os.environ, **(env or {})}
         full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
         cmd = command or [sys.executable, "-m", "ocsea_match", "serve", *args, "--port", str(self.port)]
@@ -87,7 +88,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the server exited {self.proc.returncode}: {self.output()}")
             try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                if httpx.get(self.url + self.health, timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
