@@ -37,8 +37,18 @@ def setup(tmp_path: Path) -> dict:
     return {"base": tmp_path, "keys": make_keys(tmp_path / "keys.json"), "record": rec}
 
 
-def test_startup_errors_exit_2(setup):
+def _main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``ocsea-match ARGS`` in this process (no interpreter start-up): exit code, stdout, stderr."""
+    from ocsea_match.cli import main
+
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_startup_errors_exit_2(setup, capsys, monkeypatch):
     base = setup["base"]
+    monkeypatch.chdir(base)
     (base / "bad_keys.json").write_text("{not json")
     (base / "empty_dir").mkdir()
     cases = [
@@ -49,9 +59,8 @@ def test_startup_errors_exit_2(setup):
         (["--keys", "keys.json"], "--list"),
     ]
     for args, words in cases:
-        out = _cli("serve", *args, "--port", "1", cwd=base)
-        assert out.returncode == 2, (args, out.stderr)
-        assert words in out.stderr, (args, out.stderr)
+        code, _, err = _main(capsys, "serve", *args, "--port", "1")
+        assert code == 2 and words in err, (args, err)
 
 
 def test_without_the_service_extra(setup):
@@ -66,20 +75,20 @@ def test_without_the_service_extra(setup):
     assert out.stdout.strip() == "[]", out.stdout
 
 
-def test_keys_command(tmp_path):
-    keys = tmp_path / "keys.json"
-    out = _cli("keys", "add", "analyst-1", "--scopes", "match,hashes", "--keys", str(keys))
+def test_keys_command(tmp_path, capsys):
+    keys = str(tmp_path / "keys.json")
+    out = _cli("keys", "add", "analyst-1", "--scopes", "match,hashes", "--keys", keys)  # the real command once
     assert out.returncode == 0, out.stderr
     secret = out.stdout.splitlines()[-1]
-    assert secret.startswith("ocm_") and len(secret) > 40 and secret not in keys.read_text()
-    assert oct(keys.stat().st_mode & 0o777) == "0o600"
-    assert _cli("keys", "add", "analyst-1", "--scopes", "match", "--keys", str(keys)).returncode == 2  # live already
-    assert _cli("keys", "add", "x", "--scopes", "root", "--keys", str(keys)).returncode == 2
-    listing = _cli("keys", "list", "--keys", str(keys)).stdout
-    assert "analyst-1\thashes,match" in listing and "live" in listing and secret not in listing
-    assert _cli("keys", "revoke", "analyst-1", "--keys", str(keys)).returncode == 0
-    assert "revoked" in _cli("keys", "list", "--keys", str(keys)).stdout
-    assert _cli("keys", "revoke", "analyst-1", "--keys", str(keys)).returncode == 1
+    assert secret.startswith("ocm_") and len(secret) > 40 and secret not in Path(keys).read_text()
+    assert oct(Path(keys).stat().st_mode & 0o777) == "0o600"
+    assert _main(capsys, "keys", "add", "analyst-1", "--scopes", "match", "--keys", keys)[0] == 2  # live already
+    assert _main(capsys, "keys", "add", "x", "--scopes", "root", "--keys", keys)[0] == 2
+    code, listing, _ = _main(capsys, "keys", "list", "--keys", keys)
+    assert code == 0 and "analyst-1\thashes,match" in listing and "live" in listing and secret not in listing
+    assert _main(capsys, "keys", "revoke", "analyst-1", "--keys", keys)[0] == 0
+    assert "revoked" in _main(capsys, "keys", "list", "--keys", keys)[1]
+    assert _main(capsys, "keys", "revoke", "analyst-1", "--keys", keys)[0] == 1
 
 
 def test_rate_limit_429_with_retry_after(setup):

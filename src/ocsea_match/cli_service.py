@@ -48,6 +48,8 @@ def add_parsers(sub: Any) -> None:
     s.add_argument("--burst", type=int, default=0, help="requests a key may save up (default: the rate)")
     s.add_argument("--file-time-limit", type=int, default=120, help="seconds one upload may take to decode (default 120)")
     s.add_argument("--mode", choices=("fast", "exact"), default="fast", help="how uploads are decoded (default fast)")
+    s.add_argument("--no-dialects", action="store_true",
+                   help="hash uploads with full-resolution PDQ only (faster; see the README's PDQ dialects)")
     s.add_argument("--strict", action="store_true", help="refuse a list with any bad line")
     k = sub.add_parser("keys", help="make, list and revoke the service's API keys")
     ks = k.add_subparsers(dest="keys_command", required=True, parser_class=sub._parser_class)
@@ -126,7 +128,8 @@ def _serve(args: argparse.Namespace) -> int:
                     decode_workers=max(1, args.workers), decode_time_limit=args.file_time_limit)
     source = IndexSource(lists=args.lists, index_dir=args.index_dir, strict=args.strict)
     try:
-        app = create_app(source, keys=args.keys, audit_log=args.audit_log, limits=limits, banks=args.banks, mode=args.mode)
+        app = create_app(source, keys=args.keys, audit_log=args.audit_log, limits=limits, banks=args.banks, mode=args.mode,
+                         dialects=not args.no_dialects)
     except (ListError, IndexFileError, KeyFileError, AuditError, sqlite3.Error, ValueError, OSError) as exc:
         print(f"ocsea-match: cannot start: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..hashers import PDQ_DIALECTS
 from .audit import AuditLog
 from .banks import BankStore
 from .decoding import DecodePool
@@ -40,9 +41,9 @@ class Service:
     """Everything one app instance holds; ``app.state.service``."""
 
     def __init__(self, source: IndexSource, *, keys: KeyStore, audit: AuditLog | None, limits: Limits,
-                 banks: BankStore | None, mode: str, robust: bool) -> None:
+                 banks: BankStore | None, mode: str, robust: bool, dialects: bool = True) -> None:
         self.limits, self.keys, self.audit, self.banks = limits, keys, audit, banks
-        self.mode, self.robust = mode, robust
+        self.mode, self.robust, self.dialects = mode, robust, dialects
         self.metrics = Metrics()
         self.matcher = Matcher(source, banks, max_batch=64)
         self.matcher.on_batch = self.metrics.batch.observe
@@ -50,6 +51,12 @@ class Service:
         self.decoder: DecodePool | None = None
         self._decoder_lock = asyncio.Lock()
         self.update_gauges()
+
+    def algorithms(self) -> tuple[str, ...]:
+        """What uploads are hashed with (and hash-only clients should hash with): the lists'
+        algorithms, PDQ in its three dialects unless ``dialects=False``."""
+        names = self.matcher.current.algorithms
+        return names if self.dialects else tuple(a for a in names if a not in PDQ_DIALECTS)
 
     def update_gauges(self) -> None:
         lists = list(self.matcher.current.lists)
@@ -99,6 +106,7 @@ def create_app(
     banks: str | Path | BankStore | None = None,
     mode: str = "fast",
     robust: bool = False,
+    dialects: bool = True,
 ) -> Starlette:
     """The service as an ASGI app.
 
@@ -106,7 +114,9 @@ def create_app(
     (lists and folders are re-read by ``POST /v1/reload``); ``keys``: the keys file (``ocsea-match
     keys add``) or a ``KeyStore``; ``audit_log``: the hash-chained log to append to (None: no log);
     ``banks``: the SQLite file of the hotline's own banks (None: no bank endpoints); ``mode``:
-    how uploads are decoded (``fast`` or ``exact``); ``robust``: also query uploads with robust hashes.
+    how uploads are decoded (``fast`` or ``exact``); ``robust``: also query uploads with robust hashes;
+    ``dialects=False``: hash uploads with full-resolution PDQ only (faster; lists made with the
+    PDQ Python reference or C++ tool may then be missed, see the README's "PDQ dialects").
 
     Raises what the sources raise (``ListError``, ``IndexFileError``), ``KeyFileError`` and
     ``AuditError``, at once, so that a bad start is seen before the first request.
@@ -116,7 +126,7 @@ def create_app(
     source = IndexSource.of(index_or_lists)
     bank_store = banks if isinstance(banks, BankStore) or banks is None else BankStore(banks)
     service = Service(source, keys=store, audit=audit, limits=limits or Limits(), banks=bank_store, mode=mode,
-                      robust=robust)
+                      robust=robust, dialects=dialects)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

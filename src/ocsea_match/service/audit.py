@@ -37,7 +37,7 @@ class AuditError(OSError):
 
 def _seal(entry: dict[str, Any]) -> tuple[str, str]:
     """The line for ``entry`` (which carries ``prev``), and its hash."""
-    body = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    body = json.dumps(entry, sort_keys=True, separators=(",", ":"))  # ASCII: no U+2028 splitting a line
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
     return body[:-1] + f',"hash":"{digest}"}}', digest
 
@@ -61,25 +61,32 @@ class AuditLog:
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._prev, self._count = self._tail()
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            self._file = os.fdopen(fd, "a", encoding="utf-8")
+            self._prev = self._tail()
+            self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except AuditError:
+            raise
         except OSError as exc:
             raise AuditError(f"{self.path}: cannot open the audit log: {exc.strerror or exc}") from None
         self._dirty = False
         self._stop = threading.Event()
-        threading.Thread(target=self._sync_loop, name="audit-fsync", daemon=True).start()
+        self._syncer = threading.Thread(target=self._sync_loop, args=(os.dup(self._fd),), name="audit-fsync", daemon=True)
+        self._syncer.start()
 
-    def _tail(self) -> tuple[str, int]:
-        """The last line's hash and the line count of an existing log."""
+    def _tail(self) -> str:
+        """The last line's hash of an existing log (read from its end only)."""
         if not self.path.exists() or self.path.stat().st_size == 0:
-            return GENESIS, 0
+            return GENESIS
         with open(self.path, "rb") as f:
-            data = f.read()
-        if not data.endswith(b"\n"):
+            end = f.seek(0, os.SEEK_END)
+            tail, start = b"", end
+            while start > 0 and tail.count(b"\n") < 2:  # read back to the start of the last line
+                start = max(0, start - (1 << 16))
+                f.seek(start)
+                tail = f.read(end - start)
+        if not tail.endswith(b"\n"):
             raise AuditError(f"{self.path}: the last line is cut off (a crash while writing, or an edit); "
                              "check it with 'ocsea-match audit verify' and start a new log")
-        lines = data.split(b"\n")[:-1]
+        lines = tail.split(b"\n")[:-1]
         try:
             last = json.loads(lines[-1])
             stored = last.pop("hash")
@@ -88,34 +95,31 @@ class AuditLog:
         except (ValueError, KeyError, TypeError) as exc:
             raise AuditError(f"{self.path}: the last line does not verify ({exc}); "
                              "check it with 'ocsea-match audit verify' and start a new log") from None
-        return stored, len(lines)
+        return stored
 
     def append(self, entry: dict[str, Any]) -> str:
         """Chain and write one entry (``time`` is added); returns its hash."""
         with self._lock:
-            if self._file.closed:
+            if self._fd is None:
                 raise AuditError(f"{self.path}: the audit log is closed")
             line, digest = _seal({"time": _utc(), **entry, "prev": self._prev})
-            self._file.write(line + "\n")
-            self._file.flush()
+            data = (line + "\n").encode("utf-8")
+            while data:  # one write(2) per line, straight to the OS (no buffer to lose in a crash)
+                data = data[os.write(self._fd, data):]
             self._prev = digest
-            self._count += 1
             self._dirty = True
             return digest
 
-    def _sync_loop(self) -> None:
-        """fsync, off the callers' threads, at most every second while there are new lines."""
-        while not self._stop.wait(_FSYNC_EVERY):
-            with self._lock:
-                if self._file.closed:
-                    return
-                dirty, self._dirty = self._dirty, False
-                fd = self._file.fileno()
-            if dirty:
-                try:
+    def _sync_loop(self, fd: int) -> None:
+        """fsync (its own descriptor of the file, no lock held: appends never wait for the disk),
+        at most every second while there are new lines."""
+        try:
+            while not self._stop.wait(_FSYNC_EVERY):
+                if self._dirty:
+                    self._dirty = False
                     os.fsync(fd)
-                except OSError:  # closed meanwhile: close() synced
-                    return
+        finally:
+            os.close(fd)
 
     @property
     def last_hash(self) -> str:
@@ -124,11 +128,12 @@ class AuditLog:
     def close(self) -> None:
         """Flush and fsync; later appends raise ``AuditError``."""
         self._stop.set()
+        self._syncer.join()
         with self._lock:
-            if not self._file.closed:
-                self._file.flush()
-                os.fsync(self._file.fileno())
-                self._file.close()
+            if self._fd is not None:
+                os.fsync(self._fd)
+                os.close(self._fd)
+                self._fd = None
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,10 @@ class IndexSource:
             index = self.index
             described = [{"name": n, "format": "in-memory", "sha256": None} for n in index.lists]
         else:
-            index = HashIndex.load(self.index_dir) if self.index_dir is not None else HashIndex(thresholds=self.thresholds)
+            # one OpenMP thread: the service runs one search thread next to its event loop, and
+            # OpenMP's spinning threads would fight both for the cores (measured: p99 x10)
+            index = (HashIndex.load(self.index_dir, threads=1) if self.index_dir is not None
+                     else HashIndex(thresholds=self.thresholds, threads=1))
             if self.index_dir is not None:
                 digest = file_sha256(Path(self.index_dir) / "manifest.json")
                 described = [{"name": n, "format": "index", "source": str(self.index_dir), "sha256": digest}

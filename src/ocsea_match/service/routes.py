@@ -159,7 +159,7 @@ async def _lists(request: Request, service: Service, key: Key, rid: str) -> Resp
     snapshot = service.matcher.current
     return _json({"lists": snapshot.lists, "banks": service.banks.summary() if service.banks else [],
                   "generation": snapshot.generation, "loaded_at": snapshot.loaded_at,
-                  "algorithms": list(snapshot.algorithms)})
+                  "algorithms": list(service.algorithms())})
 
 
 async def _reload(request: Request, service: Service, key: Key, rid: str) -> Response:
@@ -183,7 +183,7 @@ async def _match(request: Request, service: Service, key: Key, rid: str) -> Resp
     pool = await service.decode_pool()
     service.metrics.decoding.inc()
     try:
-        record = await pool.hash(data, service.matcher.current.algorithms)
+        record = await pool.hash(data, service.algorithms())
     finally:
         service.metrics.decoding.dec()
     del data
