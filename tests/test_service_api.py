@@ -115,6 +115,15 @@ def test_video_upload_is_hashed_and_matched(svc, tmp_path):
     assert r.status_code == 200, r.text
     record = r.json()
     assert record["media_type"] == "video" and len(record["frames"]) >= 2 and record["matches"] == []
+    # listed in the bank (its frames, as 'hash' writes them), the same video then matches by vPDQ
+    with svc["server"].client(svc["keys"]["curator"]) as c:
+        listed = {k: record[k] for k in ("md5", "sha1", "sha256", "media_type", "frames")}
+        r = post_json(c, "/v1/banks/videos/entries", {"record": listed, "category": "2"})
+        assert r.status_code == 201, r.text
+        entry = r.json()["entry"]["id"]
+    with svc["server"].client(svc["keys"]["analyst"]) as c:
+        found = c.post("/v1/match", content=clip.read_bytes()).json()["matches"]
+    assert {(m["list"], m["entry_id"], m["algorithm"]) for m in found} >= {("bank:videos", str(entry), "vpdq")}
 
 
 def test_upload_over_the_limit_by_content_length_is_refused_at_once(svc):
@@ -234,7 +243,11 @@ def test_banks_add_match_disable_export(svc):
     backup = base / "backup.sqlite"
     out = subprocess.run([sys.executable, "-m", "ocsea_match", "bank", "backup", str(base / "banks.sqlite"), str(backup)],
                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
-    assert out.returncode == 0 and "2 entries" in out.stderr
+    import sqlite3
+
+    with sqlite3.connect(backup) as conn:
+        copied = conn.execute("SELECT COUNT(*) FROM entries WHERE bank = 'hotline'").fetchone()[0]
+    assert out.returncode == 0 and "entries backed up" in out.stderr and copied == 2
     assert subprocess.run([sys.executable, "-m", "ocsea_match", "bank", "check", str(backup)],
                           env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, capture_output=True).returncode == 0
 

@@ -197,6 +197,7 @@ class Matcher:
         self.current = source.load()
         self._pending: list[tuple[list[dict[str, Any]], asyncio.Future[Any]]] = []
         self._running = False
+        self._task: asyncio.Future[None] | None = None
         self._search = ThreadPoolExecutor(1, thread_name_prefix="ocsea-search")
         self._reload_lock: asyncio.Lock | None = None
         self.on_batch: Any = None  # called with each batch's size (metrics)
@@ -207,7 +208,7 @@ class Matcher:
         self._pending.append((queries, future))
         if not self._running:
             self._running = True
-            asyncio.ensure_future(self._drain())
+            self._task = asyncio.ensure_future(self._drain())  # kept: the loop holds tasks weakly
         return await future
 
     async def _drain(self) -> None:

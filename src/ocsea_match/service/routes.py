@@ -202,7 +202,7 @@ async def _match_hashes(request: Request, service: Service, key: Key, rid: str) 
     body = await _read_body(request, service.limits.max_upload_bytes)
     try:
         doc = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ApiError(400, "bad-input", f"the body is not JSON: {exc}") from None
     single = isinstance(doc, dict)
     items = [doc] if single else doc
@@ -249,7 +249,7 @@ async def _bank_add(request: Request, service: Service, key: Key, rid: str) -> R
     bank = request.path_params["bank"]
     try:
         doc = json.loads(await _read_body(request, service.limits.max_upload_bytes))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ApiError(400, "bad-input", f"the body is not JSON: {exc}") from None
     single = isinstance(doc, dict)
     items = [doc] if single else doc
