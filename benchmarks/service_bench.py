@@ -12,8 +12,8 @@
 The service runs as ``ocsea-match serve`` (uvicorn, 127.0.0.1, audit log on, no rate limit); a
 load generator keeps --connections keep-alive connections busy for --seconds, then stops:
 ``wrk`` (C, one thread) when installed, else Python threads on raw sockets. In-process rows do
-the same work without HTTP: ``HashIndex.match`` one query at a time on one thread (what an
-embedding program does), and ``hash_bytes`` + ``match`` over a pool of as many processes as the
+the same work without HTTP: ``HashIndex.match`` one query at a time, one thread, the index
+searching with one OpenMP thread as the service's does (what an embedding program does), and ``hash_bytes`` + ``match`` over a pool of as many processes as the
 service has decoding workers.
 
 The load generator runs on the same machine as the server and takes CPU from it: on a 2-core
@@ -286,7 +286,7 @@ def main() -> int:
             listed = make_index(size, folder, rng)
             first_index = first_index or folder
             bodies = lookup_bodies(listed, rng)
-            index = HashIndex.load(folder)
+            index = HashIndex.load(folder, threads=1)  # as the service searches: one thread
             local = in_process_lookups(index, bodies, args.seconds)
             del index
             server = Server(folder, workdir / "keys.json", workdir, workers=1)
@@ -300,7 +300,7 @@ def main() -> int:
                 shutil.rmtree(folder)
         pics = pictures(16, rng)
         for dialects in () if args.skip_uploads or first_index is None else (True, False):
-            index = HashIndex.load(first_index)
+            index = HashIndex.load(first_index, threads=1)
             local = in_process_uploads(index, pics, args.seconds, args.workers, dialects)
             del index
             server = Server(first_index, workdir / "keys.json", workdir, workers=args.workers,

@@ -46,6 +46,7 @@ def add_parsers(sub: Any) -> None:
     s.add_argument("--workers", type=int, default=default_jobs(), help="decoding worker processes (default: all cores)")
     s.add_argument("--rate", type=float, default=0.0, help="requests per second per key (default: no limit)")
     s.add_argument("--burst", type=int, default=0, help="requests a key may save up (default: the rate)")
+    s.add_argument("--searchers", type=int, default=1, help="index searches at once (default 1: one batch at a time)")
     s.add_argument("--file-time-limit", type=int, default=120, help="seconds one upload may take to decode (default 120)")
     s.add_argument("--mode", choices=("fast", "exact"), default="fast", help="how uploads are decoded (default fast)")
     s.add_argument("--no-dialects", action="store_true",
@@ -125,7 +126,8 @@ def _serve(args: argparse.Namespace) -> int:
         print("ocsea-match: serve needs at least one --list or an --index", file=sys.stderr)
         return EXIT_CANNOT_RUN
     limits = Limits(max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), rate=args.rate, burst=args.burst,
-                    decode_workers=max(1, args.workers), decode_time_limit=args.file_time_limit)
+                    decode_workers=max(1, args.workers), decode_time_limit=args.file_time_limit,
+                    searchers=max(1, args.searchers))
     source = IndexSource(lists=args.lists, index_dir=args.index_dir, strict=args.strict)
     try:
         app = create_app(source, keys=args.keys, audit_log=args.audit_log, limits=limits, banks=args.banks, mode=args.mode,

@@ -45,7 +45,7 @@ class Service:
         self.limits, self.keys, self.audit, self.banks = limits, keys, audit, banks
         self.mode, self.robust, self.dialects = mode, robust, dialects
         self.metrics = Metrics()
-        self.matcher = Matcher(source, banks, max_batch=64)
+        self.matcher = Matcher(source, banks, max_batch=64, searchers=limits.searchers)
         self.matcher.on_batch = self.metrics.batch.observe
         self.rate = RateLimiter(limits.rate, limits.bucket_size)
         self.decoder: DecodePool | None = None

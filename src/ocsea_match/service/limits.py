@@ -30,7 +30,9 @@ class Limits:
     - ``decode_time_limit``: seconds one upload may keep a worker busy (then the worker is ended
       and the upload answered 422 ``worker-crashed``);
     - ``max_pixels``: pictures declaring more are refused from their header (``decompression-bomb``);
-    - ``max_batch``: records in one hash-only request.
+    - ``max_batch``: records in one hash-only request;
+    - ``searchers``: index searches that may run at once (each answers a batch of the look-ups
+      that arrived while the others ran).
     """
 
     max_upload_bytes: int = 50 * 1024 * 1024
@@ -41,6 +43,7 @@ class Limits:
     decode_time_limit: int = 120
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_batch: int = 1000
+    searchers: int = 1
 
     @property
     def bucket_size(self) -> int:

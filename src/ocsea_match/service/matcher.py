@@ -192,13 +192,14 @@ def clean_query(record: Any) -> dict[str, Any]:
 class Matcher:
     """The current snapshot, atomic reloads, and batched look-ups against it and the banks."""
 
-    def __init__(self, source: IndexSource, banks: BankStore | None = None, *, max_batch: int = 64) -> None:
-        self.source, self.banks, self.max_batch = source, banks, max_batch
+    def __init__(self, source: IndexSource, banks: BankStore | None = None, *, max_batch: int = 64,
+                 searchers: int = 1) -> None:
+        self.source, self.banks, self.max_batch, self.searchers = source, banks, max_batch, max(1, searchers)
         self.current = source.load()
         self._pending: list[tuple[list[dict[str, Any]], asyncio.Future[Any]]] = []
-        self._running = False
-        self._task: asyncio.Future[None] | None = None
-        self._search = ThreadPoolExecutor(1, thread_name_prefix="ocsea-search")
+        self._active = 0  # search loops running
+        self._tasks: set[asyncio.Future[None]] = set()  # kept: the event loop holds tasks weakly
+        self._search = ThreadPoolExecutor(self.searchers, thread_name_prefix="ocsea-search")
         self._reload_lock: asyncio.Lock | None = None
         self.on_batch: Any = None  # called with each batch's size (metrics)
 
@@ -206,9 +207,11 @@ class Matcher:
         """The matches of each query, and the snapshot they were found in."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending.append((queries, future))
-        if not self._running:
-            self._running = True
-            self._task = asyncio.ensure_future(self._drain())  # kept: the loop holds tasks weakly
+        if self._active < self.searchers:
+            self._active += 1
+            task = asyncio.ensure_future(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return await future
 
     async def _drain(self) -> None:
@@ -237,7 +240,7 @@ class Matcher:
                         future.set_result((found[start:start + len(queries)], snapshot))
                     start += len(queries)
         finally:
-            self._running = False
+            self._active -= 1
 
     def _lookup(self, snapshot: Snapshot, queries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
         found = snapshot.index.match_many(queries) if len(snapshot.index) else [[] for _ in queries]
