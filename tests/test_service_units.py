@@ -106,3 +106,46 @@ def test_bank_store_segments_compaction_and_restart(tmp_path):
     assert reopened.get("hotline", ids[0])["disabled_reason"] == "duplicate"
     reopened.close()
     assert check(db) == []
+
+
+def test_decode_pool_survives_crashes_and_stuck_decoders():
+    """An upload that kills its worker, or keeps it past the time limit, gets a worker-crashed
+    record; the uploads that shared the pool get their real records; the pool goes on."""
+    import asyncio
+
+    from ocsea_match.service.decoding import DecodePool
+    from service_workers import crashy_upload
+
+    good = picture(5, (64, 64))
+    pool = DecodePool(workers=2, time_limit=1, hasher=crashy_upload)
+
+    async def run() -> list[dict]:
+        first = await asyncio.gather(*(pool.hash(d, ["pdq"]) for d in (good, b"DIE", good, b"SLEEP", good)))
+        return [*first, await pool.hash(good, ["pdq"])]
+
+    try:
+        records = asyncio.run(run())
+    finally:
+        pool.close()
+    assert [r["status"] for r in records] == ["ok", "error", "ok", "error", "ok", "ok"]
+    assert records[1]["error"]["code"] == records[3]["error"]["code"] == "worker-crashed"
+    assert pool.crashes == 2
+
+
+def test_decode_pool_refuses_past_its_queue():
+    import asyncio
+
+    from ocsea_match.service.decoding import DecodePool, Overloaded
+    from service_workers import crashy_upload
+
+    pool = DecodePool(workers=1, time_limit=10, queue=1, hasher=crashy_upload)
+    slow = b"SLOW" + picture(6, (64, 64))
+
+    async def run() -> list:
+        return await asyncio.gather(*(pool.hash(slow, ["pdq"]) for _ in range(3)), return_exceptions=True)
+
+    try:
+        results = asyncio.run(run())
+    finally:
+        pool.close()
+    assert [r["status"] if isinstance(r, dict) else type(r) for r in results] == ["ok", "ok", Overloaded]

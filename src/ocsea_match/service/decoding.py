@@ -17,7 +17,7 @@ import asyncio
 import functools
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -48,9 +48,11 @@ class DecodePool:
     """``workers`` processes hashing uploads; at most ``workers`` in flight and ``queue`` waiting."""
 
     def __init__(self, *, workers: int, time_limit: int, queue: int = 16,
-                 mode: str = "fast", max_pixels: int = DEFAULT_MAX_PIXELS, robust: str | None = None) -> None:
+                 mode: str = "fast", max_pixels: int = DEFAULT_MAX_PIXELS, robust: str | None = None,
+                 hasher: Callable[..., dict[str, Any]] | None = None) -> None:
         self.workers, self.queue = max(1, workers), max(0, queue)
-        work = functools.partial(_hash_upload, mode=mode, max_pixels=max_pixels, robust=robust)
+        # hasher: a module-level function of ((data, algorithms), **options), for tests
+        work = functools.partial(hasher or _hash_upload, mode=mode, max_pixels=max_pixels, robust=robust)
         self._work = TimeLimited(work, time_limit)
         self._pool: ProcessPoolExecutor = _new_pool(self.workers, None, ())
         self._swap = threading.Lock()
