@@ -15,7 +15,6 @@ import pytest
 
 pytest.importorskip("starlette", reason="the service extra is not installed (pip install '.[service]')")
 
-import httpx  # noqa: E402
 
 from ocsea_match.formats import read_list_text  # noqa: E402
 from ocsea_match.service.audit import verify  # noqa: E402
@@ -335,6 +334,9 @@ def test_zz_audit_log_chain(svc):
     assert upload["key"] == "analyst" and upload["file"]["sha256"] == svc["records"]["listed"]["sha256"]
     assert upload["file"]["pdq"] and upload["lists"][0] and upload["matches"][0]["entry_id"] == "A1"
     assert all("pixels" not in line and "data" not in json.loads(line) for line in lines)
+    ids = [e["request_id"] for e in events if "request_id" in e and not e["event"].startswith("bank-")]
+    assert len(ids) == len(set(ids))  # one line per request, whatever its answer
+    assert any(e["event"] == "match" and e["status"] == 422 and e["file"]["error"] == "not-media" for e in events)
     tampered = svc["base"] / "tampered.jsonl"
     k = next(i for i, e in enumerate(events) if e["event"] == "match-hashes")
     edited = lines[:k] + [lines[k].replace('"status":200', '"status":404')] + lines[k + 1:]

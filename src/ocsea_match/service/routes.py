@@ -109,19 +109,20 @@ def routes(service: Service) -> list[Route]:
             started = time.perf_counter()
             rid = uuid.uuid4().hex
             key: Key | None = None
+            refused: str | None = None  # the code of a request refused (handlers log what they answer)
             try:
                 key = _authorize(service, request, scopes) if scopes is not None else None
                 response = await fn(request, service, key, rid)  # type: ignore[arg-type]
             except ApiError as exc:
-                response = error_response(exc.status, exc.code, exc.message, exc.headers)
+                response, refused = error_response(exc.status, exc.code, exc.message, exc.headers), exc.code
             except Overloaded as exc:
-                response = error_response(503, "overloaded", str(exc), {"Retry-After": "1"})
+                response, refused = error_response(503, "overloaded", str(exc), {"Retry-After": "1"}), "overloaded"
             except Exception as exc:  # noqa: BLE001 - answered, logged, and the service goes on
                 response = error_response(500, "internal-error", f"{type(exc).__name__}: {exc}")
-            if response.status_code >= 400 and audit and response.media_type == "application/json":
-                code = json.loads(response.body).get("error", {}).get("code")
+                refused = "internal-error"
+            if refused is not None and audit:
                 service.log({"event": "refused", "key": key.name if key else None, "request_id": rid,
-                             "endpoint": path, "status": response.status_code, "code": code})
+                             "endpoint": path, "status": response.status_code, "code": refused})
             response.headers["X-Request-Id"] = rid
             service.metrics.observe(path, response.status_code, time.perf_counter() - started)
             return response
