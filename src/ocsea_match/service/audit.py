@@ -104,8 +104,11 @@ class AuditLog:
                 raise AuditError(f"{self.path}: the audit log is closed")
             line, digest = _seal({"time": _utc(), **entry, "prev": self._prev})
             data = (line + "\n").encode("utf-8")
-            while data:  # one write(2) per line, straight to the OS (no buffer to lose in a crash)
-                data = data[os.write(self._fd, data):]
+            try:
+                while data:  # one write(2) per line, straight to the OS (no buffer to lose in a crash)
+                    data = data[os.write(self._fd, data):]
+            except OSError as exc:
+                raise AuditError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from None
             self._prev = digest
             self._dirty = True
             return digest

@@ -8,6 +8,7 @@ its record, whose ``error`` has the code; a list that cannot be reloaded: ``bad-
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import time
@@ -121,8 +122,11 @@ def routes(service: Service) -> list[Route]:
                 response = error_response(500, "internal-error", f"{type(exc).__name__}: {exc}")
                 refused = "internal-error"
             if refused is not None and audit:
-                service.log({"event": "refused", "key": key.name if key else None, "request_id": rid,
-                             "endpoint": path, "status": response.status_code, "code": refused})
+                try:
+                    service.log({"event": "refused", "key": key.name if key else None, "request_id": rid,
+                                 "endpoint": path, "status": response.status_code, "code": refused})
+                except OSError:  # the log itself failed (disk full ...): the answer is already an error
+                    pass
             response.headers["X-Request-Id"] = rid
             service.metrics.observe(path, response.status_code, time.perf_counter() - started)
             return response
@@ -152,13 +156,14 @@ async def _healthz(request: Request, service: Service, key: Key, rid: str) -> Re
 
 
 async def _metrics(request: Request, service: Service, key: Key, rid: str) -> Response:
-    service.update_gauges()
+    await _to_thread(service.update_gauges)  # reads the bank database: off the event loop
     return Response(service.metrics.render(), media_type=CONTENT_TYPE)
 
 
 async def _lists(request: Request, service: Service, key: Key, rid: str) -> Response:
     snapshot = service.matcher.current
-    return _json({"lists": snapshot.lists, "banks": service.banks.summary() if service.banks else [],
+    banks = await _to_thread(service.banks.summary) if service.banks else []  # off the event loop
+    return _json({"lists": snapshot.lists, "banks": banks,
                   "generation": snapshot.generation, "loaded_at": snapshot.loaded_at,
                   "algorithms": list(service.algorithms())})
 
@@ -172,7 +177,7 @@ async def _reload(request: Request, service: Service, key: Key, rid: str) -> Res
         service.metrics.reloads.labels("failed").inc()
         raise ApiError(422, "bad-list", f"reload failed, the previous index stays in use: {exc}") from None
     service.metrics.reloads.labels("ok").inc()
-    service.update_gauges()
+    await _to_thread(service.update_gauges)
     service.log({"event": "reload", "key": key.name, "request_id": rid, "endpoint": "/v1/reload", "status": 200,
                  "previous": {"generation": old.generation, "lists": old.lists},
                  "lists": new.lists, "generation": new.generation})
@@ -242,7 +247,7 @@ def _banks_or_404(service: Service) -> Any:
 
 
 async def _banks(request: Request, service: Service, key: Key, rid: str) -> Response:
-    return _json({"banks": _banks_or_404(service).summary()})
+    return _json({"banks": await _to_thread(_banks_or_404(service).summary)})
 
 
 async def _bank_add(request: Request, service: Service, key: Key, rid: str) -> Response:
@@ -305,6 +310,4 @@ async def _bank_export(request: Request, service: Service, key: Key, rid: str) -
 
 
 async def _to_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    import asyncio
-
     return await asyncio.to_thread(fn, *args, **kwargs)
