@@ -149,3 +149,28 @@ def test_decode_pool_refuses_past_its_queue():
     finally:
         pool.close()
     assert [r["status"] if isinstance(r, dict) else type(r) for r in results] == ["ok", "ok", Overloaded]
+
+
+def test_index_source_from_a_saved_index_and_lists(tmp_path):
+    import numpy as np
+
+    from ocsea_match import HashIndex
+    from ocsea_match.service.matcher import IndexSource
+
+    rows = np.random.default_rng(3).integers(0, 256, (50, 32), dtype=np.uint8)
+    index = HashIndex()
+    index.add_hashes("export", "pdq", rows)
+    index.save(tmp_path / "ix")
+    (tmp_path / "extra.csv").write_text("hash,id\n" + rows[0].tobytes().hex() + ",X1\n")
+    source = IndexSource(lists=[tmp_path / "extra.csv"], index_dir=tmp_path / "ix")
+    first = source.load()
+    assert [(i["name"], i["format"], i["entries"]) for i in first.lists] == [("export", "index", 50), ("extra", "pdq-csv", 1)]
+    assert first.index.threads == 1 and all(len(i["sha256"]) == 64 for i in first.lists)
+    found = first.index.match({"hashes": {"pdq": {"hex": rows[0].tobytes().hex(), "quality": 100}}})
+    assert {(m["list"], m["entry_id"]) for m in found} == {("export", "export:1"), ("extra", "X1")}
+    index2 = HashIndex()
+    index2.add_hashes("export", "pdq", rows[:10])
+    index2.save(tmp_path / "ix")
+    second = source.load(1)
+    assert second.lists[0]["entries"] == 10 and second.lists[0]["sha256"] != first.lists[0]["sha256"]
+    assert IndexSource.of(index).reloadable is False and IndexSource.of(tmp_path / "ix").index_dir == tmp_path / "ix"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -40,6 +41,12 @@ def _hash_upload(item: tuple[bytes, tuple[str, ...]], **options: Any) -> dict[st
     return hash_bytes(data, algorithms, path=UPLOAD_PATH, **options)
 
 
+def _worker_start() -> None:
+    """Workers leave Ctrl-C to the server (a terminal sends SIGINT to the whole process group):
+    it stops gracefully and ends them after the uploads in flight."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _warm() -> int:
     return os.getpid()
 
@@ -54,7 +61,7 @@ class DecodePool:
         # hasher: a module-level function of ((data, algorithms), **options), for tests
         work = functools.partial(hasher or _hash_upload, mode=mode, max_pixels=max_pixels, robust=robust)
         self._work = TimeLimited(work, time_limit)
-        self._pool: ProcessPoolExecutor = _new_pool(self.workers, None, ())
+        self._pool: ProcessPoolExecutor = _new_pool(self.workers, _worker_start, ())
         self._swap = threading.Lock()
         self._slots: asyncio.Semaphore | None = None
         self.waiting = 0
@@ -86,7 +93,7 @@ class DecodePool:
             except BrokenProcessPool:
                 self._replace(pool)
                 # it may have died for another upload: once more, alone in a fresh worker
-                ok, record = await asyncio.to_thread(_run_alone, self._work, (data, tuple(algorithms)), None, ())
+                ok, record = await asyncio.to_thread(_run_alone, self._work, (data, tuple(algorithms)), _worker_start, ())
                 if ok and record is not None:
                     return record
                 self.crashes += 1
@@ -98,7 +105,7 @@ class DecodePool:
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         with self._swap:
             if self._pool is broken:
-                self._pool = _new_pool(self.workers, None, ())
+                self._pool = _new_pool(self.workers, _worker_start, ())
                 threading.Thread(target=_discard, args=(broken,), daemon=True).start()
 
     def close(self) -> None:
