@@ -421,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("ignore", category=Warning)  # decoder warnings go into the records
     args = build_parser().parse_args(argv)
     try:
+        if args.command in cli_service.COMMANDS:  # serve, keys, audit, bank (issue 13)
+            return cli_service.run(args)
         if args.command == "hash":
             return _cmd_hash(args)
         if args.command == "match":
@@ -431,8 +433,6 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_convert(args)
         if args.command == "scan":
             return _cmd_scan(args, argv)
-        if args.command in cli_service.COMMANDS:
-            return cli_service.run(args)
     except BrokenPipeError:  # e.g. piped into `head`
         return EXIT_OK
     return EXIT_CANNOT_RUN
