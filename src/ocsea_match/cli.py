@@ -25,7 +25,7 @@ import warnings
 from collections import Counter
 from typing import IO, Any
 
-from . import __version__
+from . import __version__, cli_service
 from ._wording import plural
 from .formats import WRITERS, EmptyListError, ListError, LoadReport, convert_list, load_list
 from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS, VIDEO_ALGORITHMS
@@ -157,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("output", metavar="OUT", help="the file to write")
     cv.add_argument("--to", required=True, choices=sorted(WRITERS), help="the format to write")
     cv.add_argument("--strict", action="store_true", help="refuse a list with any bad line")
+    cli_service.add_match_options(m)  # the service's commands (issue 13) live in cli_service.py
+    cli_service.add_parsers(sub)
     return parser
 
 
@@ -325,6 +327,8 @@ def _warn_idle(index: HashIndex, algorithms: tuple[str, ...]) -> None:
 
 
 def _cmd_match(args: argparse.Namespace) -> int:
+    if args.server:
+        return cli_service.match_remote(args, _run)
     if not args.lists and not args.index_dir:
         print("ocsea-match: match needs at least one --list or an --index", file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -425,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
         reconfigure(encoding="utf-8", errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
+        if args.command in cli_service.COMMANDS:  # serve, keys, audit, bank (issue 13)
+            return cli_service.run(args)
         if args.command == "hash":
             return _cmd_hash(args)
         if args.command == "match":

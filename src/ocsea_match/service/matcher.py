@@ -1,0 +1,266 @@
+"""The index the service answers from: loading, atomic reload, and batched look-ups.
+
+``IndexSource`` says where the index comes from (list files, a saved index folder, or a
+``HashIndex`` built by the caller) and loads a ``Snapshot``: the index with what ``/v1/lists``
+shows. ``Matcher`` holds the current snapshot and swaps it whole on reload: a batch runs on the
+snapshot it started with, so requests in flight finish on the old index and none fails; the old
+one is freed as soon as its last batch ends.
+
+Look-ups are batched: requests put their queries in a queue, and one search thread takes
+everything that arrived while the previous search ran and answers it with one ``match_many``
+(one range search per table for the whole batch). A lone request pays no wait; under load many
+requests share each pass over the rows.
+
+>>> matcher = Matcher(IndexSource(lists=["known_list.csv"]))  # doctest: +SKIP
+>>> matches = await matcher.match([query])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..files import file_sha256
+from ..formats import HashList, load_list
+from ..hashers import ALGORITHMS, DEFAULT_ALGORITHMS, PDQ_DIALECTS
+from ..hashes import HASH_BITS
+from ..index import HashIndex
+from .banks import BankStore
+
+__all__ = ["IndexSource", "Snapshot", "Matcher", "QueryError", "clean_query"]
+
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_DIGESTS = {"md5": 32, "sha1": 40, "sha256": 64}
+
+
+class QueryError(ValueError):
+    """A hash-only query that is not a usable record."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One loaded index and its description; never changed once made."""
+
+    index: HashIndex
+    lists: list[dict[str, Any]]
+    loaded_at: str
+    generation: int
+
+    @property
+    def algorithms(self) -> tuple[str, ...]:
+        """What to hash an upload with: the algorithms the lists carry (PDQ in every dialect)."""
+        names = tuple(a for a in ALGORITHMS if a in self.index.algorithms) or DEFAULT_ALGORITHMS
+        if "pdq" not in names:
+            names = ("pdq", *names)  # the bank is PDQ
+        return tuple(dict.fromkeys(names + PDQ_DIALECTS))
+
+    @property
+    def sha256(self) -> list[str | None]:
+        return [item.get("sha256") for item in self.lists]
+
+
+def _entry_counts(index: HashIndex) -> dict[str, int]:
+    entries = index._entries  # noqa: SLF001 - same package; the index has no public per-list count
+    return {name: entries.starts[i + 1] - entries.starts[i] for i, name in enumerate(entries.names)}
+
+
+@dataclass
+class IndexSource:
+    """Where the index comes from: ``lists`` (files or ``HashList``), ``index_dir``, or ``index``."""
+
+    lists: Sequence[str | Path | HashList] = ()
+    index_dir: str | Path | None = None
+    index: HashIndex | None = None
+    strict: bool = False
+    thresholds: Mapping[str, int] | None = None
+    reports: list[Any] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, spec: Any) -> IndexSource:
+        """From what ``create_app`` takes: a HashIndex, an index folder, a list file, or a sequence of lists."""
+        if isinstance(spec, IndexSource):
+            return spec
+        if isinstance(spec, HashIndex):
+            return cls(index=spec)
+        if isinstance(spec, (str, Path)):
+            return cls(index_dir=spec) if Path(spec).is_dir() else cls(lists=[spec])
+        if isinstance(spec, HashList):
+            return cls(lists=[spec])
+        return cls(lists=list(spec))
+
+    @property
+    def reloadable(self) -> bool:
+        return self.index is None
+
+    def load(self, generation: int = 0) -> Snapshot:
+        """Read the sources into a new snapshot (``ListError`` / ``IndexFileError`` when one cannot be used)."""
+        described: list[dict[str, Any]] = []
+        if self.index is not None:
+            index = self.index
+            described = [{"name": n, "format": "in-memory", "sha256": None} for n in index.lists]
+        else:
+            # one OpenMP thread: the service runs one search thread next to its event loop, and
+            # OpenMP's spinning threads would fight both for the cores (measured: p99 x10)
+            index = (HashIndex.load(self.index_dir, threads=1) if self.index_dir is not None
+                     else HashIndex(thresholds=self.thresholds, threads=1))
+            if self.index_dir is not None:
+                digest = file_sha256(Path(self.index_dir) / "manifest.json")
+                described = [{"name": n, "format": "index", "source": str(self.index_dir), "sha256": digest}
+                             for n in index.lists]
+            self.reports = []
+            for item in self.lists:
+                if isinstance(item, HashList):
+                    index.add_list(item)
+                    described.append({"name": item.name, "format": "in-memory", "sha256": None})
+                    continue
+                hash_list, report = load_list(item, strict=self.strict)
+                index.add_list(hash_list, report)
+                self.reports.append(report)
+                described.append({"name": hash_list.name, "format": report.format, "source": str(item),
+                                  "sha256": file_sha256(item)})
+        counts = _entry_counts(index)
+        for item in described:
+            item["entries"] = counts.get(item["name"], 0)
+        return Snapshot(index, described, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), generation)
+
+
+def _check_hex(where: str, value: Any, length: int) -> str:
+    if not isinstance(value, str) or len(value) != length or not _HEX.match(value):
+        raise QueryError(f"{where}: expected {length} hex characters")
+    return value.lower()
+
+
+def _quality(where: str, value: Any) -> int | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100):
+        return value
+    raise QueryError(f"{where}: quality must be an integer 0..100")
+
+
+def clean_query(record: Any) -> dict[str, Any]:
+    """The matchable part of a hash record (digests, ``hashes``, video ``frames``, ``robust.query``),
+    checked; anything else in the record (its path, sizes ...) is dropped. ``QueryError`` if malformed."""
+    if not isinstance(record, Mapping):
+        raise QueryError("a query is a JSON object: a record as 'ocsea-match hash' writes it")
+    out: dict[str, Any] = {}
+    for name, length in _DIGESTS.items():
+        if record.get(name) is not None:
+            out[name] = _check_hex(name, record[name], length)
+    hashes = record.get("hashes") or {}
+    if not isinstance(hashes, Mapping):
+        raise QueryError("'hashes' must be an object of {algorithm: {hex, quality}}")
+    clean: dict[str, Any] = {}
+    for name, value in hashes.items():
+        if name not in HASH_BITS:
+            continue  # an algorithm this index cannot match (the record may come from a newer version)
+        if not isinstance(value, Mapping):
+            raise QueryError(f"hashes.{name}: expected {{hex, quality}}")
+        clean[name] = {"hex": _check_hex(f"hashes.{name}", value.get("hex"), HASH_BITS[name] // 4),
+                       "quality": _quality(f"hashes.{name}", value.get("quality"))}
+    if clean:
+        out["hashes"] = clean
+    frames = record.get("frames")
+    if frames is not None:
+        if not isinstance(frames, list):
+            raise QueryError("'frames' must be a list")
+        kept = []
+        for i, frame in enumerate(frames):
+            if not isinstance(frame, Mapping) or not isinstance(frame.get("timestamp"), (int, float)):
+                raise QueryError(f"frames[{i}]: expected {{timestamp, pdq, quality}}")
+            item = {"timestamp": float(frame["timestamp"]), "pdq": _check_hex(f"frames[{i}].pdq", frame.get("pdq"), 64),
+                    "quality": _quality(f"frames[{i}]", frame.get("quality"))}
+            if frame.get("pdq_trimmed") is not None:
+                item["pdq_trimmed"] = _check_hex(f"frames[{i}].pdq_trimmed", frame["pdq_trimmed"], 64)
+                item["quality_trimmed"] = _quality(f"frames[{i}]", frame.get("quality_trimmed"))
+            kept.append(item)
+        out["frames"] = kept
+    robust = record.get("robust")
+    if isinstance(robust, Mapping) and isinstance(robust.get("query"), list):
+        out["robust"] = {"query": [{"hex": _check_hex("robust.query", v.get("hex") if isinstance(v, Mapping) else v, 64),
+                                    "quality": _quality("robust.query", v.get("quality") if isinstance(v, Mapping) else None)}
+                                   for v in robust["query"]]}
+    if not out:
+        raise QueryError("the record has no hash to match (no digests, hashes or frames)")
+    return out
+
+
+class Matcher:
+    """The current snapshot, atomic reloads, and batched look-ups against it and the banks."""
+
+    def __init__(self, source: IndexSource, banks: BankStore | None = None, *, max_batch: int = 64,
+                 searchers: int = 1) -> None:
+        self.source, self.banks, self.max_batch, self.searchers = source, banks, max_batch, max(1, searchers)
+        self.current = source.load()
+        self._pending: list[tuple[list[dict[str, Any]], asyncio.Future[Any]]] = []
+        self._active = 0  # search loops running
+        self._tasks: set[asyncio.Future[None]] = set()  # kept: the event loop holds tasks weakly
+        self._search = ThreadPoolExecutor(self.searchers, thread_name_prefix="ocsea-search")
+        self._reload_lock: asyncio.Lock | None = None
+        self.on_batch: Any = None  # called with each batch's size (metrics)
+
+    async def match(self, queries: list[dict[str, Any]]) -> tuple[list[list[dict[str, Any]]], Snapshot]:
+        """The matches of each query, and the snapshot they were found in."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((queries, future))
+        if self._active < self.searchers:
+            self._active += 1
+            task = asyncio.ensure_future(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                batch, size = [], 0
+                while self._pending and (not batch or size + len(self._pending[0][0]) <= self.max_batch):
+                    queries, future = self._pending.pop(0)
+                    batch.append((queries, future))
+                    size += len(queries)
+                snapshot = self.current
+                flat = [q for queries, _ in batch for q in queries]
+                try:
+                    found = await loop.run_in_executor(self._search, self._lookup, snapshot, flat)
+                except Exception as exc:  # noqa: BLE001 - answered to each waiting request
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                if self.on_batch is not None:
+                    self.on_batch(size)
+                start = 0
+                for queries, future in batch:
+                    if not future.done():
+                        future.set_result((found[start:start + len(queries)], snapshot))
+                    start += len(queries)
+        finally:
+            self._active -= 1
+
+    def _lookup(self, snapshot: Snapshot, queries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        found = snapshot.index.match_many(queries) if len(snapshot.index) else [[] for _ in queries]
+        if self.banks is not None:
+            for matches, extra in zip(found, self.banks.match_many(queries)):
+                if extra:
+                    matches.extend(extra)
+                    matches.sort(key=lambda m: (m["distance"], m["list"], m["entry_id"]))
+        return found
+
+    async def reload(self) -> tuple[Snapshot, Snapshot]:
+        """Load the sources again and swap; ``(old, new)``. One reload at a time; errors leave the old one."""
+        if self._reload_lock is None:
+            self._reload_lock = asyncio.Lock()
+        async with self._reload_lock:
+            old = self.current
+            new = await asyncio.to_thread(self.source.load, old.generation + 1)
+            self.current = new
+            return old, new
+
+    def close(self) -> None:
+        self._search.shutdown(wait=True)
+

@@ -1,0 +1,176 @@
+"""The service's parts without HTTP: the audit chain, the keys file, the rate limiter, the bank store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ocsea_match.service.audit import AuditError, AuditLog, verify
+from ocsea_match.service.banks import BankError, BankStore, check
+from ocsea_match.service.keys import KeyFileError, KeyStore
+from ocsea_match.service.limits import RateLimiter
+from service_server import picture, record_of
+
+
+def _log(path: Path, n: int) -> list[str]:
+    log = AuditLog(path)
+    for i in range(n):
+        log.append({"event": "match", "i": i, "text": "é \u2028 \"quoted\"", "x": 0.1 + i})
+    log.close()
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def test_audit_chain_detects_edits_deletions_insertions(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    lines = _log(path, 6)
+    assert verify(path).ok and verify(path).lines == 6
+    cases = {
+        "edited": (lines[:2] + [lines[2].replace('"i":2', '"i":7')] + lines[3:], 3),
+        "deleted": (lines[:2] + lines[3:], 3),
+        "swapped": (lines[:1] + [lines[2], lines[1]] + lines[3:], 2),
+        "inserted": (lines[:4] + [lines[1]] + lines[4:], 5),
+        "garbage": (lines[:5] + ["not json"], 6),
+    }
+    for name, (edited, broken) in cases.items():
+        other = tmp_path / f"{name}.jsonl"
+        other.write_text("\n".join(edited) + "\n", encoding="utf-8")
+        result = verify(other)
+        assert not result.ok and result.broken_line == broken, (name, result)
+        assert f"line {broken}:" in result.message
+    # re-sealing an edited line (recomputing its hash) is caught by the next line
+    entry = json.loads(lines[2])
+    entry.pop("hash")
+    entry["i"] = 99
+    from ocsea_match.service.audit import _seal
+
+    resealed = tmp_path / "resealed.jsonl"
+    resealed.write_text("\n".join(lines[:2] + [_seal(entry)[0]] + lines[3:]) + "\n", encoding="utf-8")
+    assert verify(resealed).broken_line == 4
+
+
+def test_audit_log_continues_its_chain_and_refuses_a_broken_tail(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    _log(path, 3)
+    _log(path, 2)  # a restart appends to the same chain
+    assert verify(path).ok and verify(path).lines == 5
+    with open(path, "a", encoding="utf-8") as f:
+        f.write('{"event": "cut')
+    with pytest.raises(AuditError, match="cut off"):
+        AuditLog(path)
+
+
+def test_keys_store_digests_only_and_constant_time_lookup(tmp_path):
+    store = KeyStore.open(tmp_path / "keys.json", create=True)
+    secret = store.add("a", ["match"])
+    other = store.add("b", ["hashes", "admin"])
+    assert secret not in (tmp_path / "keys.json").read_text()
+    again = KeyStore.open(tmp_path / "keys.json")
+    assert again.authenticate(secret).name == "a" and again.authenticate(other).scopes == {"hashes", "admin"}
+    assert again.authenticate(secret[:-1]) is None and again.authenticate("") is None
+    again.revoke("a")
+    assert KeyStore.open(tmp_path / "keys.json").authenticate(secret) is None
+    with pytest.raises(ValueError):
+        store.add("c", ["everything"])
+    (tmp_path / "bad.json").write_text('{"format": "ocsea-match-keys", "keys": [{"name": "x"}]}')
+    with pytest.raises(KeyFileError):
+        KeyStore.open(tmp_path / "bad.json")
+
+
+def test_rate_limiter():
+    bucket = RateLimiter(rate=10.0, burst=3)
+    assert [bucket.take("k")[0] for _ in range(4)] == [True, True, True, False]
+    allowed, wait = bucket.take("k")
+    assert not allowed and 0 < wait <= 0.1
+    assert bucket.take("other")[0]
+    assert RateLimiter(rate=0, burst=1).take("k") == (True, 0.0)
+
+
+def test_bank_store_segments_compaction_and_restart(tmp_path):
+    db = tmp_path / "banks.sqlite"
+    records = [record_of(picture(200 + i, (64, 64))) for i in range(3)]
+    banks = BankStore(db)
+    ids = [banks.add("hotline", records[i % 3], category="1", note=None, who="t")["id"] for i in range(40)]  # compacts
+    assert {m["entry_id"] for m in banks.match_many([records[0]])[0] if m["algorithm"] == "pdq"} >= {str(i) for i in ids[::3]}
+    banks.disable("hotline", ids[0], who="t", reason="duplicate")
+    assert str(ids[0]) not in {m["entry_id"] for m in banks.match_many([records[0]])[0]}
+    with pytest.raises(BankError):
+        banks.add("hotline", {"hashes": {"pdq": {"hex": "00"}}}, category=None, note=None, who="t")
+    with pytest.raises(BankError):
+        banks.disable("hotline", 10**6, who="t")
+    banks.close()
+    reopened = BankStore(db)
+    found = {m["entry_id"] for m in reopened.match_many([records[0]])[0]}
+    assert str(ids[0]) not in found and str(ids[3]) in found
+    assert reopened.get("hotline", ids[0])["disabled_reason"] == "duplicate"
+    reopened.close()
+    assert check(db) == []
+
+
+def test_decode_pool_survives_crashes_and_stuck_decoders():
+    """An upload that kills its worker, or keeps it past the time limit, gets a worker-crashed
+    record; the uploads that shared the pool get their real records; the pool goes on."""
+    import asyncio
+
+    from ocsea_match.service.decoding import DecodePool
+    from service_workers import crashy_upload
+
+    good = picture(5, (64, 64))
+    pool = DecodePool(workers=2, time_limit=1, hasher=crashy_upload)
+
+    async def run() -> list[dict]:
+        first = await asyncio.gather(*(pool.hash(d, ["pdq"]) for d in (good, b"DIE", good, b"SLEEP", good)))
+        return [*first, await pool.hash(good, ["pdq"])]
+
+    try:
+        records = asyncio.run(run())
+    finally:
+        pool.close()
+    assert [r["status"] for r in records] == ["ok", "error", "ok", "error", "ok", "ok"]
+    assert records[1]["error"]["code"] == records[3]["error"]["code"] == "worker-crashed"
+    assert pool.crashes == 2
+
+
+def test_decode_pool_refuses_past_its_queue():
+    import asyncio
+
+    from ocsea_match.service.decoding import DecodePool, Overloaded
+    from service_workers import crashy_upload
+
+    pool = DecodePool(workers=1, time_limit=10, queue=1, hasher=crashy_upload)
+    slow = b"SLOW" + picture(6, (64, 64))
+
+    async def run() -> list:
+        return await asyncio.gather(*(pool.hash(slow, ["pdq"]) for _ in range(3)), return_exceptions=True)
+
+    try:
+        results = asyncio.run(run())
+    finally:
+        pool.close()
+    assert [r["status"] if isinstance(r, dict) else type(r) for r in results] == ["ok", "ok", Overloaded]
+
+
+def test_index_source_from_a_saved_index_and_lists(tmp_path):
+    import numpy as np
+
+    from ocsea_match import HashIndex
+    from ocsea_match.service.matcher import IndexSource
+
+    rows = np.random.default_rng(3).integers(0, 256, (50, 32), dtype=np.uint8)
+    index = HashIndex()
+    index.add_hashes("export", "pdq", rows)
+    index.save(tmp_path / "ix")
+    (tmp_path / "extra.csv").write_text("hash,id\n" + rows[0].tobytes().hex() + ",X1\n")
+    source = IndexSource(lists=[tmp_path / "extra.csv"], index_dir=tmp_path / "ix")
+    first = source.load()
+    assert [(i["name"], i["format"], i["entries"]) for i in first.lists] == [("export", "index", 50), ("extra", "pdq-csv", 1)]
+    assert first.index.threads == 1 and all(len(i["sha256"]) == 64 for i in first.lists)
+    found = first.index.match({"hashes": {"pdq": {"hex": rows[0].tobytes().hex(), "quality": 100}}})
+    assert {(m["list"], m["entry_id"]) for m in found} == {("export", "export:1"), ("extra", "X1")}
+    index2 = HashIndex()
+    index2.add_hashes("export", "pdq", rows[:10])
+    index2.save(tmp_path / "ix")
+    second = source.load(1)
+    assert second.lists[0]["entries"] == 10 and second.lists[0]["sha256"] != first.lists[0]["sha256"]
+    assert IndexSource.of(index).reloadable is False and IndexSource.of(tmp_path / "ix").index_dir == tmp_path / "ix"
