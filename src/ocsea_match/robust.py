@@ -12,9 +12,11 @@ of the picture on both sides, and never drops the plain one:
   the same 8 after trimming bars, the picture turned back upright when it sits tilted on a plain
   canvas, the same one-side crops as the list (a banner over one side leaves the rest intact), and
   the same uniform-band trim.
-- ``is_match(queries, listed)``: the two plain hashes within ``PLAIN_THRESHOLD`` (what plain PDQ
-  finds stays found), or any (query, listed) pair within ``THRESHOLD``: lower than 31 because
-  about a hundred pairs are compared instead of one.
+- ``is_match(queries, listed)``: the union of two rules, so it never finds less than PDQ-dihedral:
+  any of the query's first ``DIHEDRAL`` hashes (the plain PDQ's 8 rotations/flips) against the
+  listed plain hash within ``PLAIN_THRESHOLD`` (what plain PDQ and PDQ-dihedral find stays found),
+  or any (query, listed) pair within ``THRESHOLD``: lower than 31 because about a hundred pairs are
+  compared instead of one.
 
 A *bar* is a band along an edge that is flat (any colour; lines of caption text allowed) and
 ends in a straight step: letterboxing, padding, borders, a caption strip, a chat app's canvas.
@@ -44,6 +46,7 @@ from .video import content_box
 __all__ = [
     "PLAIN_THRESHOLD",
     "THRESHOLD",
+    "DIHEDRAL",
     "QUALITY_FLOOR",
     "list_hashes",
     "query_hashes",
@@ -52,8 +55,13 @@ __all__ = [
     "is_match",
 ]
 
-#: Plain PDQ against plain PDQ: the usual threshold, kept as it is.
+#: Plain PDQ against plain PDQ: the usual threshold, kept as it is; also for the plain PDQ's
+#: rotations/flips against the listed plain hash (PDQ-dihedral's rule).
 PLAIN_THRESHOLD = 31
+#: ``query_hashes`` starts with this many hashes: the plain PDQ's 8 rotations/flips, the plain one
+#: first, in ``hash_image(..., dihedral=True)`` order and never deduplicated (a record's
+#: ``robust.query`` leaves the plain one out, so its first 7 are the other rotations/flips).
+DIHEDRAL = 8
 #: Any (query, listed) pair: the false-positive rate 1e-4 point of this rule on the corpus (14
 #: transforms x 101 x 100 different-picture pairs, benchmarks/robustness.py); the same point as
 #: PDQ-dihedral's there, both set by one mirrored near-duplicate pair of renders.
@@ -107,7 +115,8 @@ def query_hashes(
 ) -> list[Hash]:
     """The PDQ hashes to probe with for one query picture; the first is ``hash_image(image, ["pdq"])``.
 
-    Then: the other 7 rotations/flips of the plain picture (from the same DCT), the picture with
+    Then: the other 7 rotations/flips of the plain picture (from the same DCT; these first
+    ``DIHEDRAL`` hashes are kept even when two are equal, so a caller knows where they are), the picture with
     its bars trimmed and its 7 rotations/flips, the picture turned upright and cut out when it
     sits tilted on a plain canvas, the one-side crops of ``list_hashes`` and the uniform-band trim:
     12 to 22 hashes.
@@ -139,7 +148,8 @@ def _listed(dihedral: list[Hash], work: np.ndarray) -> list[Hash]:
     return _unique(dihedral[:1] + [h for luma in derived for h in _pdq_derived(luma)])
 
 
-def _queried(hashes: list[Hash], work: np.ndarray) -> list[Hash]:
+def _queried(dihedral: list[Hash], work: np.ndarray) -> list[Hash]:
+    hashes = list(dihedral)
     content = _crop(work, _bars(work))
     if content is not work:
         hashes += _pdq_derived(content, dihedral=True)
@@ -148,7 +158,8 @@ def _queried(hashes: list[Hash], work: np.ndarray) -> list[Hash]:
         hashes += _pdq_derived(upright)
     hashes += [h for cut in _SIDE_CROPS for h in _pdq_derived(_crop(work, _share_box(work, cut)))]
     hashes += [h for luma in _uniform_trim(work) for h in _pdq_derived(luma)]
-    return _unique(hashes)
+    seen = set(dihedral)
+    return dihedral + [h for h in _unique(hashes[len(dihedral):]) if h not in seen]
 
 
 def best_distance(queries: Sequence[Hash], listed: Sequence[Hash]) -> int:
@@ -163,15 +174,18 @@ def is_match(
     queries: Sequence[Hash], listed: Sequence[Hash], *,
     threshold: int = THRESHOLD, plain_threshold: int = PLAIN_THRESHOLD,
 ) -> bool:
-    """The matching rule: the plain hashes (the first of each) within ``plain_threshold``, or
-    any pair within ``threshold``.
+    """The matching rule: the plain listed hash (``listed[0]``) within ``plain_threshold`` of
+    the query's plain hash or of one of its rotations/flips (``queries[:DIHEDRAL]``: PDQ-dihedral's
+    rule, so robust never finds less than it), or any pair within ``threshold``.
 
     >>> is_match(query_hashes(repost), list_hashes(known))  # doctest: +SKIP
     True
     """
     if not queries or not listed:
         return False
-    return queries[0] - listed[0] <= plain_threshold or best_distance(queries, listed) <= threshold
+    if min(q - listed[0] for q in queries[:DIHEDRAL]) <= plain_threshold:
+        return True
+    return best_distance(queries, listed) <= threshold
 
 
 # ------------------------------------------------------------------------------------ helpers
