@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 
 from . import _core
+from .anchored import anchored_hashes
 from .decode import DEFAULT_MAX_PIXELS
 from .hashers import ImageInput, _pdq_hashes, _to_picture
 from .hashes import Hash, pack_hashes
@@ -94,7 +95,7 @@ _SIDE_CROPS = ((0.0, 0.2, 0.0, 0.0), (0.2, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 0.2),
 
 
 def list_hashes(
-    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS
+    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS, anchored: bool = True
 ) -> list[Hash]:
     """The PDQ hashes to store for one listed picture; the first is ``hash_image(image, ["pdq"])``.
 
@@ -107,11 +108,11 @@ def list_hashes(
     >>> len(list_hashes("known.jpg")) <= 1 + 1 + 3 + 4 + 1  # doctest: +SKIP
     True
     """
-    return _listed(*_plain_and_work(image, mode, max_pixels))
+    return _listed(*_plain_and_work(image, mode, max_pixels), anchored)
 
 
 def query_hashes(
-    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS
+    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS, anchored: bool = True
 ) -> list[Hash]:
     """The PDQ hashes to probe with for one query picture; the first is ``hash_image(image, ["pdq"])``.
 
@@ -125,30 +126,33 @@ def query_hashes(
     >>> query_hashes("repost.jpg")[0] == hash_image("repost.jpg", ["pdq"])["pdq"]  # doctest: +SKIP
     True
     """
-    return _queried(*_plain_and_work(image, mode, max_pixels))
+    return _queried(*_plain_and_work(image, mode, max_pixels), anchored)
 
 
 def both_hashes(
-    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS
+    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS, anchored: bool = True
 ) -> tuple[list[Hash], list[Hash]]:
     """``(query_hashes(image), list_hashes(image))`` from one decode and one luma.
 
     >>> query, listed = both_hashes("known.jpg")  # doctest: +SKIP
     """
     dihedral, work = _plain_and_work(image, mode, max_pixels)
-    return _queried(list(dihedral), work), _listed(dihedral, work)
+    return _queried(list(dihedral), work, anchored), _listed(dihedral, work, anchored)
 
 
-def _listed(dihedral: list[Hash], work: np.ndarray) -> list[Hash]:
+def _listed(dihedral: list[Hash], work: np.ndarray, anchored: bool = True) -> list[Hash]:
     content = _crop(work, _bars(work))
     derived = [content] if content is not work else []
     derived += [_crop(content, _share_box(content, cut)) for cut in _CENTRE_CROPS]
     derived += [_crop(work, _share_box(work, cut)) for cut in _SIDE_CROPS]
     derived += _uniform_trim(work)
-    return _unique(dihedral[:1] + [h for luma in derived for h in _pdq_derived(luma)])
+    hashes = dihedral[:1] + [h for luma in derived for h in _pdq_derived(luma)]
+    if anchored:
+        hashes += anchored_hashes(content, query=False)
+    return _unique(hashes)
 
 
-def _queried(dihedral: list[Hash], work: np.ndarray) -> list[Hash]:
+def _queried(dihedral: list[Hash], work: np.ndarray, anchored: bool = True) -> list[Hash]:
     hashes = list(dihedral)
     content = _crop(work, _bars(work))
     if content is not work:
@@ -158,6 +162,8 @@ def _queried(dihedral: list[Hash], work: np.ndarray) -> list[Hash]:
         hashes += _pdq_derived(upright)
     hashes += [h for cut in _SIDE_CROPS for h in _pdq_derived(_crop(work, _share_box(work, cut)))]
     hashes += [h for luma in _uniform_trim(work) for h in _pdq_derived(luma)]
+    if anchored:
+        hashes += anchored_hashes(upright if upright is not None else content, query=True)
     seen = set(dihedral)
     return dihedral + [h for h in _unique(hashes[len(dihedral):]) if h not in seen]
 
