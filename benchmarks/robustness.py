@@ -60,9 +60,11 @@ ROW_BYTES = 36
 @dataclass
 class Strategy:
     """A hasher as the index uses it: ``list_rows(rgb)`` / ``query_rows(rgb)`` give one picture's
-    packed rows; a pair's score is the smallest distance between them, or -1 when a rule at the
-    fixed ``plain_threshold`` already matches: the first rows (``dihedral`` 1), or the listed first
-    row against any of the query's first ``dihedral`` rows (PDQ-dihedral's rule)."""
+    packed rows; a pair's score is the smallest distance between them. Robust rules (with a
+    ``plain_threshold``) are a union: any pair within T, or the listed first row within T +
+    (plain_threshold - conventional) of the query's first row (``dihedral`` 1) or of any of its
+    first ``dihedral`` rows (PDQ-dihedral's rule): the score is the smaller of the two, the second
+    less that offset, so one calibrated T sets both (at T = 23: 23 and 31, the rule as shipped)."""
 
     name: str
     list_rows: Callable[[np.ndarray], np.ndarray]
@@ -101,7 +103,7 @@ def build_strategies() -> list[Strategy]:
 
 def scores(s: Strategy, listed: list[np.ndarray], queries: list[np.ndarray]) -> np.ndarray:
     """score[a, q]: the smallest distance between listed picture a's rows and query q's rows
-    (257 where either has none), -1 where the fixed plain/dihedral rule matches."""
+    (257 where either has none), with the plain/dihedral rule folded in (see ``Strategy``)."""
     out = np.full((len(listed), len(queries)), 257, dtype=np.int32)
     rows = np.concatenate([r for r in listed if len(r)]) if any(len(r) for r in listed) else None
     starts = np.cumsum([0] + [len(r) for r in listed if len(r)])[:-1]
@@ -115,7 +117,8 @@ def scores(s: Strategy, listed: list[np.ndarray], queries: list[np.ndarray]) -> 
         out[present, q] = np.minimum.reduceat(d, starts)
         if s.plain_threshold is not None:
             turned = ocsea_match.hamming_many_to_many(firsts, np.ascontiguousarray(qrows[: s.dihedral]), 1).min(axis=1)
-            out[present & (turned <= s.plain_threshold), q] = -1
+            offset = s.plain_threshold - s.conventional
+            out[present, q] = np.minimum(out[present, q], turned[present].astype(np.int32) - offset)
     return out
 
 
@@ -171,6 +174,7 @@ def main() -> int:
     ap.add_argument("--listed", type=int, default=200_000, help="listed pictures in the queries/s measurement")
     ap.add_argument("--quick", action="store_true", help="16 pictures, one draw, 100,000 listed")
     ap.add_argument("--no-index", action="store_true", help="skip the index queries/s measurement")
+    ap.add_argument("--only", help="only the families whose name contains this")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     if args.quick:
@@ -180,6 +184,9 @@ def main() -> int:
         print(f"need a folder with at least two pictures, got {args.folder}")
         return 2
     pictures = load(paths)
+    if args.only:
+        for name in [f for f in FAMILIES if args.only not in f]:
+            del FAMILIES[name]
     n, families = len(pictures), list(FAMILIES)
     strategies = build_strategies()
     matrices, owners = run(strategies, pictures, args.draws, args.seed)

@@ -133,3 +133,30 @@ def _square(work: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray,
     side = 2 * half
     source = cv2.GaussianBlur(work, (0, 0), side / _SAMPLE / 2) if side > 2 * _SAMPLE else work
     return cv2.warpAffine(source, turn, (_SAMPLE, _SAMPLE), flags=cv2.INTER_LINEAR), abs(u[0]) < _NEAR_VERTICAL
+
+
+def textured_region(luma: np.ndarray) -> np.ndarray | None:
+    """The part of a screenshot-like picture that holds a picture: the bounding box of the largest
+    textured blob once thin things (lines of text, UI outlines) are opened away; None when it is
+    most of the picture already or too small to be one.
+
+    >>> textured_region(screenshot_luma).shape  # doctest: +SKIP
+    """
+    work = _reduce(luma)
+    h, w = work.shape
+    if min(h, w) < 64:
+        return None
+    mean = cv2.blur(work, (5, 5))
+    spread = cv2.blur(work * work, (5, 5)) - mean * mean
+    mask = (spread > 4.0).astype(np.uint8)
+    side = max(9, round(0.03 * max(h, w)) | 1)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((side, side), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+    if count < 2:
+        return None
+    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, bw, bh = (int(v) for v in stats[best, :4])
+    if bw * bh > 0.8 * h * w or bw < 0.15 * w or bh < 0.1 * h:
+        return None
+    scale = luma.shape[0] / h
+    return luma[round(y * scale): round((y + bh) * scale), round(x * scale): round((x + bw) * scale)]

@@ -6,12 +6,14 @@ tilt) moves the hash past its threshold. This module adds PDQ hashes of *parts a
 of the picture on both sides, and never drops the plain one:
 
 - ``list_hashes(image)``: what to store per listed picture: the plain PDQ first, then the PDQ of
-  the picture with its bars trimmed, of three centre crops, of four one-side crops, and of the
-  picture inside uniform edge bands (a looser trim with no step asked for, made on both sides).
+  the picture with its bars trimmed, of three centre crops, of four one-side crops, of the
+  picture inside uniform edge bands (a looser trim with no step asked for, made on both sides),
+  and of squares anchored on the picture's content (``anchored.py``: framed by pairs of keypoints,
+  so a crop anywhere, a tilt or a mirror leaves them found on both sides).
 - ``query_hashes(image)``: what to probe with: the plain PDQ first, its other 7 rotations/flips,
   the same 8 after trimming bars, the picture turned back upright when it sits tilted on a plain
   canvas, the same one-side crops as the list (a banner over one side leaves the rest intact), and
-  the same uniform-band trim.
+  the same uniform-band trim, and the content-anchored squares (also mirrored).
 - ``is_match(queries, listed)``: the union of two rules, so it never finds less than PDQ-dihedral:
   any of the query's first ``DIHEDRAL`` hashes (the plain PDQ's 8 rotations/flips) against the
   listed plain hash within ``PLAIN_THRESHOLD`` (what plain PDQ and PDQ-dihedral find stays found),
@@ -38,7 +40,7 @@ import cv2
 import numpy as np
 
 from . import _core
-from .anchored import anchored_hashes
+from .anchored import anchored_hashes, textured_region
 from .decode import DEFAULT_MAX_PIXELS
 from .hashers import ImageInput, _pdq_hashes, _to_picture
 from .hashes import Hash, pack_hashes
@@ -101,11 +103,13 @@ def list_hashes(
 
     Then, when they differ and are not flat: the picture with its bars trimmed, its centre crops
     (5, 10, 15% cut from every side of the trimmed picture) and its one-side crops (20% cut from
-    the top, bottom, left or right), and the picture inside uniform edge bands (a looser trim made on
-    both sides, ``_uniform_trim``): at most 10 hashes of 32 bytes. Raises ``MediaError`` as
-    ``hash_image`` does.
+    the top, bottom, left or right), the picture inside uniform edge bands (a looser trim made on
+    both sides, ``_uniform_trim``), and with ``anchored`` the squares framed by pairs of its
+    keypoints (``anchored.anchored_hashes``, at most 45): 27 hashes of 32 bytes a picture on the
+    corpus. ``anchored=False``: the frame-defined hashes only (the rule before the squares).
+    Raises ``MediaError`` as ``hash_image`` does.
 
-    >>> len(list_hashes("known.jpg")) <= 1 + 1 + 3 + 4 + 1  # doctest: +SKIP
+    >>> len(list_hashes("known.jpg")) <= 1 + 1 + 3 + 4 + 1 + 45  # doctest: +SKIP
     True
     """
     return _listed(*_plain_and_work(image, mode, max_pixels), anchored)
@@ -119,8 +123,9 @@ def query_hashes(
     Then: the other 7 rotations/flips of the plain picture (from the same DCT; these first
     ``DIHEDRAL`` hashes are kept even when two are equal, so a caller knows where they are), the picture with
     its bars trimmed and its 7 rotations/flips, the picture turned upright and cut out when it
-    sits tilted on a plain canvas, the one-side crops of ``list_hashes`` and the uniform-band trim:
-    12 to 22 hashes.
+    sits tilted on a plain canvas, the one-side crops of ``list_hashes``, the uniform-band trim and,
+    with ``anchored``, the content-anchored squares of the trimmed (or turned upright) picture and
+    their mirrors: ~130 hashes on the corpus.
     Raises ``MediaError`` as ``hash_image`` does.
 
     >>> query_hashes("repost.jpg")[0] == hash_image("repost.jpg", ["pdq"])["pdq"]  # doctest: +SKIP
@@ -164,6 +169,9 @@ def _queried(dihedral: list[Hash], work: np.ndarray, anchored: bool = True) -> l
     hashes += [h for luma in _uniform_trim(work) for h in _pdq_derived(luma)]
     if anchored:
         hashes += anchored_hashes(upright if upright is not None else content, query=True)
+        shown = textured_region(content)  # a picture inside a screenshot: its own keypoints
+        if shown is not None:
+            hashes += anchored_hashes(shown, query=True)
     seen = set(dihedral)
     return dihedral + [h for h in _unique(hashes[len(dihedral):]) if h not in seen]
 
