@@ -111,7 +111,8 @@ def test_hashes_are_distinct_pdq_rows():
     for hashes in (LISTED, query_hashes(ORIGINAL)):
         assert len(hashes) == len(set(hashes)) > 1
         assert all(h.algorithm == "pdq" and h.nbits == 256 for h in hashes)
-    assert len(LISTED) <= 9  # plain, trimmed, 3 centre crops, 4 one-side crops
+    assert len(list_hashes(ORIGINAL, anchored=False)) <= 9  # plain, trimmed, 3 centre, 4 one-side crops
+    assert len(LISTED) <= 9 + 45  # and the squares framed by pairs of 10 keypoints
 
 
 @pytest.mark.parametrize("shape", [(200, 300, 3), (3, 3, 3), (1, 40)])
