@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ocsea_match import MediaError, hash_image
 from ocsea_match.robust import (
+    DIHEDRAL,
     PLAIN_THRESHOLD,
     THRESHOLD,
     _bars,
@@ -110,7 +111,8 @@ def test_hashes_are_distinct_pdq_rows():
     for hashes in (LISTED, query_hashes(ORIGINAL)):
         assert len(hashes) == len(set(hashes)) > 1
         assert all(h.algorithm == "pdq" and h.nbits == 256 for h in hashes)
-    assert len(LISTED) <= 9  # plain, trimmed, 3 centre crops, 4 one-side crops
+    assert len(list_hashes(ORIGINAL, anchored=False)) <= 9  # plain, trimmed, 3 centre, 4 one-side crops
+    assert len(LISTED) <= 9 + 45  # and the squares framed by pairs of 10 keypoints
 
 
 @pytest.mark.parametrize("shape", [(200, 300, 3), (3, 3, 3), (1, 40)])
@@ -152,6 +154,17 @@ def test_copies_plain_pdq_dihedral_finds_still_match(name):
         "jpeg q40": lambda: jpeg(ORIGINAL, 40),
     }[name]()
     assert is_match(query_hashes(copy), LISTED)
+
+
+@pytest.mark.parametrize("turn", list(Image.Transpose), ids=lambda t: t.name)
+def test_rotations_and_flips_match_by_pdq_dihedrals_rule_alone(turn):
+    """The rule includes PDQ-dihedral's: the first DIHEDRAL query hashes against the listed plain
+    one at PDQ's own threshold, whatever the robust threshold."""
+    queries = query_hashes(jpeg(ORIGINAL.transpose(turn), 50))
+    assert len(queries) > DIHEDRAL and len(set(queries[:DIHEDRAL])) == DIHEDRAL
+    assert min(q - LISTED[0] for q in queries[:DIHEDRAL]) <= PLAIN_THRESHOLD
+    assert is_match(queries, LISTED[:1], threshold=0)
+    assert not is_match(query_hashes(scene(3).transpose(turn)), LISTED[:1], threshold=0)
 
 
 def test_whatever_plain_pdq_matches_robust_matches():

@@ -72,8 +72,13 @@ def test_edited_copies_plain_pdq_misses_are_found(folder: Path, listed: Path, ed
     robust_query = hash_file(folder / f"{edit}.png", ["pdq"], robust="query")
     assert not [m for m in index.match(plain_query) if m["algorithm"] == "pdq"]  # plain PDQ misses it
     found = index.match(robust_query)
-    assert [(m["entry_id"], m["algorithm"]) for m in found] == [("R1", "pdq-robust")]
-    assert found[0]["distance"] <= found[0]["threshold"] == 23
+    robust_found = [m for m in found if m["algorithm"] == "pdq-robust"]
+    assert [(m["entry_id"], m["algorithm"]) for m in robust_found] == [("R1", "pdq-robust")]
+    assert robust_found[0]["distance"] <= robust_found[0]["threshold"] == 23
+    if edit == "mirrored":  # PDQ-dihedral's rule too: a turned plain hash within PDQ's own 31
+        assert ("R1", "pdq-dihedral", 31) in {(m["entry_id"], m["algorithm"], m["threshold"]) for m in found}
+    else:
+        assert len(found) == 1
     assert HashIndex.from_lists([listed], robust=False)[0].match(robust_query) == []
 
 
@@ -104,3 +109,17 @@ def test_both_hashes_is_query_and_list_hashes_from_one_decode(folder: Path) -> N
             query, listed = robust.both_hashes(folder / name, mode=mode)
             assert query == robust.query_hashes(folder / name, mode=mode)
             assert listed == robust.list_hashes(folder / name, mode=mode)
+
+
+def test_rotated_and_mirrored_copies_match_at_pdqs_own_threshold(folder: Path, listed: Path) -> None:
+    """Never worse than PDQ-dihedral: with the robust threshold at 0, the rotations/flips of the
+    query's plain hash still find the listed plain hash within 31."""
+    index = HashIndex.from_lists([listed], thresholds={"pdq-robust": 0})[0]
+    original = Image.open(folder / "listed.png")
+    for turn in (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270, Image.Transpose.FLIP_TOP_BOTTOM):
+        path = folder.parent / f"turned-{turn.name}.jpg"
+        original.transpose(turn).save(path, quality=70)
+        found = index.match(hash_file(path, ["pdq"], robust="query"))
+        assert [(m["entry_id"], m["algorithm"]) for m in found] == [("R1", "pdq-dihedral")]
+        assert found[0]["distance"] <= found[0]["threshold"] == 31
+    assert index.match(hash_file(folder / "other.png", ["pdq"], robust="query")) == []

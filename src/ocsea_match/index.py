@@ -39,6 +39,7 @@ from ._wording import plural
 from .formats import EmptyListError, HashList, LoadReport, load_list
 from .files import file_sha256 as _sha256
 from .hashes import HASH_BITS, Hash, match_family
+from .robust import DIHEDRAL as ROBUST_DIHEDRAL
 from .thresholds import DEFAULT_PDQ_QUALITY_FLOOR, DEFAULT_THRESHOLDS, check_quality_floor, check_thresholds
 from .tmk_lists import TMKTable
 from .video import VIDEO_DEFAULTS, aggregate_frame_hits
@@ -331,16 +332,28 @@ class HashIndex:
         return out
 
     def _match_robust(self, queries: Sequence[Mapping[str, Any]], found: list[dict[tuple[int, str], tuple[int, str, float | None]]]) -> None:
-        """The robust rule (``robust.py``): a query's robust variants against listed PDQ, and its
-        plain PDQ and variants against listed pictures' derived rows, all at the robust threshold."""
-        variants, owners = [], []
+        """The robust rule (``robust.py``): a query's rotations/flips of its plain PDQ (the first
+        ``DIHEDRAL - 1`` robust rows) against listed PDQ at PDQ's own threshold (PDQ-dihedral's
+        rule: robust never finds less), its robust variants against listed PDQ, and its plain PDQ
+        and variants against listed pictures' derived rows, the last two at the robust threshold."""
+        variants, owners, turned, turned_owners = [], [], [], []
         for qi, query in enumerate(queries):
             rows = (query.get("robust") or {}).get("query") if isinstance(query.get("robust"), Mapping) else None
-            for value in rows or ():
+            for k, value in enumerate(rows or ()):
                 h = _as_hash("pdq", value)
                 if h is not None and (h.quality is None or h.quality >= self.pdq_quality_floor):
                     variants.append(h.to_array())
                     owners.append(qi)
+                    if k < ROBUST_DIHEDRAL - 1:
+                        turned.append(variants[-1])
+                        turned_owners.append(qi)
+        table = self._perceptual.get("pdq")
+        if turned and table is not None and len(table):
+            lims, distances, labels = table.search(np.stack(turned), self.thresholds["pdq"], self.threads)
+            entries = table.entries[labels]
+            for r in np.flatnonzero(lims[1:] > lims[:-1]).tolist():
+                for k in range(lims[r], lims[r + 1]):
+                    self._note(found[turned_owners[r]], int(entries[k]), "pdq", "pdq-dihedral", int(distances[k]))
         threshold = self.thresholds["pdq-robust"]
         probes = [(variants, owners)]
         if "pdq-robust" in self._perceptual:

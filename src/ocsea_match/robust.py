@@ -6,15 +6,19 @@ tilt) moves the hash past its threshold. This module adds PDQ hashes of *parts a
 of the picture on both sides, and never drops the plain one:
 
 - ``list_hashes(image)``: what to store per listed picture: the plain PDQ first, then the PDQ of
-  the picture with its bars trimmed, of three centre crops, of four one-side crops, and of the
-  picture inside uniform edge bands (a looser trim with no step asked for, made on both sides).
+  the picture with its bars trimmed, of three centre crops, of four one-side crops, of the
+  picture inside uniform edge bands (a looser trim with no step asked for, made on both sides),
+  and of squares anchored on the picture's content (``anchored.py``: framed by pairs of keypoints,
+  so a crop anywhere, a tilt or a mirror leaves them found on both sides).
 - ``query_hashes(image)``: what to probe with: the plain PDQ first, its other 7 rotations/flips,
   the same 8 after trimming bars, the picture turned back upright when it sits tilted on a plain
   canvas, the same one-side crops as the list (a banner over one side leaves the rest intact), and
-  the same uniform-band trim.
-- ``is_match(queries, listed)``: the two plain hashes within ``PLAIN_THRESHOLD`` (what plain PDQ
-  finds stays found), or any (query, listed) pair within ``THRESHOLD``: lower than 31 because
-  about a hundred pairs are compared instead of one.
+  the same uniform-band trim, and the content-anchored squares (also mirrored).
+- ``is_match(queries, listed)``: the union of two rules, so it never finds less than PDQ-dihedral:
+  any of the query's first ``DIHEDRAL`` hashes (the plain PDQ's 8 rotations/flips) against the
+  listed plain hash within ``PLAIN_THRESHOLD`` (what plain PDQ and PDQ-dihedral find stays found),
+  or any (query, listed) pair within ``THRESHOLD``: lower than 31 because about a hundred pairs are
+  compared instead of one.
 
 A *bar* is a band along an edge that is flat (any colour; lines of caption text allowed) and
 ends in a straight step: letterboxing, padding, borders, a caption strip, a chat app's canvas.
@@ -36,6 +40,7 @@ import cv2
 import numpy as np
 
 from . import _core
+from .anchored import anchored_hashes, textured_region
 from .decode import DEFAULT_MAX_PIXELS
 from .hashers import ImageInput, _pdq_hashes, _to_picture
 from .hashes import Hash, pack_hashes
@@ -44,6 +49,7 @@ from .video import content_box
 __all__ = [
     "PLAIN_THRESHOLD",
     "THRESHOLD",
+    "DIHEDRAL",
     "QUALITY_FLOOR",
     "list_hashes",
     "query_hashes",
@@ -52,8 +58,13 @@ __all__ = [
     "is_match",
 ]
 
-#: Plain PDQ against plain PDQ: the usual threshold, kept as it is.
+#: Plain PDQ against plain PDQ: the usual threshold, kept as it is; also for the plain PDQ's
+#: rotations/flips against the listed plain hash (PDQ-dihedral's rule).
 PLAIN_THRESHOLD = 31
+#: ``query_hashes`` starts with this many hashes: the plain PDQ's 8 rotations/flips, the plain one
+#: first, in ``hash_image(..., dihedral=True)`` order and never deduplicated (a record's
+#: ``robust.query`` leaves the plain one out, so its first 7 are the other rotations/flips).
+DIHEDRAL = 8
 #: Any (query, listed) pair: the false-positive rate 1e-4 point of this rule on the corpus (14
 #: transforms x 101 x 100 different-picture pairs, benchmarks/robustness.py); the same point as
 #: PDQ-dihedral's there, both set by one mirrored near-duplicate pair of renders.
@@ -86,60 +97,68 @@ _SIDE_CROPS = ((0.0, 0.2, 0.0, 0.0), (0.2, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 0.2),
 
 
 def list_hashes(
-    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS
+    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS, anchored: bool = True
 ) -> list[Hash]:
     """The PDQ hashes to store for one listed picture; the first is ``hash_image(image, ["pdq"])``.
 
     Then, when they differ and are not flat: the picture with its bars trimmed, its centre crops
     (5, 10, 15% cut from every side of the trimmed picture) and its one-side crops (20% cut from
-    the top, bottom, left or right), and the picture inside uniform edge bands (a looser trim made on
-    both sides, ``_uniform_trim``): at most 10 hashes of 32 bytes. Raises ``MediaError`` as
-    ``hash_image`` does.
+    the top, bottom, left or right), the picture inside uniform edge bands (a looser trim made on
+    both sides, ``_uniform_trim``), and with ``anchored`` the squares framed by pairs of its
+    keypoints (``anchored.anchored_hashes``, at most 45): 27 hashes of 32 bytes a picture on the
+    corpus. ``anchored=False``: the frame-defined hashes only (the rule before the squares).
+    Raises ``MediaError`` as ``hash_image`` does.
 
-    >>> len(list_hashes("known.jpg")) <= 1 + 1 + 3 + 4 + 1  # doctest: +SKIP
+    >>> len(list_hashes("known.jpg")) <= 1 + 1 + 3 + 4 + 1 + 45  # doctest: +SKIP
     True
     """
-    return _listed(*_plain_and_work(image, mode, max_pixels))
+    return _listed(*_plain_and_work(image, mode, max_pixels), anchored)
 
 
 def query_hashes(
-    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS
+    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS, anchored: bool = True
 ) -> list[Hash]:
     """The PDQ hashes to probe with for one query picture; the first is ``hash_image(image, ["pdq"])``.
 
-    Then: the other 7 rotations/flips of the plain picture (from the same DCT), the picture with
+    Then: the other 7 rotations/flips of the plain picture (from the same DCT; these first
+    ``DIHEDRAL`` hashes are kept even when two are equal, so a caller knows where they are), the picture with
     its bars trimmed and its 7 rotations/flips, the picture turned upright and cut out when it
-    sits tilted on a plain canvas, the one-side crops of ``list_hashes`` and the uniform-band trim:
-    12 to 22 hashes.
+    sits tilted on a plain canvas, the one-side crops of ``list_hashes``, the uniform-band trim and,
+    with ``anchored``, the content-anchored squares of the trimmed (or turned upright) picture and
+    their mirrors: ~130 hashes on the corpus.
     Raises ``MediaError`` as ``hash_image`` does.
 
     >>> query_hashes("repost.jpg")[0] == hash_image("repost.jpg", ["pdq"])["pdq"]  # doctest: +SKIP
     True
     """
-    return _queried(*_plain_and_work(image, mode, max_pixels))
+    return _queried(*_plain_and_work(image, mode, max_pixels), anchored)
 
 
 def both_hashes(
-    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS
+    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS, anchored: bool = True
 ) -> tuple[list[Hash], list[Hash]]:
     """``(query_hashes(image), list_hashes(image))`` from one decode and one luma.
 
     >>> query, listed = both_hashes("known.jpg")  # doctest: +SKIP
     """
     dihedral, work = _plain_and_work(image, mode, max_pixels)
-    return _queried(list(dihedral), work), _listed(dihedral, work)
+    return _queried(list(dihedral), work, anchored), _listed(dihedral, work, anchored)
 
 
-def _listed(dihedral: list[Hash], work: np.ndarray) -> list[Hash]:
+def _listed(dihedral: list[Hash], work: np.ndarray, anchored: bool = True) -> list[Hash]:
     content = _crop(work, _bars(work))
     derived = [content] if content is not work else []
     derived += [_crop(content, _share_box(content, cut)) for cut in _CENTRE_CROPS]
     derived += [_crop(work, _share_box(work, cut)) for cut in _SIDE_CROPS]
     derived += _uniform_trim(work)
-    return _unique(dihedral[:1] + [h for luma in derived for h in _pdq_derived(luma)])
+    hashes = dihedral[:1] + [h for luma in derived for h in _pdq_derived(luma)]
+    if anchored:
+        hashes += anchored_hashes(content, query=False)
+    return _unique(hashes)
 
 
-def _queried(hashes: list[Hash], work: np.ndarray) -> list[Hash]:
+def _queried(dihedral: list[Hash], work: np.ndarray, anchored: bool = True) -> list[Hash]:
+    hashes = list(dihedral)
     content = _crop(work, _bars(work))
     if content is not work:
         hashes += _pdq_derived(content, dihedral=True)
@@ -148,7 +167,13 @@ def _queried(hashes: list[Hash], work: np.ndarray) -> list[Hash]:
         hashes += _pdq_derived(upright)
     hashes += [h for cut in _SIDE_CROPS for h in _pdq_derived(_crop(work, _share_box(work, cut)))]
     hashes += [h for luma in _uniform_trim(work) for h in _pdq_derived(luma)]
-    return _unique(hashes)
+    if anchored:
+        hashes += anchored_hashes(upright if upright is not None else content, query=True)
+        shown = textured_region(content)  # a picture inside a screenshot: its own keypoints
+        if shown is not None:
+            hashes += anchored_hashes(shown, query=True)
+    seen = set(dihedral)
+    return dihedral + [h for h in _unique(hashes[len(dihedral):]) if h not in seen]
 
 
 def best_distance(queries: Sequence[Hash], listed: Sequence[Hash]) -> int:
@@ -163,15 +188,18 @@ def is_match(
     queries: Sequence[Hash], listed: Sequence[Hash], *,
     threshold: int = THRESHOLD, plain_threshold: int = PLAIN_THRESHOLD,
 ) -> bool:
-    """The matching rule: the plain hashes (the first of each) within ``plain_threshold``, or
-    any pair within ``threshold``.
+    """The matching rule: the plain listed hash (``listed[0]``) within ``plain_threshold`` of
+    the query's plain hash or of one of its rotations/flips (``queries[:DIHEDRAL]``: PDQ-dihedral's
+    rule, so robust never finds less than it), or any pair within ``threshold``.
 
     >>> is_match(query_hashes(repost), list_hashes(known))  # doctest: +SKIP
     True
     """
     if not queries or not listed:
         return False
-    return queries[0] - listed[0] <= plain_threshold or best_distance(queries, listed) <= threshold
+    if min(q - listed[0] for q in queries[:DIHEDRAL]) <= plain_threshold:
+        return True
+    return best_distance(queries, listed) <= threshold
 
 
 # ------------------------------------------------------------------------------------ helpers

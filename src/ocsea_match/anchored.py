@@ -1,0 +1,162 @@
+"""Regions anchored on a picture's content: PDQ hashes of squares framed by pairs of keypoints.
+
+A crop, a border, a screenshot or a small rotation moves the picture's frame, and every hash of a
+frame-defined region (the whole picture, a centre crop) moves with it: PDQ moves ~24 bits per 1%
+shift of a side, so a grid of listed re-framings only finds crops that fall on the grid. Here the
+regions are defined by the picture's content instead: the strongest SIFT keypoints (blob centres,
+found to a fraction of a pixel at any scale) are taken in pairs, and each pair frames a square
+centred between them, as wide as ``SIDE`` times their distance and turned along the line that
+joins them. The same two keypoints found in a cropped, shrunk, bordered, tilted or mirrored copy
+frame the same square of content, so both sides hash the same region wherever the frame went.
+
+Only PDQ hashes of regions are kept: the keypoints are used to place the squares and dropped
+(no descriptor, position or other image-derived feature is stored). ``robust.py`` adds these rows
+to its listed and queried hashes.
+
+>>> from ocsea_match.anchored import anchored_hashes
+>>> rows = anchored_hashes(luma, query=False)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from . import _core
+from .hashes import Hash
+
+__all__ = ["anchored_hashes", "LISTED_KEYPOINTS", "QUERY_KEYPOINTS", "SIDE"]
+
+#: Keypoints taken on each side: a query takes more, as a crop removes some of the listed ones
+#: and a changed frame reorders the rest.
+LISTED_KEYPOINTS = 10
+QUERY_KEYPOINTS = 16
+#: A square's side, as a share of the distance between its two keypoints.
+SIDE = 0.7
+#: Keypoints are found on the picture reduced to this long side; pairs closer than
+#: ``_MIN_PAIR`` of it frame too small a square, keypoints closer than ``_MIN_APART`` are one.
+_WORK_SIDE = 512
+_MIN_PAIR = 0.12
+_MIN_APART = 0.05
+#: SIFT blobs smaller than this (pixels at ``_WORK_SIDE``) are noise and JPEG blocks.
+_MIN_SIZE = 4.0
+#: Pairs closer to vertical than this (|cos| of their angle) may turn over in a tilted copy: a
+#: query then also probes their squares turned half a turn.
+_NEAR_VERTICAL = 0.2
+#: Squares are sampled at this size (PDQ reduces to 64 x 64 anyway) and flatter than
+#: ``QUALITY_FLOOR`` are dropped (flat squares of different pictures look alike).
+_SAMPLE = 64
+QUALITY_FLOOR = 50
+
+
+def anchored_hashes(luma: np.ndarray, *, query: bool) -> list[Hash]:
+    """PDQ hashes of the squares framed by pairs of the picture's strongest keypoints.
+
+    ``luma``: float32 luma (any size; reduced here). Listed side (``query=False``): one hash a
+    square, each square turned so that its pair runs left to right. Query side: also the square
+    mirrored (a mirrored copy turns the pair over), and for pairs near vertical the square turned
+    half a turn and its mirror (a tilt may turn them over).
+
+    >>> len(anchored_hashes(luma, query=False)) <= 45  # doctest: +SKIP
+    True
+    """
+    work = _reduce(luma)
+    h, w = work.shape
+    points = _keypoints(work, QUERY_KEYPOINTS if query else LISTED_KEYPOINTS)
+    out: list[Hash] = []
+    for i in range(len(points)):
+        for j in range(i + 1, len(points)):
+            square = _square(work, points[i], points[j])
+            if square is None:
+                continue
+            patch, near_vertical = square
+            variants = [patch]
+            if query:
+                variants.append(patch[:, ::-1])
+                if near_vertical:
+                    variants += [patch[::-1, ::-1], patch[::-1, :]]
+            for v in variants:
+                rows, quality = _core.pdq_from_luma(np.ascontiguousarray(v, dtype=np.float32), dihedral=False, inplace=True)
+                if quality < QUALITY_FLOOR:
+                    break
+                out.append(Hash("pdq", np.asarray(rows).reshape(-1, 32)[0].tobytes(), int(quality)))
+    return list(dict.fromkeys(out))
+
+
+def _reduce(luma: np.ndarray) -> np.ndarray:
+    h, w = luma.shape
+    scale = _WORK_SIDE / max(h, w)
+    if scale >= 1:
+        return np.asarray(luma, dtype=np.float32)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(np.asarray(luma, dtype=np.float32), size, interpolation=cv2.INTER_AREA)
+
+
+def _keypoints(work: np.ndarray, n: int) -> list[np.ndarray]:
+    """The ``n`` strongest SIFT keypoints (positions only), at least ``_MIN_APART`` apart."""
+    h, w = work.shape
+    if min(h, w) < 32:
+        return []
+    sift = cv2.SIFT_create(nfeatures=200, contrastThreshold=0.02)
+    found = sorted(sift.detect(np.clip(work, 0, 255).astype(np.uint8), None), key=lambda k: -k.response)
+    apart = _MIN_APART * max(h, w)
+    points: list[np.ndarray] = []
+    for k in found:
+        p = np.array(k.pt, dtype=np.float64)
+        if k.size >= _MIN_SIZE * max(h, w) / _WORK_SIDE and all(np.hypot(*(p - q)) > apart for q in points):
+            points.append(p)
+            if len(points) == n:
+                break
+    return points
+
+
+def _square(work: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, bool] | None:
+    """The square framed by keypoints ``a`` and ``b``, sampled ``_SAMPLE`` wide, its x axis along
+    the pair run left to right; None when it is too small or not wholly inside the picture."""
+    h, w = work.shape
+    d = float(np.hypot(*(b - a)))
+    if d < _MIN_PAIR * max(h, w):
+        return None
+    u = (b - a) / d
+    if u[0] < 0:
+        u = -u
+    v = np.array([-u[1], u[0]])
+    centre, half = (a + b) / 2, SIDE * d / 2
+    corners = [centre + half * (sx * u + sy * v) for sx in (-1, 1) for sy in (-1, 1)]
+    if any(p[0] < 0 or p[1] < 0 or p[0] > w - 1 or p[1] > h - 1 for p in corners):
+        return None
+    src = np.float32([centre - half * u - half * v, centre + half * u - half * v, centre - half * u + half * v])
+    # corners to the outer edges of the output's pixels, so that a mirrored or turned copy's square
+    # is sampled at exactly the mirrored or turned points
+    edge = -0.5
+    turn = cv2.getAffineTransform(src, np.float32([[edge, edge], [_SAMPLE + edge, edge], [edge, _SAMPLE + edge]]))
+    side = 2 * half
+    source = cv2.GaussianBlur(work, (0, 0), side / _SAMPLE / 2) if side > 2 * _SAMPLE else work
+    return cv2.warpAffine(source, turn, (_SAMPLE, _SAMPLE), flags=cv2.INTER_LINEAR), abs(u[0]) < _NEAR_VERTICAL
+
+
+def textured_region(luma: np.ndarray) -> np.ndarray | None:
+    """The part of a screenshot-like picture that holds a picture: the bounding box of the largest
+    textured blob once thin things (lines of text, UI outlines) are opened away; None when it is
+    most of the picture already or too small to be one.
+
+    >>> textured_region(screenshot_luma).shape  # doctest: +SKIP
+    """
+    work = _reduce(luma)
+    h, w = work.shape
+    if min(h, w) < 64:
+        return None
+    mean = cv2.blur(work, (5, 5))
+    spread = cv2.blur(work * work, (5, 5)) - mean * mean
+    mask = (spread > 4.0).astype(np.uint8)
+    side = max(9, round(0.03 * max(h, w)) | 1)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((side, side), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+    if count < 2:
+        return None
+    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, bw, bh = (int(v) for v in stats[best, :4])
+    if bw * bh > 0.8 * h * w or bw < 0.15 * w or bh < 0.1 * h:
+        return None
+    scale = luma.shape[0] / h
+    return luma[round(y * scale): round((y + bh) * scale), round(x * scale): round((x + bw) * scale)]

@@ -1,0 +1,96 @@
+"""Content-anchored squares (ocsea_match.anchored) through the robust rule, on generated pictures:
+crops anywhere (off the listed grid, off-centre), mirror plus crop, a tilt plus crop, a crop plus
+caption, a chat screenshot are found; different pictures are not; only PDQ rows are made."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from test_robust import jpeg, scene
+
+from ocsea_match import Hash
+from ocsea_match.anchored import anchored_hashes
+from ocsea_match.hashers import _core
+from ocsea_match.robust import THRESHOLD, best_distance, is_match, list_hashes, query_hashes
+
+SEEDS = (11, 21, 31)
+ORIGINALS = [scene(seed, 600, 800) for seed in SEEDS]
+LISTED = [list_hashes(o) for o in ORIGINALS]
+ORIGINAL = ORIGINALS[0]
+
+
+def crop(img: Image.Image, top: float, bottom: float, left: float, right: float) -> Image.Image:
+    w, h = img.size
+    return img.crop((round(w * left), round(h * top), w - round(w * right), h - round(h * bottom)))
+
+
+def caption(img: Image.Image) -> Image.Image:
+    w, h = img.size
+    out = Image.new("RGB", (w, round(h * 1.18)), (40, 90, 200))
+    out.paste(img, (0, round(h * 0.18)))
+    ImageDraw.Draw(out).text((20, 20), "look at this", fill="white", font=ImageFont.load_default(size=36))
+    return out
+
+
+def chat(img: Image.Image) -> Image.Image:
+    """A phone chat screen: status bar, coloured header, a bubble holding the picture, text."""
+    canvas = Image.new("RGB", (720, 1400), (236, 229, 221))
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((0, 0, 720, 40), fill="black")
+    draw.rectangle((0, 40, 720, 140), fill=(7, 94, 84))
+    draw.text((110, 70), "Family group", fill="white", font=ImageFont.load_default(size=36))
+    shown = img.resize((540, round(540 * img.height / img.width)), Image.Resampling.LANCZOS)
+    draw.rounded_rectangle((142, 222, 142 + 556, 230 + shown.height + 60), 16, fill="white")
+    canvas.paste(shown, (150, 230))
+    draw.text((150, 240 + shown.height), "no words needed...", fill="black", font=ImageFont.load_default(size=24))
+    return canvas
+
+
+EDITS = {
+    "crop 12% top, 7% left (off the grid, off-centre)": lambda img: crop(img, 0.12, 0.0, 0.07, 0.0),
+    "crop 3/21/17/9% (all sides, uneven)": lambda img: crop(img, 0.03, 0.21, 0.17, 0.09),
+    "mirror + crop 8% bottom, 14% right": lambda img: crop(img.transpose(Image.Transpose.FLIP_LEFT_RIGHT), 0, 0.08, 0, 0.14),
+    "tilt 4 degrees, cropped inside": lambda img: crop(img.rotate(4, Image.Resampling.BICUBIC), 0.08, 0.08, 0.08, 0.08),
+    "crop 10% left + caption strip": lambda img: caption(crop(img, 0, 0, 0.10, 0)),
+    "chat screenshot": chat,
+}
+
+
+@pytest.mark.parametrize("name", list(EDITS))
+def test_edited_copies_are_found_by_anchored_squares(name):
+    """Keypoints are not all found again after every edit: at least two of the three pictures
+    must match (the benchmark measures the rate), and each edited copy matches no other picture."""
+    found = 0
+    for k, original in enumerate(ORIGINALS):
+        queries = query_hashes(jpeg(EDITS[name](original), 85))
+        found += is_match(queries, LISTED[k])
+        assert not any(is_match(queries, LISTED[j]) for j in range(len(SEEDS)) if j != k)
+    assert found >= 2
+
+
+def test_off_grid_crops_were_missed_by_the_frame_hashes_alone():
+    frame_listed = list_hashes(ORIGINALS[1], anchored=False)
+    for name in ("crop 12% top, 7% left (off the grid, off-centre)", "crop 3/21/17/9% (all sides, uneven)"):
+        edited = jpeg(EDITS[name](ORIGINALS[1]), 85)
+        assert not is_match(query_hashes(edited, anchored=False), frame_listed)
+        assert is_match(query_hashes(edited), LISTED[1])
+
+
+def test_different_pictures_do_not_match():
+    for seed in (12, 13):
+        other = scene(seed, 600, 800)
+        for copy in (crop(other, 0.1, 0.0, 0.05, 0.0), chat(other)):
+            queries = query_hashes(copy)
+            assert all(best_distance(queries, listed) > THRESHOLD for listed in LISTED)
+
+
+def test_only_pdq_rows_of_squares_are_made():
+    luma = _core.luma_from_rgb(np.asarray(ORIGINAL))
+    listed = anchored_hashes(luma, query=False)
+    queried = anchored_hashes(luma, query=True)
+    assert 0 < len(listed) <= 45 < len(queried)
+    assert all(isinstance(h, Hash) and h.algorithm == "pdq" and len(h.to_array()) == 32 for h in listed + queried)
+    assert set(listed) <= set(queried)  # the query side probes every square the list side keeps
+    assert anchored_hashes(np.full((300, 400), 128, np.float32), query=True) == []  # flat: nothing
+    assert anchored_hashes(np.zeros((20, 20), np.float32), query=False) == []  # tiny: nothing
