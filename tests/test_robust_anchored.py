@@ -4,6 +4,8 @@ caption, a chat screenshot are found; different pictures are not; only PDQ rows 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -16,7 +18,7 @@ from ocsea_match.robust import THRESHOLD, best_distance, is_match, list_hashes, 
 
 SEEDS = (11, 21, 31)
 ORIGINALS = [scene(seed, 600, 800) for seed in SEEDS]
-LISTED = [list_hashes(o) for o in ORIGINALS]
+LISTED = [list_hashes(o, anchored=True) for o in ORIGINALS]
 ORIGINAL = ORIGINALS[0]
 
 
@@ -63,7 +65,7 @@ def test_edited_copies_are_found_by_anchored_squares(name):
     must match (the benchmark measures the rate), and each edited copy matches no other picture."""
     found = 0
     for k, original in enumerate(ORIGINALS):
-        queries = query_hashes(jpeg(EDITS[name](original), 85))
+        queries = query_hashes(jpeg(EDITS[name](original), 85), anchored=True)
         found += is_match(queries, LISTED[k])
         assert not any(is_match(queries, LISTED[j]) for j in range(len(SEEDS)) if j != k)
     assert found >= 2
@@ -74,14 +76,14 @@ def test_off_grid_crops_were_missed_by_the_frame_hashes_alone():
     for name in ("crop 12% top, 7% left (off the grid, off-centre)", "crop 3/21/17/9% (all sides, uneven)"):
         edited = jpeg(EDITS[name](ORIGINALS[1]), 85)
         assert not is_match(query_hashes(edited, anchored=False), frame_listed)
-        assert is_match(query_hashes(edited), LISTED[1])
+        assert is_match(query_hashes(edited, anchored=True), LISTED[1])
 
 
 def test_different_pictures_do_not_match():
     for seed in (12, 13):
         other = scene(seed, 600, 800)
         for copy in (crop(other, 0.1, 0.0, 0.05, 0.0), chat(other)):
-            queries = query_hashes(copy)
+            queries = query_hashes(copy, anchored=True)
             assert all(best_distance(queries, listed) > THRESHOLD for listed in LISTED)
 
 
@@ -94,3 +96,23 @@ def test_only_pdq_rows_of_squares_are_made():
     assert set(listed) <= set(queried)  # the query side probes every square the list side keeps
     assert anchored_hashes(np.full((300, 400), 128, np.float32), query=True) == []  # flat: nothing
     assert anchored_hashes(np.zeros((20, 20), np.float32), query=False) == []  # tiny: nothing
+
+
+def test_anchored_squares_are_asked_for_from_the_command_line(tmp_path):
+    """Off by default (they cost ~3x the hashing and ~30x the look-ups): '--robust' lists the
+    frame-defined hashes only; '--anchored' adds the squares, and then finds an off-grid crop."""
+    from ocsea_match.cli import main
+
+    ORIGINALS[1].save(tmp_path / "known.png")
+    (tmp_path / "query").mkdir()
+    (tmp_path / "query" / "repost.jpg").write_bytes(jpeg(EDITS["crop 3/21/17/9% (all sides, uneven)"](ORIGINALS[1]), 85))
+    rows = {}
+    for flags in (["--robust"], ["--anchored"]):
+        out = tmp_path / f"list{len(flags[0])}.jsonl"
+        assert main(["hash", str(tmp_path / "known.png"), *flags, "--quiet", "-o", str(out)]) == 0
+        record = json.loads(out.read_text())
+        rows[flags[0]] = len(record["robust"]["list"])
+    assert rows["--anchored"] > rows["--robust"] + 5
+    frame_only, anchored = tmp_path / "list8.jsonl", tmp_path / "list10.jsonl"
+    assert main(["match", str(tmp_path / "query"), "--list", str(frame_only), "--robust", "--quiet"]) == 0
+    assert main(["match", str(tmp_path / "query"), "--list", str(anchored), "--anchored", "--quiet"]) == 3

@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--resume", action="store_true", help="finish an interrupted scan in CASE_DIR")
     sc.add_argument("--robust", action="store_true",
                     help="also query every picture with robust hashes (crops, borders, banners, mirroring, rotations)")
+    _add_anchored_option(sc)
     sc.add_argument("--quiet", action="store_true", help="no progress and no summary on standard error")
     _add_floor_option(sc)
     rp = sub.add_parser("report", help="render a case folder as one self-contained HTML report",
@@ -206,6 +207,15 @@ def _add_hashing_options(p: argparse.ArgumentParser, formats: tuple[str, ...], d
         help="robust matching (crops, borders, banners, mirroring, small rotations): 'hash' adds the hashes to "
         "list and to query with, 'match' the hashes to query with (plain PDQ is kept and still matched)",
     )
+    _add_anchored_option(p)
+
+
+def _add_anchored_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--anchored", action="store_true",
+        help="with --robust (implied): also hash squares anchored on the picture's content, for crops anywhere "
+        "and screenshots; ~3x the hashing time and ~30x the robust look-up time (README, 'Robust matching')",
+    )
 
 
 def _threshold(text: str) -> tuple[str, int]:
@@ -237,10 +247,10 @@ def _run(args: argparse.Namespace, algorithms: tuple[str, ...], index: HashIndex
     matched = 0
     started = time.monotonic()
     try:
-        robust = ("query" if index is not None else "both") if args.robust else None
+        robust = ("query" if index is not None else "both") if args.robust or args.anchored else None
         records = hash_tree(
             args.paths, algorithms, jobs=args.jobs, mode=args.mode, displayed=args.displayed, robust=robust,
-            every_seconds=args.every,
+            anchored=args.anchored, every_seconds=args.every,
         )
         for record in records:
             counts[record["status"]] += 1
@@ -397,7 +407,7 @@ def _cmd_scan(args: argparse.Namespace, argv: list[str] | None) -> int:
         summary = run_scan(
             args.sources, args.output, lists=args.lists, index_dir=args.index_dir, known_good=args.known_good,
             algorithms=args.algo, jobs=args.jobs, mode=args.mode, dialects=not args.no_dialects, resume=args.resume,
-            robust=args.robust, pdq_quality_floor=args.pdq_quality_floor,
+            robust=args.robust or args.anchored, anchored=args.anchored, pdq_quality_floor=args.pdq_quality_floor,
             progress="none" if args.quiet else "auto", command_line=command,
             on_list_report=lambda report: _print_reports([report], args.quiet),
         )

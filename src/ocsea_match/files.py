@@ -176,6 +176,7 @@ def hash_file(
     skip: SkipCheck | None = None,
     every_seconds: float = 1.0,
     robust: str | None = None,
+    anchored: bool = False,
 ) -> dict[str, Any]:
     """Hash one file into a file record (DESIGN.md's shape); never raises for a bad file.
 
@@ -192,7 +193,8 @@ def hash_file(
 
     ``robust``: ``"query"``, ``"list"`` or ``"both"`` adds ``robust: {"query": [...], "list":
     [...]}`` to a picture's record, the PDQ hashes of ``robust.query_hashes`` / ``list_hashes``
-    after the plain one (which is ``hashes["pdq"]``), for robust matching (README).
+    after the plain one (which is ``hashes["pdq"]``), for robust matching (README); ``anchored``
+    adds the content-anchored squares to them (``robust.list_hashes``: crops anywhere, screenshots).
 
     >>> hash_file("examples/images/gradient.png", ["pdq"])["status"]  # doctest: +SKIP
     'ok'
@@ -200,7 +202,7 @@ def hash_file(
     names = _check_algorithms(algorithms)
     draft = _draft_for(mode, names)
     record = _new_record(path)
-    options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds, _check_robust(robust))
+    options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds, _check_robust(robust), anchored)
     with _recorded_failures(record):
         data = _read_and_digest(path, record, max_bytes)
         _hash_content(record, data, lambda: os.fdopen(open_evidence(path), "rb"), options)
@@ -219,6 +221,7 @@ def hash_bytes(
     skip: SkipCheck | None = None,
     every_seconds: float = 1.0,
     robust: str | None = None,
+    anchored: bool = False,
 ) -> dict[str, Any]:
     """``hash_file`` for content already in memory (an upload, an archive member).
 
@@ -240,7 +243,7 @@ def hash_bytes(
             record["media_type"] = "other"
             raise MediaError("empty-file", "the file is empty")
         usable = data if record["media_type"] == "image" and len(data) <= max_bytes else None
-        options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds, _check_robust(robust))
+        options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds, _check_robust(robust), anchored)
         _hash_content(record, usable, lambda: bytes(data), options)
     return record
 
@@ -268,6 +271,7 @@ class _Options:
     skip: SkipCheck | None
     every_seconds: float
     robust: str | None = None
+    anchored: bool = False  # with robust: the content-anchored squares too
 
 
 def _check_robust(robust: str | None) -> str | None:
@@ -325,7 +329,7 @@ def _robust_hashes(decoded: Decoded, o: _Options) -> dict[str, list[dict[str, An
     else:
         array = decoded.array
         picture = array[:, :, 2::-1] if array is not None and array.ndim == 3 else array  # BGR -> RGB
-    options = {"mode": o.mode, "max_pixels": o.max_pixels}
+    options = {"mode": o.mode, "max_pixels": o.max_pixels, "anchored": o.anchored}
     if o.robust == "both":
         query, listed = robust.both_hashes(picture, **options)
         return {"query": [h.to_json() for h in query[1:]], "list": [h.to_json() for h in listed[1:]]}

@@ -97,7 +97,7 @@ _SIDE_CROPS = ((0.0, 0.2, 0.0, 0.0), (0.2, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 0.2),
 
 
 def list_hashes(
-    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS, anchored: bool = True
+    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS, anchored: bool = False
 ) -> list[Hash]:
     """The PDQ hashes to store for one listed picture; the first is ``hash_image(image, ["pdq"])``.
 
@@ -106,7 +106,9 @@ def list_hashes(
     the top, bottom, left or right), the picture inside uniform edge bands (a looser trim made on
     both sides, ``_uniform_trim``), and with ``anchored`` the squares framed by pairs of its
     keypoints (``anchored.anchored_hashes``, at most 45): 27 hashes of 32 bytes a picture on the
-    corpus. ``anchored=False``: the frame-defined hashes only (the rule before the squares).
+    corpus. Without ``anchored`` (the default): the frame-defined hashes only, 7-8 a picture.
+    The squares find crops anywhere and screenshots, at ~3x the hashing time and ~30x the index
+    look-up time (README, "Robust matching"), so they are asked for, not assumed.
     Raises ``MediaError`` as ``hash_image`` does.
 
     >>> len(list_hashes("known.jpg")) <= 1 + 1 + 3 + 4 + 1 + 45  # doctest: +SKIP
@@ -116,7 +118,7 @@ def list_hashes(
 
 
 def query_hashes(
-    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS, anchored: bool = True
+    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS, anchored: bool = False
 ) -> list[Hash]:
     """The PDQ hashes to probe with for one query picture; the first is ``hash_image(image, ["pdq"])``.
 
@@ -125,7 +127,7 @@ def query_hashes(
     its bars trimmed and its 7 rotations/flips, the picture turned upright and cut out when it
     sits tilted on a plain canvas, the one-side crops of ``list_hashes``, the uniform-band trim and,
     with ``anchored``, the content-anchored squares of the trimmed (or turned upright) picture and
-    their mirrors: ~130 hashes on the corpus.
+    their mirrors: ~130 hashes on the corpus (~15 without them, the default).
     Raises ``MediaError`` as ``hash_image`` does.
 
     >>> query_hashes("repost.jpg")[0] == hash_image("repost.jpg", ["pdq"])["pdq"]  # doctest: +SKIP
@@ -135,7 +137,7 @@ def query_hashes(
 
 
 def both_hashes(
-    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS, anchored: bool = True
+    image: ImageInput, *, mode: str = "exact", max_pixels: int = DEFAULT_MAX_PIXELS, anchored: bool = False
 ) -> tuple[list[Hash], list[Hash]]:
     """``(query_hashes(image), list_hashes(image))`` from one decode and one luma.
 

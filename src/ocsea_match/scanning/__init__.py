@@ -69,6 +69,7 @@ class _Settings:
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     known_good: KnownGood | None = None
     robust: str | None = None  # "query": pictures also get robust query hashes
+    anchored: bool = False  # and with them the content-anchored squares (robust.query_hashes)
 
 
 # ------------------------------------------------------------------------------------- one file
@@ -98,7 +99,8 @@ def _iso_ns(ns: int) -> str | None:
 
 def _hash_member(data: bytes, path: str, settings: _Settings) -> dict[str, Any]:
     record = hash_bytes(data, settings.algorithms, path=path, mode=settings.mode, max_bytes=settings.max_bytes,
-                        max_pixels=settings.max_pixels, skip=settings.known_good, robust=settings.robust)
+                        max_pixels=settings.max_pixels, skip=settings.known_good, robust=settings.robust,
+                        anchored=settings.anchored)
     _label(record, path.rpartition("!/")[2])
     return record
 
@@ -108,7 +110,8 @@ def _scan_entry(entry: Entry, settings: _Settings) -> list[dict[str, Any]]:
     if entry.kind != "file":
         return [entry_record(entry)]
     record = hash_file(entry.path, settings.algorithms, mode=settings.mode, max_bytes=settings.max_bytes,
-                       max_pixels=settings.max_pixels, skip=settings.known_good, robust=settings.robust)
+                       max_pixels=settings.max_pixels, skip=settings.known_good, robust=settings.robust,
+                        anchored=settings.anchored)
     record["path"] = display_path(entry.path)
     if entry.mtime_ns is not None:
         record["mtime"] = _iso_ns(entry.mtime_ns)  # None for a time past year 9999
@@ -184,6 +187,7 @@ def scan(
     limits: ArchiveLimits = ArchiveLimits(),
     max_bytes: int = DEFAULT_MAX_BYTES,
     robust: bool = False,
+    anchored: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Records of every file under ``sources`` (members of ZIP archives included), matched.
 
@@ -203,7 +207,8 @@ def scan(
     good_lists = _load_lists(known_good)[0]
     with tempfile.TemporaryDirectory(prefix="ocsea-known-good-") as tmp:
         known = KnownGood.build(good_lists, tmp) if good_lists else None
-        settings = _Settings(names, mode, max_bytes, DEFAULT_MAX_PIXELS, limits, known, "query" if robust else None)
+        settings = _Settings(names, mode, max_bytes, DEFAULT_MAX_PIXELS, limits, known, "query" if robust else None,
+                         robust and anchored)
         for group in _groups(walk(roots), settings, index, jobs):
             yield from group
 
@@ -249,6 +254,7 @@ def run_scan(
     resume: bool = False,
     progress: str = "auto",
     robust: bool = False,
+    anchored: bool = False,
     pdq_quality_floor: int | None = None,
     command_line: Sequence[str] | None = None,
     on_list_report: Callable[[LoadReport], None] | None = None,
@@ -286,6 +292,8 @@ def run_scan(
         "pdq_quality_floor": index.pdq_quality_floor, "archive_limits": asdict(limits), "max_bytes": max_bytes,
         "max_pixels": DEFAULT_MAX_PIXELS, "robust": robust,
     }
+    if robust and anchored:  # named only when on, so a case made before the option still resumes
+        parameters["anchored"] = True
     inputs = printable({"sources": roots, "parameters": parameters,
               "lists": [_list_info(p, r) for p, r in zip(lists, reports)],
               "known_good": [_list_info(p, r) for p, r in zip(known_good, good_reports)],
@@ -307,7 +315,8 @@ def run_scan(
         work = Path(tempfile.mkdtemp(prefix=".work-", dir=case))
     entries = [e for e in walk(roots) if display_path(e.path) not in done]
     known = KnownGood.build(good_lists, work) if good_lists else None
-    settings = _Settings(names, mode, max_bytes, DEFAULT_MAX_PIXELS, limits, known, "query" if robust else None)
+    settings = _Settings(names, mode, max_bytes, DEFAULT_MAX_PIXELS, limits, known, "query" if robust else None,
+                         robust and anchored)
     bar = Progress(progress, total_files=len(entries), total_bytes=sum(e.size for e in entries))
     started = time.monotonic()
     files = size = 0
