@@ -99,37 +99,39 @@ _init_dct()
 # Luma
 # ---------------------------------------------------------------------------------------------
 
-cdef void _luma_row(const uint8_t* p, float* o, Py_ssize_t n, Py_ssize_t c, bint bgr) noexcept nogil:
-    """One row of PDQ luma: the float32 nearest to ``0.299 R + 0.587 G + 0.114 B``.
-
-    The reference evaluates ``(R * 0.299 + G * 0.587) + B * 0.114`` in float64 and rounds it to
-    float32. Here the same value is computed as ``float32(299 R + 587 G + 114 B) / 1000.0f``:
-    the integer sum is exact, and so is its conversion (< 2**24); the IEEE division then rounds
-    the exact value, which the float64 formula never moves across a float32 rounding boundary.
-    ``test_pdq.py`` checks the two agree on all 2**24 colours. Integer sums and one float32
-    division vectorise (4 or 8 pixels at a time), the float64 formula on 3-byte pixels did not.
-    The channel offsets are constants in each loop (3 and 4 channels, RGB and BGR order).
+cdef extern from *:
     """
-    cdef Py_ssize_t j
-    cdef float thousand = 1000.0
-    if c == 3 and not bgr:
-        for j in range(n):
-            o[j] = <float>(299 * <int>p[3 * j] + 587 * <int>p[3 * j + 1] + 114 * <int>p[3 * j + 2]) / thousand
-    elif c == 3:
-        for j in range(n):
-            o[j] = <float>(299 * <int>p[3 * j + 2] + 587 * <int>p[3 * j + 1] + 114 * <int>p[3 * j]) / thousand
-    elif c == 4 and not bgr:
-        for j in range(n):
-            o[j] = <float>(299 * <int>p[4 * j] + 587 * <int>p[4 * j + 1] + 114 * <int>p[4 * j + 2]) / thousand
-    elif c == 4:
-        for j in range(n):
-            o[j] = <float>(299 * <int>p[4 * j + 2] + 587 * <int>p[4 * j + 1] + 114 * <int>p[4 * j]) / thousand
-    elif not bgr:
-        for j in range(n):
-            o[j] = <float>(299 * <int>p[c * j] + 587 * <int>p[c * j + 1] + 114 * <int>p[c * j + 2]) / thousand
-    else:
-        for j in range(n):
-            o[j] = <float>(299 * <int>p[c * j + 2] + 587 * <int>p[c * j + 1] + 114 * <int>p[c * j]) / thousand
+    /* One row of PDQ luma: the float32 nearest to 0.299 R + 0.587 G + 0.114 B.
+
+       The reference evaluates (R * 0.299 + G * 0.587) + B * 0.114 in float64 and rounds it to
+       float32. Here the same value is float32(299 R + 587 G + 114 B) / 1000.0f: the integer sum
+       is exact, and so is its conversion (< 2**24); the IEEE division then rounds the exact
+       value, which the float64 formula never moves across a float32 rounding boundary
+       (test_pdq.py checks the two agree on all 2**24 colours). Integer sums and one float32
+       division vectorise; the float64 formula on 3-byte pixels did not. The channel offsets are
+       constants in each loop (3 and 4 channels, RGB and BGR order); x86-64 Linux builds also
+       get an AVX2 clone. */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+    #define OCSEA_LUMA_CLONES __attribute__((target_clones("avx2", "default")))
+    #else
+    #define OCSEA_LUMA_CLONES
+    #endif
+    #define OCSEA_LUMA_LOOP(C, R, G, B)                                                       \
+        for (j = 0; j < n; j++)                                                              \
+            o[j] = (float)(299 * (int)p[(C) * j + (R)] + 587 * (int)p[(C) * j + (G)]        \
+                           + 114 * (int)p[(C) * j + (B)]) / thousand;
+    OCSEA_LUMA_CLONES static void ocsea_luma_row(const unsigned char* p, float* o, size_t n, size_t c, int bgr) {
+        const float thousand = 1000.0f;
+        size_t j;
+        if (c == 3 && !bgr) { OCSEA_LUMA_LOOP(3, 0, 1, 2) }
+        else if (c == 3) { OCSEA_LUMA_LOOP(3, 2, 1, 0) }
+        else if (c == 4 && !bgr) { OCSEA_LUMA_LOOP(4, 0, 1, 2) }
+        else if (c == 4) { OCSEA_LUMA_LOOP(4, 2, 1, 0) }
+        else if (!bgr) { OCSEA_LUMA_LOOP(c, 0, 1, 2) }
+        else { OCSEA_LUMA_LOOP(c, 2, 1, 0) }
+    }
+    """
+    void ocsea_luma_row(const uint8_t* p, float* o, size_t n, size_t c, int bgr) nogil
 
 
 def luma_from_rgb(const uint8_t[:, :, ::1] rgb, bint bgr=False):
@@ -148,7 +150,7 @@ def luma_from_rgb(const uint8_t[:, :, ::1] rgb, bint bgr=False):
         return out
     with nogil:
         for i in range(h):
-            _luma_row(&rgb[i, 0, 0], &o[i, 0], w, c, bgr)
+            ocsea_luma_row(&rgb[i, 0, 0], &o[i, 0], <size_t>w, <size_t>c, bgr)
     return out
 
 
