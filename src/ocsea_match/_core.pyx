@@ -323,7 +323,19 @@ cdef extern from *:
         float sums[16];
         ocsea_box_cols_body(inp, out, sums, nrows, 16, window, samples, nsamples);
     }
+
+    /* One output row of the column pass, streamed: add row a (or NULL), then subtract row b
+       (or NULL), then out = sums / div (out NULL: no output). The reference's order. */
+    OCSEA_CLONES static void ocsea_col_step(float* sums, int ncols, const float* a, const float* b,
+                                            float* out, float div) {
+        int j;
+        if (a != NULL && b != NULL) { for (j = 0; j < ncols; j++) sums[j] = (sums[j] + a[j]) - b[j]; }
+        else if (a != NULL) { for (j = 0; j < ncols; j++) sums[j] = sums[j] + a[j]; }
+        else if (b != NULL) { for (j = 0; j < ncols; j++) sums[j] = sums[j] - b[j]; }
+        if (out != NULL) { for (j = 0; j < ncols; j++) out[j] = sums[j] / div; }
+    }
     """
+    void ocsea_col_step(float* sums, int ncols, const float* a, const float* b, float* out, float div) nogil
     void ocsea_transpose(const float* src, Py_ssize_t ss, float* dst, Py_ssize_t ds, int nrows, int ncols) nogil
     void ocsea_box_cols(const float* inp, float* out, float* sums, int nrows, int ncols, int window,
                         const int* samples, int nsamples) nogil
@@ -356,23 +368,36 @@ cdef inline int _decimate_index(int outi, int in_dim, int out_dim) noexcept nogi
     return <int>(((outi + 0.5) * in_dim) / out_dim)
 
 
-cdef int _pdq_downsample(float* buf1, float* buf2, int nrows, int ncols,
+cdef int _pdq_downsample(const float* luma, int nrows, int ncols,
                          float out64[64][64], bint copy_64x64) noexcept nogil:
-    """Two Jarosz passes over ``buf1`` (clobbered) and decimation to 64x64; 0 or -1 (no memory).
+    """Two Jarosz passes over ``luma`` (left as it is) and decimation to 64x64; 0 or -1 (no memory).
 
     ``copy_64x64``: a picture of exactly 64x64 is taken as it is, unfiltered (the reference's
     single-hash path does this; its dihedral path filters every picture, and so must we there:
     a window-1 running sum is not an exact identity in float32).
 
-    The second pass only divides out and stores what the decimation keeps: its row pass runs
-    the full running sums but keeps the 64 sampled columns, and its column pass runs over those
-    64 columns only, keeping the 64 sampled rows.
+    Streamed, so no picture-sized buffer is made: the first row pass fills a ring of rows
+    (16 at a time) just ahead of the first column pass, which emits its rows one by one, in
+    order, into a 16-row block; each full block goes through the second row pass, which keeps
+    only the 64 sampled columns (nrows x 64, ``narrow``); the second column pass runs over
+    those and keeps the 64 sampled rows. Every value sees the reference's operations in the
+    reference's order; only the schedule differs.
     """
     cdef int wr = _jarosz_window(ncols, 64)
     cdef int wc = _jarosz_window(nrows, 64)
-    cdef int i, j
+    cdef int half = (wc + 2) / 2
+    cdef int p1 = half - 1
+    cdef int p2 = wc - half + 1
+    cdef int p3 = nrows - wc
+    cdef int i, j, k, oi, o0, rows
+    cdef int ri = 0, li = 0, cur = 0, produced = 0
+    cdef int cap = ((wc + 2 * ROW_BLOCK + ROW_BLOCK - 1) / ROW_BLOCK) * ROW_BLOCK  # ring rows
     cdef int cols64[64]
     cdef int rows64[64]
+    cdef const float* add
+    cdef const float* sub
+    cdef float* ring
+    cdef float* block
     cdef float* tile
     cdef float* tile2
     cdef float* narrow
@@ -380,28 +405,60 @@ cdef int _pdq_downsample(float* buf1, float* buf2, int nrows, int ncols,
     if copy_64x64 and nrows == 64 and ncols == 64:
         for i in range(64):
             for j in range(64):
-                out64[i][j] = buf1[i * 64 + j]
+                out64[i][j] = luma[i * 64 + j]
         return 0
     for i in range(64):
         cols64[i] = _decimate_index(i, ncols, 64)
         rows64[i] = _decimate_index(i, nrows, 64)
+    if cap > nrows + ROW_BLOCK:
+        cap = ((nrows + ROW_BLOCK - 1) / ROW_BLOCK) * ROW_BLOCK
     sums = <float*>malloc(sizeof(float) * (ncols if ncols > 64 else 64))
+    ring = <float*>malloc(sizeof(float) * <Py_ssize_t>cap * ncols)
+    block = <float*>malloc(sizeof(float) * <Py_ssize_t>ROW_BLOCK * ncols)
     tile = <float*>malloc(sizeof(float) * <Py_ssize_t>ncols * ROW_BLOCK)
     tile2 = <float*>malloc(sizeof(float) * <Py_ssize_t>(ncols if ncols > 64 else 64) * ROW_BLOCK)
     narrow = <float*>malloc(sizeof(float) * <Py_ssize_t>nrows * 64)
-    if sums == NULL or tile == NULL or tile2 == NULL or narrow == NULL:
+    if sums == NULL or ring == NULL or block == NULL or tile == NULL or tile2 == NULL or narrow == NULL:
         free(sums)
+        free(ring)
+        free(block)
         free(tile)
         free(tile2)
         free(narrow)
         return -1
-    # pass 1: rows (buf1 -> buf2), columns (buf2 -> buf1)
-    _box_rows(buf1, buf2, tile, tile2, nrows, ncols, wr, NULL, 0)
-    ocsea_box_cols(buf2, buf1, sums, nrows, ncols, wc, NULL, 0)
-    # pass 2: rows, keeping the 64 sampled columns; columns over those, keeping 64 sampled rows
-    _box_rows(buf1, narrow, tile, tile2, nrows, ncols, wr, cols64, 64)
+    # pass 1, columns, streamed over the rows of pass 1's row filter
+    for j in range(ncols):
+        sums[j] = 0.0
+    for oi in range(-p1, nrows):
+        add = NULL
+        sub = NULL
+        if oi < p2 + p3:  # a new row enters the window
+            while produced <= ri:  # pass 1, rows: the next block of 16 into the ring
+                rows = ROW_BLOCK if produced + ROW_BLOCK <= nrows else nrows - produced
+                _box_rows(luma + <Py_ssize_t>produced * ncols, ring + <Py_ssize_t>(produced % cap) * ncols,
+                          tile, tile2, rows, ncols, wr, NULL, 0)
+                produced += rows
+            add = ring + <Py_ssize_t>(ri % cap) * ncols
+            ri += 1
+        if oi >= p2:  # the oldest row leaves the window
+            sub = ring + <Py_ssize_t>(li % cap) * ncols
+            li += 1
+        if oi < p2:
+            cur += 1
+        elif oi >= p2 + p3:
+            cur -= 1
+        if oi < 0:
+            ocsea_col_step(sums, ncols, add, sub, NULL, 0.0)
+            continue
+        ocsea_col_step(sums, ncols, add, sub, block + <Py_ssize_t>(oi % ROW_BLOCK) * ncols, <float>cur)
+        if oi % ROW_BLOCK == ROW_BLOCK - 1 or oi == nrows - 1:  # pass 2, rows: the 64 sampled columns
+            o0 = oi - oi % ROW_BLOCK
+            _box_rows(block, narrow + <Py_ssize_t>o0 * 64, tile, tile2, oi - o0 + 1, ncols, wr, cols64, 64)
+    # pass 2, columns, over the 64 sampled columns, keeping the 64 sampled rows
     ocsea_box_cols(narrow, &out64[0][0], sums, nrows, 64, wc, rows64, 64)
     free(sums)
+    free(ring)
+    free(block)
     free(tile)
     free(tile2)
     free(narrow)
@@ -527,13 +584,14 @@ cdef void _dihedral(float a[16][16], float b[16][16], int which) noexcept nogil:
                 b[j][i] = -a[i][j] if ((i + j) & 1) else a[i][j]
 
 
-def pdq_from_luma(float[:, ::1] luma, bint dihedral=False, bint inplace=False):
+def pdq_from_luma(const float[:, ::1] luma, bint dihedral=False, bint inplace=False):
     """PDQ of a float32 luma picture: ``(hashes, quality)``.
 
     ``hashes`` is a uint8 array of shape (1, 32), or (8, 32) with ``dihedral`` (pdqhash's order:
     original, rot90, rot180, rot270, flipX, flipY, flipPlus1, flipMinus1); each row is the hash's
     bytes in hex order. Pictures with a side under 5 pixels get the reference's answer: all-zero
-    hashes and quality 0. ``inplace`` lets the filter overwrite ``luma`` (saves one copy).
+    hashes and quality 0. ``luma`` is only read (``inplace`` is accepted for older callers and
+    changes nothing: no copy is made either way).
     """
     cdef int nrows = luma.shape[0], ncols = luma.shape[1]
     cdef int n = 8 if dihedral else 1
@@ -545,12 +603,8 @@ def pdq_from_luma(float[:, ::1] luma, bint dihedral=False, bint inplace=False):
     cdef uint8_t[:, ::1] o = out
     if nrows < PDQ_MIN_DIM or ncols < PDQ_MIN_DIM:
         return out, 0
-    work = luma if inplace else np.array(luma, dtype=np.float32, order="C", copy=True)
-    scratch = np.empty((nrows, ncols), dtype=np.float32)
-    cdef float[:, ::1] w = work
-    cdef float[:, ::1] s = scratch
     with nogil:
-        rc = _pdq_downsample(&w[0, 0], &s[0, 0], nrows, ncols, a64, not dihedral)
+        rc = _pdq_downsample(&luma[0, 0], nrows, ncols, a64, not dihedral)
         if rc == 0:
             quality = _pdq_quality(a64)
             _dct64_to_16(a64, b16)
@@ -562,18 +616,14 @@ def pdq_from_luma(float[:, ::1] luma, bint dihedral=False, bint inplace=False):
     return out, quality
 
 
-def pdq_downsample(float[:, ::1] luma, bint copy_64x64=True):
+def pdq_downsample(const float[:, ::1] luma, bint copy_64x64=True):
     """The 64x64 float32 picture PDQ hashes (two Jarosz passes and decimation); for tests."""
     cdef int nrows = luma.shape[0], ncols = luma.shape[1], rc
     if nrows < PDQ_MIN_DIM or ncols < PDQ_MIN_DIM:
         raise ValueError("pdq_downsample needs at least 5x5 pixels")
     cdef float a64[64][64]
-    work = np.array(luma, dtype=np.float32, order="C", copy=True)
-    scratch = np.empty((nrows, ncols), dtype=np.float32)
-    cdef float[:, ::1] w = work
-    cdef float[:, ::1] s = scratch
     with nogil:
-        rc = _pdq_downsample(&w[0, 0], &s[0, 0], nrows, ncols, a64, copy_64x64)
+        rc = _pdq_downsample(&luma[0, 0], nrows, ncols, a64, copy_64x64)
     if rc != 0:
         raise MemoryError("pdq: out of memory")
     return np.asarray(<float[:64, :64]>&a64[0][0]).copy()
