@@ -217,3 +217,17 @@ def test_luma_equals_the_float64_formula_on_every_colour() -> None:
         for bgr in (False, True):
             three = np.ascontiguousarray(pixels[..., :3])
             assert np.array_equal(_core.luma_from_rgb(pixels, bgr=bgr), _core.luma_from_rgb(three, bgr=bgr))
+
+
+def test_the_kernel_only_reads_the_luma() -> None:
+    """The filter is streamed (no copy, no scratch picture): a read-only luma is accepted and
+    left as it was, and the hash does not depend on ``inplace``."""
+    rng = np.random.default_rng(8)
+    luma = (rng.random((301, 257)) * 255).astype(np.float32)
+    before = luma.copy()
+    luma.flags.writeable = False
+    hashes, quality = _core.pdq_from_luma(luma, dihedral=True)
+    assert np.array_equal(luma, before)
+    again, quality_again = _core.pdq_from_luma(before.copy(), dihedral=True, inplace=True)
+    assert np.array_equal(hashes, again) and quality == quality_again
+    assert np.array_equal(_core.pdq_downsample(luma), _reference_downsample(before))
