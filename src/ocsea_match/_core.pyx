@@ -111,7 +111,7 @@ cdef extern from *:
        division vectorise; the float64 formula on 3-byte pixels did not. The channel offsets are
        constants in each loop (3 and 4 channels, RGB and BGR order); x86-64 Linux builds also
        get an AVX2 clone. */
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__)
     #define OCSEA_LUMA_CLONES __attribute__((target_clones("avx2", "default")))
     #else
     #define OCSEA_LUMA_CLONES
@@ -205,9 +205,6 @@ cdef inline int _jarosz_window(int old_dim, int new_dim) noexcept nogil:
     return (old_dim + 2 * new_dim - 1) / (2 * new_dim)
 
 
-DEF ROW_BLOCK = 16  # rows filtered together by the row pass (one 64-byte line of floats per column)
-
-
 cdef extern from *:
     """
     #include <string.h>
@@ -216,8 +213,9 @@ cdef extern from *:
        independent running sums at once (one per column, or one per row of a 16-row block), so
        the compiler vectorises them element-wise, and the build's -ffp-contract=off keeps it from
        fusing a multiply and an add. On x86-64 Linux with GCC each kernel is also compiled for
-       AVX2 (target_clones, chosen at load time): the same IEEE operations, 8 lanes at a time. */
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+       AVX2 (target_clones, chosen at load time; glibc only: it needs ifunc): the same IEEE
+       operations, 8 lanes at a time. */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__)
     #define OCSEA_CLONES __attribute__((target_clones("avx2", "default")))
     #else
     #define OCSEA_CLONES
