@@ -2,12 +2,15 @@
 """Throughput of ocsea_match against its peers (pdqhash, imagehash), decode included.
 
     python benchmarks/compare_peers.py [FOLDER] [--limit N] [--repeat R] [--json OUT]
-                                       [--jobs-scaling] [--memory]
+                                       [--jobs-scaling] [--memory] [--small-mp MP] [--profile]
 
 Every picture file under FOLDER (recursively) is hashed by every contender, one after the other,
 in this one process with one thread each. Each row is warmed up once on the first file, then
-timed over all the files with time.perf_counter; the best of --repeat passes is kept. See
-benchmarks/README.md for what each row means.
+timed over all the files with time.perf_counter; the best of --repeat passes is kept. The same
+run then does it again on a small-pictures set it makes from those files (each scaled to about
+--small-mp megapixels in a temporary folder; 0: skip). A floor row times Pillow decoding each
+file at its draft size, no hash. ``--profile``: time per stage of a file record instead
+(stages.py). See benchmarks/README.md for what each row means.
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ import scipy.fftpack  # noqa: F401 - imagehash.phash imports it lazily; keep tha
 from PIL import Image
 
 import ocsea_match
+from peak_memory import MEMORY_CASES, largest_jpeg, memory
+from stages import (FLOOR_LABEL, draft_decode, make_small_set, print_goals, print_profile, profile,
+                    small_set_folder)
 
 cv2.setNumThreads(1)
 
@@ -127,6 +133,7 @@ def build_rows() -> list[Row]:
         rows.append(Row(f"ours {name} exact", ours(name, "exact"), peer))
         rows.append(Row(f"ours {name} fast", ours(name, "fast"), peer))
     rows.append(Row("ours all-in-one: pdq+phash fast + md5/sha1/sha256", ours_all_in_one, PDQ_PEER))
+    rows.append(Row(FLOOR_LABEL, draft_decode))
     return rows + perception_rows()
 
 
@@ -214,7 +221,7 @@ def cross_check(paths: list[str]) -> dict[str, list[str]]:
 
 
 # ------------------------------------------------------------------------------------------------
-# Process pool scaling, memory
+# Process pool scaling (memory: peak_memory.py)
 # ------------------------------------------------------------------------------------------------
 
 
@@ -231,59 +238,6 @@ def jobs_scaling(paths: list[str], repeat: int) -> dict[str, float]:
             best[f"jobs={jobs}"] = min(elapsed, best.get(f"jobs={jobs}", elapsed))
     best["speed-up"] = best["jobs=1"] / best["jobs=2"]
     return best
-
-
-# ru_maxrss survives exec: a child started by this (big) process would report at least this
-# process's peak. The probe therefore forks first: the fork starts a fresh high-water mark at the
-# size of a bare interpreter, and does the imports and the hashing.
-MEMORY_PROBE = """
-import os, sys
-pid = os.fork()
-if pid:
-    sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
-import resource
-import cv2, imagehash, numpy, pdqhash, PIL.Image, ocsea_match
-cv2.setNumThreads(1)
-path, what = sys.argv[1], sys.argv[2]
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-if what in ("exact", "fast"):
-    ocsea_match.hash_image(path, ["pdq", "phash"], mode=what)
-elif what == "pdqhash":
-    pdqhash.compute(cv2.cvtColor(cv2.imread(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB))
-else:
-    imagehash.phash(PIL.Image.open(path))
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(before, after, flush=True)
-os._exit(0)
-"""
-
-MEMORY_CASES = {
-    "exact": "ours pdq+phash exact",
-    "fast": "ours pdq+phash fast",
-    "pdqhash": "peer pdqhash (cv2 decode)",
-    "imagehash": "peer imagehash phash",
-}
-
-
-def largest_jpeg(paths: list[str]) -> str | None:
-    sizes = {}
-    for path in paths:
-        with Image.open(path) as img:
-            if img.format == "JPEG":
-                sizes[path] = (img.width * img.height, os.path.getsize(path))
-    return max(sizes, key=sizes.__getitem__) if sizes else None
-
-
-def memory(path: str) -> dict[str, float]:
-    """Peak RSS over the RSS after imports, in MB, each case in a fresh interpreter."""
-    out = {}
-    for case, label in MEMORY_CASES.items():
-        run = subprocess.run([sys.executable, "-c", MEMORY_PROBE, path, case],
-                             capture_output=True, text=True, check=True)
-        before_kb, after_kb = map(int, run.stdout.split())
-        out[label] = (after_kb - before_kb) / 1024
-        out[f"{label} (RSS after imports)"] = before_kb / 1024
-    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -377,10 +331,41 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     ap.add_argument("--jobs-scaling", action="store_true", help="hash_files jobs=1 vs jobs=2")
     ap.add_argument("--memory", action="store_true", help="peak RSS on the largest JPEG")
+    ap.add_argument("--small-mp", type=float, default=0.3, help="megapixels of the small set made from the files (0: none)")
+    ap.add_argument("--profile", action="store_true", help="time per stage of a file record, not the peers")
+    ap.add_argument("--mode", choices=("fast", "exact"), default="fast", help="--profile's decoding mode")
     args = ap.parse_args()
     if args.folder is None or not args.folder.is_dir():
         ap.error("give a FOLDER of pictures")
     return args
+
+
+def run_set(title: str, paths: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """Every contender on one set of files: throughput, drift, cross-check, the issue's ratios."""
+    files = describe_files(paths)
+    report: dict[str, Any] = {"files": files}
+    print(f"\n## {title}\n\n{files['files']} pictures ({files['formats']}), {files['bytes'] / 1e6:.1f} MB, "
+          f"{files['megapixels']:.0f} megapixels in all ({files['megapixels'] / files['files']:.2f} per file); "
+          f"best of {args.repeat} pass(es); decode included; one process, one thread.")
+    rows = build_rows()
+    for row in rows:
+        time_row(row, paths, args.repeat)
+        print(f"  timed {row.label}: {row.error or f'{row.seconds:.2f} s'}", file=sys.stderr)
+    print("\n### Throughput\n")
+    print_table(rows, len(paths))
+    report["rows"] = [{"label": r.label, "seconds": r.seconds, "files_per_s": len(paths) / r.seconds,
+                       "baseline": r.baseline, "error": r.error} for r in rows]
+    report["ratios"] = print_goals(title, {r.label: r.seconds for r in rows if not r.error}, len(paths))
+    print("\n### Drift and decoder differences")
+    report["drift"] = print_drift(rows)
+    mismatches = report["cross_check"] = cross_check(paths)
+    counts = ", ".join(f"{name} {len(m)}" for name, m in mismatches.items())
+    print(f"\nCross-check, same decoded pixels (Pillow), files where ours exact != peer "
+          f"(pdq vs pdqhash, others vs imagehash), out of {len(paths)}: {counts}")
+    for name, m in mismatches.items():
+        if m:
+            print(f"  {name} mismatches: {[os.path.basename(p) for p in m[:10]]}")
+    return report
 
 
 def main() -> int:
@@ -389,36 +374,23 @@ def main() -> int:
     if not paths:
         print(f"no picture files under {args.folder}")
         return 1
-    files = describe_files(paths)
-    report: dict[str, Any] = {"machine": machine(), "folder": str(args.folder), "corpus": files}
+    report: dict[str, Any] = {"machine": machine(), "folder": str(args.folder)}
     print("## Machine\n")
     for key, value in report["machine"].items():
         print(f"- {key}: {value}")
-    print(f"\n## Files\n\n{files['files']} pictures under {args.folder} ({files['formats']}), "
-          f"{files['bytes'] / 1e6:.1f} MB, {files['megapixels']:.0f} megapixels in all; "
-          f"best of {args.repeat} pass(es); decode included; one process, one thread.")
+    print(f"- load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (the machine may be shared)")
     if excluded:
         print(f"excluded (OpenCV or Pillow cannot open them): {excluded}")
-
-    rows = build_rows()
-    for row in rows:
-        time_row(row, paths, args.repeat)
-        print(f"  timed {row.label}: {row.error or f'{row.seconds:.2f} s'}", file=sys.stderr)
-    print("\n## Throughput\n")
-    print_table(rows, len(paths))
-    report["rows"] = [{"label": r.label, "seconds": r.seconds, "files_per_s": len(paths) / r.seconds,
-                       "baseline": r.baseline, "error": r.error} for r in rows]
-    print("\n## Drift and decoder differences")
-    report["drift"] = print_drift(rows)
-
-    mismatches = cross_check(paths)
-    report["cross_check"] = mismatches
-    counts = ", ".join(f"{name} {len(m)}" for name, m in mismatches.items())
-    print(f"\nCross-check, same decoded pixels (Pillow), files where ours exact != peer "
-          f"(pdq vs pdqhash, others vs imagehash), out of {len(paths)}: {counts}")
-    for name, m in mismatches.items():
-        if m:
-            print(f"  {name} mismatches: {[os.path.basename(p) for p in m[:10]]}")
+    with small_set_folder() as tmp:
+        small = make_small_set(paths, args.small_mp, Path(tmp)) if args.small_mp > 0 else []
+        sets = {f"{args.folder}": paths}
+        if small:
+            sets[f"small set: the same files scaled to ~{args.small_mp} MP"] = small
+        if args.profile:
+            for title, files in sets.items():
+                print_profile(f"{title}, mode {args.mode}", files, profile(files, args.mode, args.repeat))
+            return 0
+        report["sets"] = {title: run_set(title, files, args) for title, files in sets.items()}
 
     if args.jobs_scaling:
         s = report["jobs_scaling"] = jobs_scaling(paths, args.repeat)
@@ -436,7 +408,7 @@ def main() -> int:
             print("| Case | MB over imports | peak RSS after imports, MB |\n|---|---:|---:|")
             for label in MEMORY_CASES.values():
                 print(f"| {label} | {m[label]:.0f} | {m[f'{label} (RSS after imports)']:.0f} |")
-
+    print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0

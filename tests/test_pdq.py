@@ -190,3 +190,44 @@ def test_pdq_nearest512_is_the_cpp_tools_hash() -> None:
         shrunk = big[np.ix_(_cimg_offsets(h), _cimg_offsets(w))]
         got = hash_image(big, ["pdq-nearest512"])["pdq-nearest512"]
         assert (got.hex, got.quality) == oracle(np.ascontiguousarray(shrunk)), (h, w)
+
+
+def test_luma_equals_the_float64_formula_on_every_colour() -> None:
+    """The kernel computes luma as float32(299 R + 587 G + 114 B) / 1000 (it vectorises); the
+    reference as (R * 0.299 + G * 0.587) + B * 0.114 in float64 rounded to float32. All 2**24
+    colours, in RGB and BGR order, and the gray path for R = G = B."""
+    v = np.arange(256, dtype=np.uint8)
+    gb = np.stack(np.meshgrid(v, v, indexing="ij"), axis=-1).reshape(256 * 256, 2)  # (G, B) pairs
+    g64, b64 = gb[:, 0].astype(np.float64), gb[:, 1].astype(np.float64)
+    for r in range(256):
+        rgb = np.empty((256, 256, 3), np.uint8)
+        rgb[..., 0] = r
+        rgb[..., 1:] = gb.reshape(256, 256, 2)
+        expected = ((r * 0.299 + g64 * 0.587) + b64 * 0.114).astype(np.float32).reshape(256, 256)
+        assert np.array_equal(_core.luma_from_rgb(rgb), expected), r
+        assert np.array_equal(_core.luma_from_rgb(np.ascontiguousarray(rgb[..., ::-1]), bgr=True), expected), r
+    gray = v.reshape(16, 16)
+    expected_gray = ((v * 0.299 + v * 0.587) + v * 0.114).astype(np.float32).reshape(16, 16)
+    assert np.array_equal(_core.luma_from_gray(gray), expected_gray)
+    rgba = np.dstack([np.zeros((16, 16, 3), np.uint8), gray])  # the 4th channel is ignored
+    assert not _core.luma_from_rgb(rgba).any()
+    rng = np.random.default_rng(11)
+    for channels in (4, 5):  # the 4-channel loops and the generic one
+        pixels = rng.integers(0, 256, (33, 47, channels), dtype=np.uint8)
+        for bgr in (False, True):
+            three = np.ascontiguousarray(pixels[..., :3])
+            assert np.array_equal(_core.luma_from_rgb(pixels, bgr=bgr), _core.luma_from_rgb(three, bgr=bgr))
+
+
+def test_the_kernel_only_reads_the_luma() -> None:
+    """The filter is streamed (no copy, no scratch picture): a read-only luma is accepted and
+    left as it was, and the hash does not depend on ``inplace``."""
+    rng = np.random.default_rng(8)
+    luma = (rng.random((301, 257)) * 255).astype(np.float32)
+    before = luma.copy()
+    luma.flags.writeable = False
+    hashes, quality = _core.pdq_from_luma(luma, dihedral=True)
+    assert np.array_equal(luma, before)
+    again, quality_again = _core.pdq_from_luma(before.copy(), dihedral=True, inplace=True)
+    assert np.array_equal(hashes, again) and quality == quality_again
+    assert np.array_equal(_core.pdq_downsample(luma), _reference_downsample(before))

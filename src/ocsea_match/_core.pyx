@@ -10,8 +10,10 @@ PDQ follows the arithmetic of the reference implementation (facebook/ThreatExcha
 bound by the ``pdqhash`` package) operation for operation in float32, so that its hashes are the
 same bits: the luma conversion in float64 rounded to float32, two passes of the Jarosz box filter
 with running sums, decimation to 64x64, a 16x64 float32 DCT matrix, Torben's median. Only the
-memory order of the column pass differs (all columns advance together, row by row), which does
-not change any sum.
+memory order differs, which does not change any value: the column pass advances all columns
+together, row by row, and the row pass does the same on blocks of 16 rows transposed, so both
+are element-wise loops over independent running sums that the compiler vectorises (built with
+``-ffp-contract=off``: no multiply-add is fused, nothing is reassociated).
 """
 
 import numpy as np
@@ -20,6 +22,7 @@ from cython.parallel cimport prange
 cimport openmp
 from libc.math cimport cos, sqrt, M_PI
 from libc.stdlib cimport malloc, calloc, free
+from libc.string cimport memset
 from libc.stdint cimport uint8_t, uint64_t, int32_t, int64_t
 
 cnp.import_array()
@@ -77,6 +80,7 @@ DEF PDQ_MIN_DIM = 5
 # 16x64 DCT matrix of PDQ, float32, computed as the reference does: a float32 scale factor
 # times a float64 cosine, rounded to float32.
 cdef float _DCT16x64[16][64]
+cdef float _DCT64x16[64][16]  # its transpose, for the second product's vectorised loop
 
 
 cdef void _init_dct() noexcept:
@@ -85,6 +89,7 @@ cdef void _init_dct() noexcept:
     for i in range(16):
         for j in range(64):
             _DCT16x64[i][j] = <float>(scale * cos((M_PI / 2.0 / 64.0) * (i + 1) * (2 * j + 1)))
+            _DCT64x16[j][i] = _DCT16x64[i][j]
 
 
 _init_dct()
@@ -93,6 +98,41 @@ _init_dct()
 # ---------------------------------------------------------------------------------------------
 # Luma
 # ---------------------------------------------------------------------------------------------
+
+cdef extern from *:
+    """
+    /* One row of PDQ luma: the float32 nearest to 0.299 R + 0.587 G + 0.114 B.
+
+       The reference evaluates (R * 0.299 + G * 0.587) + B * 0.114 in float64 and rounds it to
+       float32. Here the same value is float32(299 R + 587 G + 114 B) / 1000.0f: the integer sum
+       is exact, and so is its conversion (< 2**24); the IEEE division then rounds the exact
+       value, which the float64 formula never moves across a float32 rounding boundary
+       (test_pdq.py checks the two agree on all 2**24 colours). Integer sums and one float32
+       division vectorise; the float64 formula on 3-byte pixels did not. The channel offsets are
+       constants in each loop (3 and 4 channels, RGB and BGR order); x86-64 Linux builds also
+       get an AVX2 clone. */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__)
+    #define OCSEA_LUMA_CLONES __attribute__((target_clones("avx2", "default")))
+    #else
+    #define OCSEA_LUMA_CLONES
+    #endif
+    #define OCSEA_LUMA_LOOP(C, R, G, B)                                                       \
+        for (j = 0; j < n; j++)                                                              \
+            o[j] = (float)(299 * (int)p[(C) * j + (R)] + 587 * (int)p[(C) * j + (G)]        \
+                           + 114 * (int)p[(C) * j + (B)]) / thousand;
+    OCSEA_LUMA_CLONES static void ocsea_luma_row(const unsigned char* p, float* o, size_t n, size_t c, int bgr) {
+        const float thousand = 1000.0f;
+        size_t j;
+        if (c == 3 && !bgr) { OCSEA_LUMA_LOOP(3, 0, 1, 2) }
+        else if (c == 3) { OCSEA_LUMA_LOOP(3, 2, 1, 0) }
+        else if (c == 4 && !bgr) { OCSEA_LUMA_LOOP(4, 0, 1, 2) }
+        else if (c == 4) { OCSEA_LUMA_LOOP(4, 2, 1, 0) }
+        else if (!bgr) { OCSEA_LUMA_LOOP(c, 0, 1, 2) }
+        else { OCSEA_LUMA_LOOP(c, 2, 1, 0) }
+    }
+    """
+    void ocsea_luma_row(const uint8_t* p, float* o, size_t n, size_t c, int bgr) nogil
+
 
 def luma_from_rgb(const uint8_t[:, :, ::1] rgb, bint bgr=False):
     """Float32 luma of an HxWxC (C >= 3) uint8 picture, channels in R, G, B order (B, G, R
@@ -103,28 +143,37 @@ def luma_from_rgb(const uint8_t[:, :, ::1] rgb, bint bgr=False):
     """
     if rgb.shape[2] < 3:
         raise ValueError("luma_from_rgb needs at least 3 channels")
-    cdef Py_ssize_t h = rgb.shape[0], w = rgb.shape[1], i, j
-    cdef int r = 2 if bgr else 0, b = 0 if bgr else 2
+    cdef Py_ssize_t h = rgb.shape[0], w = rgb.shape[1], c = rgb.shape[2], i
     out = np.empty((h, w), dtype=np.float32)
     cdef float[:, ::1] o = out
+    if h == 0 or w == 0:
+        return out
     with nogil:
         for i in range(h):
-            for j in range(w):
-                o[i, j] = <float>(rgb[i, j, r] * 0.299 + rgb[i, j, 1] * 0.587 + rgb[i, j, b] * 0.114)
+            ocsea_luma_row(&rgb[i, 0, 0], &o[i, 0], <size_t>w, <size_t>c, bgr)
     return out
 
 
 def luma_from_gray(const uint8_t[:, ::1] gray):
-    """Float32 luma of a grayscale picture, equal to ``luma_from_rgb`` of its RGB conversion."""
+    """Float32 luma of a grayscale picture, equal to ``luma_from_rgb`` of its RGB conversion.
+
+    For R = G = B = v the reference's ``(v * 0.299 + v * 0.587) + v * 0.114`` rounds to v
+    itself in float32 for every v in 0..255 (``test_pdq.py`` checks it), so this is a plain
+    conversion.
+    """
     cdef Py_ssize_t h = gray.shape[0], w = gray.shape[1], i, j
-    cdef double v
     out = np.empty((h, w), dtype=np.float32)
     cdef float[:, ::1] o = out
+    cdef const uint8_t* g
+    cdef float* d
+    if h == 0 or w == 0:
+        return out
     with nogil:
         for i in range(h):
+            g = &gray[i, 0]
+            d = &o[i, 0]
             for j in range(w):
-                v = gray[i, j]
-                o[i, j] = <float>(v * 0.299 + v * 0.587 + v * 0.114)
+                d[j] = <float>g[j]
     return out
 
 
@@ -156,158 +205,261 @@ cdef inline int _jarosz_window(int old_dim, int new_dim) noexcept nogil:
     return (old_dim + 2 * new_dim - 1) / (2 * new_dim)
 
 
-cdef void _box_row(const float* inp, float* out, int n, int window) noexcept nogil:
-    """One running-sum box filter along a contiguous vector (the reference's box1DFloat)."""
-    cdef int half = (window + 2) / 2
-    cdef int p1 = half - 1
-    cdef int p2 = window - half + 1
-    cdef int p3 = n - window
-    cdef int p4 = half - 1
-    cdef int li = 0, ri = 0, oi = 0, k
-    cdef int cur = 0
-    cdef float s = 0.0
-    for k in range(p1):
-        s += inp[ri]
-        cur += 1
-        ri += 1
-    for k in range(p2):
-        s += inp[ri]
-        cur += 1
-        out[oi] = s / cur
-        ri += 1
-        oi += 1
-    for k in range(p3):
-        s += inp[ri]
-        s -= inp[li]
-        out[oi] = s / cur
-        li += 1
-        ri += 1
-        oi += 1
-    for k in range(p4):
-        s -= inp[li]
-        cur -= 1
-        out[oi] = s / cur
-        li += 1
-        oi += 1
-
-
-cdef void _box_cols(const float* inp, float* out, float* sums, int nrows, int ncols,
-                    int window) noexcept nogil:
-    """The reference's column box filter, all columns advancing together, row by row.
-
-    Each column sees exactly the adds, subtracts and divides of the reference's box1DFloat, in
-    the same order, so every value is bit-identical; only the memory walk is cache-friendly.
-    ``inp`` and ``out`` are nrows x ncols, row-major; ``sums`` has ncols floats.
+cdef extern from *:
     """
-    cdef int half = (window + 2) / 2
-    cdef int p1 = half - 1
-    cdef int p2 = window - half + 1
-    cdef int p3 = nrows - window
-    cdef int p4 = half - 1
-    cdef int li = 0, ri = 0, oi = 0, k, j, cur = 0
-    cdef const float* a
-    cdef const float* b
-    cdef float* o
-    for j in range(ncols):
-        sums[j] = 0.0
-    for k in range(p1):
-        a = inp + <Py_ssize_t>ri * ncols
-        for j in range(ncols):
-            sums[j] += a[j]
-        cur += 1
-        ri += 1
-    for k in range(p2):
-        a = inp + <Py_ssize_t>ri * ncols
-        o = out + <Py_ssize_t>oi * ncols
-        for j in range(ncols):
-            sums[j] += a[j]
-        cur += 1
-        for j in range(ncols):
-            o[j] = sums[j] / cur
-        ri += 1
-        oi += 1
-    for k in range(p3):
-        a = inp + <Py_ssize_t>ri * ncols
-        b = inp + <Py_ssize_t>li * ncols
-        o = out + <Py_ssize_t>oi * ncols
-        for j in range(ncols):
-            sums[j] += a[j]
-            sums[j] -= b[j]
-            o[j] = sums[j] / cur
-        li += 1
-        ri += 1
-        oi += 1
-    for k in range(p4):
-        b = inp + <Py_ssize_t>li * ncols
-        o = out + <Py_ssize_t>oi * ncols
-        for j in range(ncols):
-            sums[j] -= b[j]
-        cur -= 1
-        for j in range(ncols):
-            o[j] = sums[j] / cur
-        li += 1
-        oi += 1
+    #include <string.h>
+    /* The PDQ filter's loops. Every float operation below is one the reference does, on the
+       same operands, in the same order for each output value: the loops only walk many
+       independent running sums at once (one per column, or one per row of a 16-row block), so
+       the compiler vectorises them element-wise, and the build's -ffp-contract=off keeps it from
+       fusing a multiply and an add. On x86-64 Linux with GCC each kernel is also compiled for
+       AVX2 (target_clones, chosen at load time; glibc only: it needs ifunc): the same IEEE
+       operations, 8 lanes at a time. */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__)
+    #define OCSEA_CLONES __attribute__((target_clones("avx2", "default")))
+    #else
+    #define OCSEA_CLONES
+    #endif
+    #if defined(__GNUC__)
+    #define OCSEA_INLINE static inline __attribute__((always_inline))
+    #else
+    #define OCSEA_INLINE static __inline
+    #endif
+
+    /* dst[j][i] = src[i][j] for an nrows x ncols float block (strides in floats). Only moves
+       values: 4x4 blocks through SSE registers on x86-64, plain loops elsewhere and at edges. */
+    #if defined(__SSE2__) || defined(_M_X64)
+    #include <xmmintrin.h>
+    #define OCSEA_SSE_TRANSPOSE 1
+    #endif
+    static void ocsea_transpose(const float* src, Py_ssize_t ss, float* dst, Py_ssize_t ds,
+                                int nrows, int ncols) {
+        int i = 0, j, k;
+    #ifdef OCSEA_SSE_TRANSPOSE
+        for (; i + 4 <= nrows; i += 4) {
+            const float* s0 = src + (Py_ssize_t)i * ss;
+            for (j = 0; j + 4 <= ncols; j += 4) {
+                __m128 r0 = _mm_loadu_ps(s0 + j), r1 = _mm_loadu_ps(s0 + ss + j);
+                __m128 r2 = _mm_loadu_ps(s0 + 2 * ss + j), r3 = _mm_loadu_ps(s0 + 3 * ss + j);
+                _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+                float* d = dst + (Py_ssize_t)j * ds + i;
+                _mm_storeu_ps(d, r0);
+                _mm_storeu_ps(d + ds, r1);
+                _mm_storeu_ps(d + 2 * ds, r2);
+                _mm_storeu_ps(d + 3 * ds, r3);
+            }
+            for (; j < ncols; j++)
+                for (k = 0; k < 4; k++) dst[(Py_ssize_t)j * ds + i + k] = s0[k * ss + j];
+        }
+    #endif
+        for (; i < nrows; i++)
+            for (j = 0; j < ncols; j++) dst[(Py_ssize_t)j * ds + i] = src[(Py_ssize_t)i * ss + j];
+    }
+
+    /* The reference's box1DFloat down every column of an nrows x ncols row-major block, all
+       columns advancing together, row by row: per column the same adds, subtracts and divides
+       in the same order. samples == NULL: out is nrows x ncols. Otherwise only the filtered
+       rows samples[0..nsamples) (ascending, repeats allowed) are divided out, as the rows of
+       out (nsamples x ncols); the running sums are the same either way. */
+    #define OCSEA_BOX_EMIT                                                   \
+        fcur = (float)cur;                                                   \
+        if (samples == NULL) {                                               \
+            o = out + (Py_ssize_t)oi * ncols;                                \
+            for (j = 0; j < ncols; j++) o[j] = sums[j] / fcur;               \
+        } else {                                                             \
+            while (t < nsamples && samples[t] == oi) {                       \
+                o = out + (Py_ssize_t)t * ncols;                             \
+                for (j = 0; j < ncols; j++) o[j] = sums[j] / fcur;           \
+                t++;                                                         \
+            }                                                                \
+        }                                                                    \
+        oi++;
+    OCSEA_INLINE void ocsea_box_cols_body(const float* inp, float* out, float* sums, int nrows,
+                                          int ncols, int window, const int* samples, int nsamples) {
+        int half = (window + 2) / 2;
+        int p1 = half - 1, p2 = window - half + 1, p3 = nrows - window, p4 = half - 1;
+        int li = 0, ri = 0, oi = 0, k, j, cur = 0, t = 0;
+        float fcur;
+        const float* a;
+        const float* b;
+        float* o;
+        for (j = 0; j < ncols; j++) sums[j] = 0.0f;
+        for (k = 0; k < p1; k++, ri++) {
+            a = inp + (Py_ssize_t)ri * ncols;
+            for (j = 0; j < ncols; j++) sums[j] = sums[j] + a[j];
+            cur++;
+        }
+        for (k = 0; k < p2; k++, ri++) {
+            a = inp + (Py_ssize_t)ri * ncols;
+            for (j = 0; j < ncols; j++) sums[j] = sums[j] + a[j];
+            cur++;
+            OCSEA_BOX_EMIT
+        }
+        for (k = 0; k < p3; k++, ri++, li++) {
+            a = inp + (Py_ssize_t)ri * ncols;
+            b = inp + (Py_ssize_t)li * ncols;
+            for (j = 0; j < ncols; j++) sums[j] = (sums[j] + a[j]) - b[j];
+            OCSEA_BOX_EMIT
+        }
+        for (k = 0; k < p4; k++, li++) {
+            b = inp + (Py_ssize_t)li * ncols;
+            for (j = 0; j < ncols; j++) sums[j] = sums[j] - b[j];
+            cur--;
+            OCSEA_BOX_EMIT
+        }
+    }
+
+    /* Any width; sums: ncols floats of scratch. */
+    OCSEA_CLONES static void ocsea_box_cols(const float* inp, float* out, float* sums, int nrows, int ncols,
+                                            int window, const int* samples, int nsamples) {
+        ocsea_box_cols_body(inp, out, sums, nrows, ncols, window, samples, nsamples);
+    }
+
+    /* Width 16 (a transposed block of 16 picture rows): the running sums stay in registers. */
+    OCSEA_CLONES static void ocsea_box_tile16(const float* inp, float* out, int nrows, int window,
+                                              const int* samples, int nsamples) {
+        float sums[16];
+        ocsea_box_cols_body(inp, out, sums, nrows, 16, window, samples, nsamples);
+    }
+
+    /* One output row of the column pass, streamed: add row a (or NULL), then subtract row b
+       (or NULL), then out = sums / div (out NULL: no output). The reference's order. */
+    OCSEA_CLONES static void ocsea_col_step(float* sums, int ncols, const float* a, const float* b,
+                                            float* out, float div) {
+        int j;
+        if (a != NULL && b != NULL) { for (j = 0; j < ncols; j++) sums[j] = (sums[j] + a[j]) - b[j]; }
+        else if (a != NULL) { for (j = 0; j < ncols; j++) sums[j] = sums[j] + a[j]; }
+        else if (b != NULL) { for (j = 0; j < ncols; j++) sums[j] = sums[j] - b[j]; }
+        if (out != NULL) { for (j = 0; j < ncols; j++) out[j] = sums[j] / div; }
+    }
+    """
+    void ocsea_col_step(float* sums, int ncols, const float* a, const float* b, float* out, float div) nogil
+    void ocsea_transpose(const float* src, Py_ssize_t ss, float* dst, Py_ssize_t ds, int nrows, int ncols) nogil
+    void ocsea_box_cols(const float* inp, float* out, float* sums, int nrows, int ncols, int window,
+                        const int* samples, int nsamples) nogil
+    void ocsea_box_tile16(const float* inp, float* out, int nrows, int window, const int* samples,
+                          int nsamples) nogil
+
+
+DEF ROW_BLOCK = 16  # rows filtered together by the row pass: ocsea_box_tile16's width
+
+
+cdef void _box_rows(const float* inp, float* out, float* tile, float* tile2,
+                    int nrows, int ncols, int window, const int* samples, int nsamples) noexcept nogil:
+    """box1DFloat along every row, ROW_BLOCK rows at a time: the block is transposed into
+    ``tile`` (ncols x ROW_BLOCK), filtered down its columns (one running sum per picture row,
+    the reference's sequence of operations for each) into ``tile2`` and transposed back into
+    ``out`` (nrows x ncols, or nrows x nsamples: only the columns ``samples``). ``tile`` holds
+    ncols * ROW_BLOCK floats, ``tile2`` max(ncols, 64) * ROW_BLOCK. A last block of fewer rows
+    runs with zeros in the unused lanes (each lane is independent) and keeps only its rows."""
+    cdef int i0, rows, width = ncols if samples == NULL else nsamples
+    for i0 in range(0, nrows, ROW_BLOCK):
+        rows = ROW_BLOCK if i0 + ROW_BLOCK <= nrows else nrows - i0
+        if rows < ROW_BLOCK:
+            memset(tile, 0, sizeof(float) * <Py_ssize_t>ncols * ROW_BLOCK)
+        ocsea_transpose(inp + <Py_ssize_t>i0 * ncols, ncols, tile, ROW_BLOCK, rows, ncols)
+        ocsea_box_tile16(tile, tile2, ncols, window, samples, nsamples)
+        ocsea_transpose(tile2, ROW_BLOCK, out + <Py_ssize_t>i0 * width, width, width, rows)
 
 
 cdef inline int _decimate_index(int outi, int in_dim, int out_dim) noexcept nogil:
     return <int>(((outi + 0.5) * in_dim) / out_dim)
 
 
-cdef int _pdq_downsample(float* buf1, float* buf2, int nrows, int ncols,
+cdef int _pdq_downsample(const float* luma, int nrows, int ncols,
                          float out64[64][64], bint copy_64x64) noexcept nogil:
-    """Two Jarosz passes over ``buf1`` (clobbered) and decimation to 64x64; 0 or -1 (no memory).
+    """Two Jarosz passes over ``luma`` (left as it is) and decimation to 64x64; 0 or -1 (no memory).
 
     ``copy_64x64``: a picture of exactly 64x64 is taken as it is, unfiltered (the reference's
     single-hash path does this; its dihedral path filters every picture, and so must we there:
     a window-1 running sum is not an exact identity in float32).
 
-    The second pass only stores what the decimation keeps: its row pass runs the full running
-    sums but keeps the 64 sampled columns, and its column pass runs over those 64 columns only.
+    Streamed, so no picture-sized buffer is made: the first row pass fills a ring of rows
+    (16 at a time) just ahead of the first column pass, which emits its rows one by one, in
+    order, into a 16-row block; each full block goes through the second row pass, which keeps
+    only the 64 sampled columns (nrows x 64, ``narrow``); the second column pass runs over
+    those and keeps the 64 sampled rows. Every value sees the reference's operations in the
+    reference's order; only the schedule differs.
     """
     cdef int wr = _jarosz_window(ncols, 64)
     cdef int wc = _jarosz_window(nrows, 64)
-    cdef int i, j
+    cdef int half = (wc + 2) / 2
+    cdef int p1 = half - 1
+    cdef int p2 = wc - half + 1
+    cdef int p3 = nrows - wc
+    cdef int i, j, k, oi, o0, rows
+    cdef int ri = 0, li = 0, cur = 0, produced = 0
+    cdef int cap = ((wc + 2 * ROW_BLOCK + ROW_BLOCK - 1) / ROW_BLOCK) * ROW_BLOCK  # ring rows
     cdef int cols64[64]
     cdef int rows64[64]
-    cdef float* tmp_row
+    cdef const float* add
+    cdef const float* sub
+    cdef float* ring
+    cdef float* block
+    cdef float* tile
+    cdef float* tile2
     cdef float* narrow
-    cdef float* narrow2
     cdef float* sums
     if copy_64x64 and nrows == 64 and ncols == 64:
         for i in range(64):
             for j in range(64):
-                out64[i][j] = buf1[i * 64 + j]
+                out64[i][j] = luma[i * 64 + j]
         return 0
     for i in range(64):
         cols64[i] = _decimate_index(i, ncols, 64)
         rows64[i] = _decimate_index(i, nrows, 64)
+    if cap > nrows + ROW_BLOCK:
+        cap = ((nrows + ROW_BLOCK - 1) / ROW_BLOCK) * ROW_BLOCK
     sums = <float*>malloc(sizeof(float) * (ncols if ncols > 64 else 64))
-    tmp_row = <float*>malloc(sizeof(float) * ncols)
+    ring = <float*>malloc(sizeof(float) * <Py_ssize_t>cap * ncols)
+    block = <float*>malloc(sizeof(float) * <Py_ssize_t>ROW_BLOCK * ncols)
+    tile = <float*>malloc(sizeof(float) * <Py_ssize_t>ncols * ROW_BLOCK)
+    tile2 = <float*>malloc(sizeof(float) * <Py_ssize_t>(ncols if ncols > 64 else 64) * ROW_BLOCK)
     narrow = <float*>malloc(sizeof(float) * <Py_ssize_t>nrows * 64)
-    narrow2 = <float*>malloc(sizeof(float) * <Py_ssize_t>nrows * 64)
-    if sums == NULL or tmp_row == NULL or narrow == NULL or narrow2 == NULL:
+    if sums == NULL or ring == NULL or block == NULL or tile == NULL or tile2 == NULL or narrow == NULL:
         free(sums)
-        free(tmp_row)
+        free(ring)
+        free(block)
+        free(tile)
+        free(tile2)
         free(narrow)
-        free(narrow2)
         return -1
-    # pass 1: rows (buf1 -> buf2), columns (buf2 -> buf1)
-    for i in range(nrows):
-        _box_row(buf1 + <Py_ssize_t>i * ncols, buf2 + <Py_ssize_t>i * ncols, ncols, wr)
-    _box_cols(buf2, buf1, sums, nrows, ncols, wc)
-    # pass 2: rows, keeping the 64 sampled columns; columns over those, keeping 64 sampled rows
-    for i in range(nrows):
-        _box_row(buf1 + <Py_ssize_t>i * ncols, tmp_row, ncols, wr)
-        for j in range(64):
-            narrow[<Py_ssize_t>i * 64 + j] = tmp_row[cols64[j]]
-    _box_cols(narrow, narrow2, sums, nrows, 64, wc)
-    for i in range(64):
-        for j in range(64):
-            out64[i][j] = narrow2[<Py_ssize_t>rows64[i] * 64 + j]
+    # pass 1, columns, streamed over the rows of pass 1's row filter
+    for j in range(ncols):
+        sums[j] = 0.0
+    for oi in range(-p1, nrows):
+        add = NULL
+        sub = NULL
+        if oi < p2 + p3:  # a new row enters the window
+            while produced <= ri:  # pass 1, rows: the next block of 16 into the ring
+                rows = ROW_BLOCK if produced + ROW_BLOCK <= nrows else nrows - produced
+                _box_rows(luma + <Py_ssize_t>produced * ncols, ring + <Py_ssize_t>(produced % cap) * ncols,
+                          tile, tile2, rows, ncols, wr, NULL, 0)
+                produced += rows
+            add = ring + <Py_ssize_t>(ri % cap) * ncols
+            ri += 1
+        if oi >= p2:  # the oldest row leaves the window
+            sub = ring + <Py_ssize_t>(li % cap) * ncols
+            li += 1
+        if oi < p2:
+            cur += 1
+        elif oi >= p2 + p3:
+            cur -= 1
+        if oi < 0:
+            ocsea_col_step(sums, ncols, add, sub, NULL, 0.0)
+            continue
+        ocsea_col_step(sums, ncols, add, sub, block + <Py_ssize_t>(oi % ROW_BLOCK) * ncols, <float>cur)
+        if oi % ROW_BLOCK == ROW_BLOCK - 1 or oi == nrows - 1:  # pass 2, rows: the 64 sampled columns
+            o0 = oi - oi % ROW_BLOCK
+            _box_rows(block, narrow + <Py_ssize_t>o0 * 64, tile, tile2, oi - o0 + 1, ncols, wr, cols64, 64)
+    # pass 2, columns, over the 64 sampled columns, keeping the 64 sampled rows
+    ocsea_box_cols(narrow, &out64[0][0], sums, nrows, 64, wc, rows64, 64)
     free(sums)
-    free(tmp_row)
+    free(ring)
+    free(block)
+    free(tile)
+    free(tile2)
     free(narrow)
-    free(narrow2)
     return 0
 
 
@@ -330,21 +482,27 @@ cdef int _pdq_quality(float a[64][64]) noexcept nogil:
 
 
 cdef void _dct64_to_16(float a[64][64], float b[16][16]) noexcept nogil:
+    """B = D A D^T with D the 16x64 DCT matrix, in float32, as the reference computes it: each
+    output is a sum over k ascending starting from 0.0f. The loops run k outermost and the
+    output columns innermost (independent sums, vectorised); each sum's terms and their order
+    are the reference's."""
     cdef float t[16][64]
-    cdef float s
+    cdef float d
     cdef int i, j, k
     for i in range(16):
         for j in range(64):
-            s = 0.0
-            for k in range(64):
-                s += _DCT16x64[i][k] * a[k][j]
-            t[i][j] = s
+            t[i][j] = 0.0
+        for k in range(64):
+            d = _DCT16x64[i][k]
+            for j in range(64):
+                t[i][j] = t[i][j] + d * a[k][j]
     for i in range(16):
         for j in range(16):
-            s = 0.0
-            for k in range(64):
-                s += t[i][k] * _DCT16x64[j][k]
-            b[i][j] = s
+            b[i][j] = 0.0
+        for k in range(64):
+            d = t[i][k]
+            for j in range(16):
+                b[i][j] = b[i][j] + d * _DCT64x16[k][j]
 
 
 cdef float _torben(const float* m, int n) noexcept nogil:
@@ -424,13 +582,14 @@ cdef void _dihedral(float a[16][16], float b[16][16], int which) noexcept nogil:
                 b[j][i] = -a[i][j] if ((i + j) & 1) else a[i][j]
 
 
-def pdq_from_luma(float[:, ::1] luma, bint dihedral=False, bint inplace=False):
+def pdq_from_luma(const float[:, ::1] luma, bint dihedral=False, bint inplace=False):
     """PDQ of a float32 luma picture: ``(hashes, quality)``.
 
     ``hashes`` is a uint8 array of shape (1, 32), or (8, 32) with ``dihedral`` (pdqhash's order:
     original, rot90, rot180, rot270, flipX, flipY, flipPlus1, flipMinus1); each row is the hash's
     bytes in hex order. Pictures with a side under 5 pixels get the reference's answer: all-zero
-    hashes and quality 0. ``inplace`` lets the filter overwrite ``luma`` (saves one copy).
+    hashes and quality 0. ``luma`` is only read (``inplace`` is accepted for older callers and
+    changes nothing: no copy is made either way).
     """
     cdef int nrows = luma.shape[0], ncols = luma.shape[1]
     cdef int n = 8 if dihedral else 1
@@ -442,12 +601,8 @@ def pdq_from_luma(float[:, ::1] luma, bint dihedral=False, bint inplace=False):
     cdef uint8_t[:, ::1] o = out
     if nrows < PDQ_MIN_DIM or ncols < PDQ_MIN_DIM:
         return out, 0
-    work = luma if inplace else np.array(luma, dtype=np.float32, order="C", copy=True)
-    scratch = np.empty((nrows, ncols), dtype=np.float32)
-    cdef float[:, ::1] w = work
-    cdef float[:, ::1] s = scratch
     with nogil:
-        rc = _pdq_downsample(&w[0, 0], &s[0, 0], nrows, ncols, a64, not dihedral)
+        rc = _pdq_downsample(&luma[0, 0], nrows, ncols, a64, not dihedral)
         if rc == 0:
             quality = _pdq_quality(a64)
             _dct64_to_16(a64, b16)
@@ -459,18 +614,14 @@ def pdq_from_luma(float[:, ::1] luma, bint dihedral=False, bint inplace=False):
     return out, quality
 
 
-def pdq_downsample(float[:, ::1] luma, bint copy_64x64=True):
+def pdq_downsample(const float[:, ::1] luma, bint copy_64x64=True):
     """The 64x64 float32 picture PDQ hashes (two Jarosz passes and decimation); for tests."""
     cdef int nrows = luma.shape[0], ncols = luma.shape[1], rc
     if nrows < PDQ_MIN_DIM or ncols < PDQ_MIN_DIM:
         raise ValueError("pdq_downsample needs at least 5x5 pixels")
     cdef float a64[64][64]
-    work = np.array(luma, dtype=np.float32, order="C", copy=True)
-    scratch = np.empty((nrows, ncols), dtype=np.float32)
-    cdef float[:, ::1] w = work
-    cdef float[:, ::1] s = scratch
     with nogil:
-        rc = _pdq_downsample(&w[0, 0], &s[0, 0], nrows, ncols, a64, copy_64x64)
+        rc = _pdq_downsample(&luma[0, 0], nrows, ncols, a64, copy_64x64)
     if rc != 0:
         raise MemoryError("pdq: out of memory")
     return np.asarray(<float[:64, :64]>&a64[0][0]).copy()

@@ -14,6 +14,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -127,7 +128,8 @@ def _read_and_digest(path: str | os.PathLike[str], record: dict[str, Any], max_b
             record["media_type"], record["format"] = sniff(head[:32])
             if record["media_type"] == "image" and st.st_size <= max_bytes:
                 data = head + f.read()  # one read; the same bytes feed the digests and the decoder
-                chunks: Iterable[bytes] = (data,)
+                size = len(data)
+                chunks: Iterable[bytes] = ()  # digested while the picture decodes: _digests_meanwhile
             else:
                 chunks = _chunks(f, head)
             for chunk in chunks:
@@ -137,7 +139,8 @@ def _read_and_digest(path: str | os.PathLike[str], record: dict[str, Any], max_b
         except OSError as exc:
             raise MediaError("unreadable", f"read error after {size} bytes: {exc.strerror or exc}") from None
     record["size"] = size
-    record["md5"], record["sha1"], record["sha256"] = (d.hexdigest() for d in digests)
+    if data is None:
+        record["md5"], record["sha1"], record["sha256"] = (d.hexdigest() for d in digests)
     if size == 0:
         record["media_type"] = "other"
         raise MediaError("empty-file", "the file is empty")
@@ -205,7 +208,8 @@ def hash_file(
     options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds, _check_robust(robust), anchored)
     with _recorded_failures(record):
         data = _read_and_digest(path, record, max_bytes)
-        _hash_content(record, data, lambda: os.fdopen(open_evidence(path), "rb"), options)
+        with _digests_meanwhile(record, data, wait=skip is not None):
+            _hash_content(record, data, lambda: os.fdopen(open_evidence(path), "rb"), options)
     return record
 
 
@@ -236,16 +240,50 @@ def hash_bytes(
     with _recorded_failures(record):
         record["media_type"], record["format"] = sniff(bytes(data[:32]))
         record["size"] = len(data)
-        record["md5"], record["sha1"], record["sha256"] = (
-            hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest(), hashlib.sha256(data).hexdigest()
-        )
-        if not data:
-            record["media_type"] = "other"
-            raise MediaError("empty-file", "the file is empty")
-        usable = data if record["media_type"] == "image" and len(data) <= max_bytes else None
-        options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds, _check_robust(robust), anchored)
-        _hash_content(record, usable, lambda: bytes(data), options)
+        with _digests_meanwhile(record, data, wait=skip is not None):
+            if not data:
+                record["media_type"] = "other"
+                raise MediaError("empty-file", "the file is empty")
+            usable = data if record["media_type"] == "image" and len(data) <= max_bytes else None
+            options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds, _check_robust(robust), anchored)
+            _hash_content(record, usable, lambda: bytes(data), options)
     return record
+
+
+# MD5, SHA-1 and SHA-256 of a picture already in memory are computed on a helper thread while
+# this one decodes and hashes it (hashlib, Pillow and the native core release the GIL), so the
+# all-in-one record costs little more than the perceptual hashes alone. Small contents are
+# digested in place: handing them to the thread would cost more than it saves.
+_DIGEST_THREAD_MIN_BYTES = 32 * 1024
+_digest_pool: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool): a forked child makes its own
+
+
+def _digests(data: bytes | bytearray | memoryview) -> tuple[str, str, str]:
+    return hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest(), hashlib.sha256(data).hexdigest()
+
+
+@contextlib.contextmanager
+def _digests_meanwhile(
+    record: dict[str, Any], data: bytes | bytearray | memoryview | None, *, wait: bool = False,
+) -> Iterator[None]:
+    """Fill the record's md5, sha1, sha256 from ``data`` (None: they are filled already), on a
+    helper thread while the body runs; always filled on leaving, even when the body raises.
+    ``wait``: fill them before the body (a skip check reads them)."""
+    global _digest_pool
+    if data is None:
+        yield
+        return
+    if wait or len(data) < _DIGEST_THREAD_MIN_BYTES:
+        record["md5"], record["sha1"], record["sha256"] = _digests(data)
+        yield
+        return
+    if _digest_pool is None or _digest_pool[0] != os.getpid():
+        _digest_pool = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocsea-digests"))
+    pending = _digest_pool[1].submit(_digests, data)
+    try:
+        yield
+    finally:
+        record["md5"], record["sha1"], record["sha256"] = pending.result()
 
 
 @contextlib.contextmanager
