@@ -181,7 +181,7 @@ def hash_file(
     robust: str | None = None,
     anchored: bool = False,
 ) -> dict[str, Any]:
-    """Hash one file into a file record (DESIGN.md's shape); never raises for a bad file.
+    """Hash one file into a file record (docs/ARCHITECTURE.md's shape); never raises for a bad file.
 
     Every file gets size, MD5, SHA-1 and SHA-256; pictures also get the perceptual hashes,
     videos ``frames``: the PDQ of one frame per ``every_seconds`` of media time (vPDQ's frames,

@@ -191,7 +191,7 @@ def scan(
 ) -> Iterator[dict[str, Any]]:
     """Records of every file under ``sources`` (members of ZIP archives included), matched.
 
-    Each record is a file record (DESIGN.md) with ``matches`` when lists are given; ``status`` is
+    Each record is a file record (docs/ARCHITECTURE.md) with ``matches`` when lists are given; ``status`` is
     ``ok``, ``skipped`` (``error.code`` says why: known-good, not-media, symlink ...) or
     ``error``. Nothing is written anywhere; use ``run_scan`` for a case folder.
 
