@@ -135,7 +135,7 @@ def _read_pdq_csv(text: str, hash_list: HashList, report: LoadReport) -> None:
 
 def csv_layout(lines: list[tuple[int, str]], report: LoadReport) -> tuple[tuple[str, int, int | None, int | None, int | None], int]:
     """``((delimiter, hash, id, category, quality columns), index of the first row in lines)`` of a
-    delimited list's non-blank ``(number, line)``\ s; its notes go to ``report``."""
+    delimited list's non-blank ``(number, line)`` pairs; its notes go to ``report``."""
     skipped = next(i for i, (_, line) in enumerate(lines) if not line.lstrip().startswith("#"))  # comments before the header
     lines = lines[skipped:]
     header_line = lines[0][1]
