@@ -272,6 +272,7 @@ def read_columns(path: str | Path, *, strict: bool = False, name: str | None = N
         return None
     with f:
         head = f.read(BLOCK)
+        whole = len(head) < BLOCK
         if head.startswith(b"\xef\xbb\xbf"):
             head = head[3:]
         if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"SQLite format 3\x00")) or b"\x00" in head[:16]:
@@ -294,7 +295,7 @@ def read_columns(path: str | Path, *, strict: bool = False, name: str | None = N
                 layout, first = csv_layout(lines, report)
             except Exception:  # noqa: BLE001 - the exact reader says why, in its words
                 return None
-            if first >= len(lines) and len(head) == BLOCK:
+            if first >= len(lines) and not whole:
                 return None
             first_row = lines[first][0] if first < len(lines) else 10**18
         builder = _Builder(name, report, fmt == "pdq-csv" and layout[2] is not None)
