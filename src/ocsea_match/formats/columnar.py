@@ -27,12 +27,13 @@ from .readers import csv_layout, csv_row, detect_format, pdq_line, reasons
 
 __all__ = ["Columns", "read_columns"]
 
-BLOCK = 4 << 20  # bytes read at a time (the bounded buffer)
+BLOCK = 1 << 20  # bytes read at a time (the bounded buffer)
 _LUT = np.full(256, 255, np.uint8)  # hex digit -> value, 255 for anything else
 for _i, _c in enumerate(b"0123456789abcdef"):
     _LUT[_c] = _i
 for _i, _c in enumerate(b"ABCDEF"):
     _LUT[_c] = 10 + _i
+_EVEN = np.arange(0, 64, 2)
 _SPACE = np.zeros(256, bool)  # what str.strip() takes off an ASCII field
 _SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
 
@@ -73,12 +74,15 @@ class _Builder:
         self.vocabulary: dict[str | None, int] = {None: 0}
 
     def add(self, rows: np.ndarray, numbers: np.ndarray, ids: list[str] | np.ndarray | None,
-            categories: list[str | None] | None, quality: np.ndarray) -> None:
+            categories: np.ndarray | list[str | None] | None, quality: np.ndarray) -> None:
+        """One block's rows; ``categories``: codes from ``code`` or one str/None per row."""
         self.rows.append(rows)
         self.numbers.append(numbers.astype(np.uint32))
         self.quality.append(quality.astype(np.int16))
         if categories is None:
             self.codes.append(np.zeros(len(rows), np.uint32))
+        elif isinstance(categories, np.ndarray):
+            self.codes.append(categories)
         else:
             vocab = self.vocabulary
             self.codes.append(np.fromiter((vocab.setdefault(c, len(vocab)) for c in categories), np.uint32, len(rows)))
@@ -93,6 +97,11 @@ class _Builder:
             elif not self.numeric and isinstance(ids, np.ndarray):
                 ids = [str(int(v)) for v in ids]
             self.ids.append(ids)
+
+    def code(self, texts: list[str | None]) -> np.ndarray:
+        """Codes of a block's distinct categories."""
+        vocab = self.vocabulary
+        return np.fromiter((vocab.setdefault(c, len(vocab)) for c in texts), np.uint32, len(texts))
 
     def columns(self) -> Columns:
         rows = np.concatenate(self.rows) if self.rows else np.zeros((0, 32), np.uint8)
@@ -117,22 +126,42 @@ def _plain_numbers(ids: list[str]) -> np.ndarray | None:
     return np.fromiter(map(int, ids), np.int64, len(ids))
 
 
-def _fields(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, sep: int = 10) -> list[str]:
+def _fields(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[str]:
     """The ASCII fields ``buf[starts[i]:ends[i]]`` as str, through one decode and one split."""
     if not len(starts):
         return []
-    lengths = ends - starts
-    mark = np.zeros(len(buf) + 1, np.int32)
-    mark[starts] += 1  # starts are distinct, and so are ends
-    mark[ends + 1] -= 1  # each field with the byte after it (its delimiter or newline)
-    taken = buf[np.cumsum(mark[:-1]) > 0].copy()
-    taken[np.cumsum(lengths + 1) - 1] = sep
-    return taken[:-1].tobytes().decode("ascii").split(chr(sep))
+    lengths = ends - starts + 1  # each field with the byte after it (its delimiter or newline)
+    before = np.cumsum(lengths) - lengths
+    taken = buf[np.arange(int(lengths.sum())) - np.repeat(before - starts, lengths)]
+    taken[before + lengths - 1] = 10
+    return taken[:-1].tobytes().decode("ascii").split("\n")
 
 
-def _hex_rows(pairs: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Packed rows from the byte values ``pairs`` (hex digit pairs) of hashes starting at ``starts``."""
-    return pairs[starts[:, None].astype(np.int64) + np.arange(0, 64, 2)]
+def _digits(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, most: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(value, ok)``: fields of 0 to ``most`` decimal digits read as int64 (0 for an empty one)."""
+    n = ends - starts
+    ok = n <= most
+    value = np.zeros(len(n), np.int64)
+    for j in range(min(most, int(n.max(initial=0)))):
+        inside = ok & (n > j)
+        d = buf[np.where(inside, starts + j, 0)].astype(np.int64) - 48
+        ok &= ~inside | ((d >= 0) & (d <= 9))
+        value = np.where(inside, value * 10 + d, value)
+    return value, ok
+
+
+def _short_texts(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[list[str], np.ndarray] | None:
+    """Fields of at most 8 bytes as ``(distinct texts, index of each field's)``; None when longer."""
+    n = ends - starts
+    if len(n) and int(n.max()) > 8:
+        return None
+    padded = np.zeros((len(n), 8), np.uint8)
+    for j in range(8):
+        inside = n > j
+        padded[inside, j] = buf[starts[inside] + j]
+    keys, inverse = np.unique(padded.view(np.uint64).reshape(-1), return_inverse=True)
+    texts = [k.tobytes().rstrip(b"\0").decode("ascii") for k in keys.view(np.uint8).reshape(-1, 8)]
+    return texts, inverse.reshape(-1)
 
 
 def _block(data: bytes, first_number: int, fmt: str, layout: tuple | None, first_row: int, name: str,
@@ -143,15 +172,27 @@ def _block(data: bytes, first_number: int, fmt: str, layout: tuple | None, first
     starts = np.concatenate([[0], ends[:-1] + 1])
     numbers = np.arange(first_number, first_number + len(ends), dtype=np.int64)
     values = _LUT[buf]
-    bad = np.concatenate([[0], np.cumsum(values == 255, dtype=np.int64)])  # non-hex bytes before a position
-    pairs = np.zeros(len(buf), np.uint8)
-    pairs[:-1] = (values[:-1] << 4) | (values[1:] & 15)
-    awkward = (buf >= 128) | (buf == 34) | (buf == 0)  # non-ASCII, quotes, NUL: the exact reader's
-    odd = np.concatenate([[0], np.cumsum(awkward, dtype=np.int64)])
-    plain = (odd[ends] == odd[starts]) & (numbers >= first_row)
+    combo = np.full(len(buf) + 64, 255, np.uint8)  # >= 16 where either byte of a pair is not hex
+    np.bitwise_or(values[:-1], values[1:], out=combo[:len(buf) - 1])
+    pairs = np.zeros(len(buf) + 64, np.uint8)
+    pairs[:len(buf) - 1] = (values[:-1] << 4) | (values[1:] & 15)
+    plain = numbers >= first_row
+    if not data.isascii() or b'"' in data or b"\0" in data:  # non-ASCII, quotes, NUL: the exact reader's
+        plain[np.searchsorted(ends, np.flatnonzero((buf >= 128) | (buf == 34) | (buf == 0)))] = False
+
+    def hexes(at: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, ok) of the fields of ``length`` bytes at ``at``: ok where 64 hex digits."""
+        idx = np.where(length == 64, at, 0)[:, None] + _EVEN
+        return pairs[idx], (length == 64) & (combo[idx] < 16).all(axis=1)
+
+    ids = categories = None
     if fmt == "pdq-lines":
-        good = plain & (ends - starts == 64) & (bad[starts + 64 * (ends - starts == 64)] == bad[starts])
-        fields = hash_start = None
+        candidates = np.flatnonzero(plain & (ends - starts == 64))
+        rows, ok = hexes(starts[candidates], ends[candidates] - starts[candidates])
+        good = np.zeros(len(ends), bool)
+        good[candidates[ok]] = True
+        rows = rows[ok]
+        quality = np.full(len(rows), -1, np.int16)
     else:
         delimiter, col_hash, col_id, col_cat, col_q = layout
         width = 1 + max(c for c in (col_hash, col_id, col_cat, col_q) if c is not None)
@@ -167,31 +208,41 @@ def _block(data: bytes, first_number: int, fmt: str, layout: tuple | None, first
             return s, np.where(cnt > col, padded[np.minimum(first_cut + col, len(cuts))], line_ends)
 
         hash_start, hash_end = span(col_hash)
-        ok = hash_end - hash_start == 64
-        ok &= bad[np.where(ok, hash_start + 64, hash_start)] == bad[hash_start]
+        rows, ok = hexes(hash_start, hash_end - hash_start)
         spans = {}
         for col in (col_id, col_cat):  # fields with spaces at an end: str.strip's business
             if col is not None:
                 s, e = spans[col] = span(col)
                 nonempty = e > s
                 ok &= ~(nonempty & (_SPACE[buf[np.minimum(s, len(buf) - 1)]] | _SPACE[buf[np.maximum(e - 1, 0)]]))
-        digits = empty_q = None
         if col_q is not None:  # a quality of 1-3 digits up to 100, or none
             s, e = span(col_q)
-            n = e - s
-            digits = np.zeros(len(s), np.int64)
-            okq = n <= 3
-            for j in range(3):
-                inside = okq & (n > j)
-                d = buf[np.where(inside, s + j, 0)].astype(np.int64) - 48
-                okq &= ~inside | ((d >= 0) & (d <= 9))
-                digits = np.where(inside, digits * 10 + d, digits)
+            digits, okq = _digits(buf, s, e, 3)
             ok &= okq & (digits <= 100)
-            digits, empty_q = digits[ok], n[ok] == 0
-        fields = ({c: (s[ok], e[ok]) for c, (s, e) in spans.items()}, digits, empty_q)
-        hash_start = hash_start[ok]
-        good_idx = np.flatnonzero(good)
-        good[good_idx[~ok]] = False
+            quality = np.where(e == s, -1, digits)[ok].astype(np.int16)
+        else:
+            quality = np.full(int(ok.sum()), -1, np.int16)
+        rows = rows[ok]
+        good[np.flatnonzero(good)[~ok]] = False
+        fast_numbers = numbers[good]
+        if col_id is not None:
+            s, e = spans[col_id][0][ok], spans[col_id][1][ok]
+            value, plain_id = _digits(buf, s, e, 18)
+            plain_id &= (e > s) & ((e - s == 1) | (buf[np.minimum(s, len(buf) - 1)] != 48))
+            if plain_id.all():
+                ids = value
+            else:
+                ids = _fields(buf, s, e)
+                ids = [i or f"{name}:{n}" for i, n in zip(ids, fast_numbers.tolist())] if not all(ids) else ids
+        if col_cat is not None:
+            s, e = spans[col_cat][0][ok], spans[col_cat][1][ok]
+            short = _short_texts(buf, s, e)
+            if short is not None:
+                texts, inverse = short
+                categories = builder.code([t or None for t in texts])[inverse]
+            else:
+                categories = [c or None for c in _fields(buf, s, e)]
+    fast_numbers = numbers[good]
     # the lines the fast path did not take, through the exact reader, in order
     slow = HashList(name)
     slow_numbers = []
@@ -205,31 +256,18 @@ def _block(data: bytes, first_number: int, fmt: str, layout: tuple | None, first
         else:
             csv_row(int(numbers[i]), line, layout, slow, report)
         slow_numbers += [int(numbers[i])] * (len(slow.entries) - before)
-    fast_numbers = numbers[good]
-    if fmt == "pdq-lines":
-        rows = _hex_rows(pairs, starts[good])
-        ids = categories = None
-        quality = np.full(len(rows), -1, np.int16)
-    else:
-        spans, digits, empty_q = fields
-        rows = _hex_rows(pairs, hash_start)
-        ids = categories = None
-        if col_id is not None:
-            ids = _fields(buf, *spans[col_id])
-            ids = [i or f"{name}:{n}" for i, n in zip(ids, fast_numbers.tolist())] if not all(ids) else ids
-        if col_cat is not None:
-            categories = [c or None for c in _fields(buf, *spans[col_cat])]
-        quality = np.full(len(rows), -1, np.int16) if col_q is None else np.where(empty_q, -1, digits).astype(np.int16)
     if slow.entries:  # merge by line number (an entry's place decides its number in the index)
         order = np.argsort(np.concatenate([fast_numbers, np.asarray(slow_numbers, np.int64)]), kind="stable")
         rows = np.concatenate([rows, np.frombuffer(b"".join(bytes.fromhex(e.hex) for e in slow.entries), np.uint8).reshape(-1, 32)])[order]
         quality = np.concatenate([quality, np.asarray([-1 if e.quality is None else e.quality for e in slow.entries], np.int16)])[order]
-        if ids is not None or (fmt != "pdq-lines" and layout[2] is not None):
-            all_ids = (ids or []) + [e.entry_id for e in slow.entries]
+        if fmt != "pdq-lines" and layout[2] is not None:
+            fast_ids = [str(int(v)) for v in ids] if isinstance(ids, np.ndarray) else ids or []
+            all_ids = fast_ids + [e.entry_id for e in slow.entries]
             ids = [all_ids[k] for k in order.tolist()]
-        if categories is not None or (fmt != "pdq-lines" and layout[3] is not None):
-            all_cats = (categories or []) + [e.category for e in slow.entries]
-            categories = [all_cats[k] for k in order.tolist()]
+        if fmt != "pdq-lines" and layout[3] is not None:
+            slow_codes = builder.code([e.category for e in slow.entries])
+            fast_codes = categories if isinstance(categories, np.ndarray) else builder.code(categories or [])
+            categories = np.concatenate([fast_codes, slow_codes])[order]
         fast_numbers = np.concatenate([fast_numbers, np.asarray(slow_numbers, np.int64)])[order]
     builder.add(np.ascontiguousarray(rows), fast_numbers, ids, categories, quality)
 
