@@ -40,19 +40,28 @@ _SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
 
 @dataclass
 class Columns:
-    """A PDQ list as columns, one row per entry in line order: ``rows`` (n x 32 uint8, hex byte
-    order), ``numbers`` (line numbers), ``ids`` (None: generated ``name:line``; int64 numbers when
+    """A PDQ list as columns, one row per entry in line order: ``head`` and ``tail`` (n x 16 uint8:
+    the first and last 16 bytes of each hash, as the index's PDQ table keeps them), ``numbers`` (line numbers), ``ids`` (None: generated ``name:line``; int64 numbers when
     every id is a plain decimal one; else a list of str), category codes into ``vocabulary``
     (0: none) and ``quality`` (-1: none)."""
 
     name: str
     report: LoadReport
-    rows: np.ndarray
+    head: np.ndarray
+    tail: np.ndarray
     numbers: np.ndarray
     ids: np.ndarray | list[str] | None
     codes: np.ndarray
     vocabulary: list[str | None] = field(default_factory=lambda: [None])
     quality: np.ndarray | None = None
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The packed hashes, n x 32 uint8 in hex byte order (a copy)."""
+        return np.hstack([self.head, self.tail])
+
+    def __len__(self) -> int:
+        return len(self.head)
 
     def entry_id(self, i: int) -> str:
         if self.ids is None:
@@ -63,9 +72,11 @@ class Columns:
 class _Builder:
     """Accumulates blocks' columns; ids stay int64 until one is not a plain decimal number."""
 
-    def __init__(self, name: str, report: LoadReport, with_ids: bool) -> None:
+    def __init__(self, name: str, report: LoadReport, with_ids: bool, capacity: int) -> None:
         self.name, self.report, self.with_ids = name, report, with_ids
-        self.rows: list[np.ndarray] = []
+        # the file's size bounds the rows (a usable line holds 64 hex digits and its newline): the
+        # halves are allocated once and trimmed at the end, never copied to grow
+        self.head, self.tail, self.count = np.empty((capacity, 16), np.uint8), np.empty((capacity, 16), np.uint8), 0
         self.numbers: list[np.ndarray] = []
         self.ids: list[np.ndarray | list[str]] = []
         self.numeric = True
@@ -76,7 +87,12 @@ class _Builder:
     def add(self, rows: np.ndarray, numbers: np.ndarray, ids: list[str] | np.ndarray | None,
             categories: np.ndarray | list[str | None] | None, quality: np.ndarray) -> None:
         """One block's rows; ``categories``: codes from ``code`` or one str/None per row."""
-        self.rows.append(rows)
+        n, m = self.count, len(rows)
+        if n + m > len(self.head):  # a file that grew while it was read
+            grow = np.empty((n + m, 16), np.uint8)
+            self.head, self.tail = np.concatenate([self.head[:n], grow]), np.concatenate([self.tail[:n], grow])
+        self.head[n:n + m], self.tail[n:n + m] = rows[:, :16], rows[:, 16:]
+        self.count = n + m
         self.numbers.append(numbers.astype(np.uint32))
         self.quality.append(quality.astype(np.int16))
         if categories is None:
@@ -104,8 +120,13 @@ class _Builder:
         return np.fromiter((vocab.setdefault(c, len(vocab)) for c in texts), np.uint32, len(texts))
 
     def columns(self) -> Columns:
-        rows = np.concatenate(self.rows) if self.rows else np.zeros((0, 32), np.uint8)
-        self.rows.clear()
+        n = self.count
+        for half in (self.head, self.tail):
+            try:
+                half.resize((n, 16), refcheck=False)  # in place: the memory past n is given back
+            except ValueError:
+                pass
+        head, tail = self.head[:n], self.tail[:n]
         numbers = np.concatenate(self.numbers) if self.numbers else np.zeros(0, np.uint32)
         ids: np.ndarray | list[str] | None = None
         if self.with_ids:
@@ -114,7 +135,7 @@ class _Builder:
             else:
                 ids = [i for part in self.ids for i in part]
         quality = np.concatenate(self.quality) if self.quality else np.zeros(0, np.int16)
-        return Columns(self.name, self.report, rows, numbers, ids,
+        return Columns(self.name, self.report, head, tail, numbers, ids,
                        np.concatenate(self.codes) if self.codes else np.zeros(0, np.uint32),
                        list(self.vocabulary), quality if (quality >= 0).any() else None)
 
@@ -336,7 +357,8 @@ def read_columns(path: str | Path, *, strict: bool = False, name: str | None = N
             if first >= len(lines) and not whole:
                 return None
             first_row = lines[first][0] if first < len(lines) else 10**18
-        builder = _Builder(name, report, fmt == "pdq-csv" and layout[2] is not None)
+        capacity = path.stat().st_size // 65 + 1
+        builder = _Builder(name, report, fmt == "pdq-csv" and layout[2] is not None, capacity)
         number = 1
         for data in _blocks(f, head):
             if not data.isascii():
@@ -347,11 +369,11 @@ def read_columns(path: str | Path, *, strict: bool = False, name: str | None = N
             _block(data, number, fmt, layout, first_row, name, builder, report)
             number += data.count(b"\n")
     columns = builder.columns()
-    report.loaded = len(columns.rows)
+    report.loaded = len(columns)
     label = str(path)
     if strict and report.problems:
         n, reason = report.problems[0]
         raise ListError(f"{label}: {report.unit} {n}: {reason} ({plural(len(report.problems), 'problem')} in all)", report)
-    if not len(columns.rows):
+    if not len(columns):
         raise EmptyListError(f"{label} ({report.format}): no usable entry, so nothing could match it{reasons(report)}", report)
     return columns
