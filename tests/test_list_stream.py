@@ -183,3 +183,11 @@ def test_many_lines_few_objects(tmp_path: Path) -> None:
     assert isinstance(columns.ids, np.ndarray) and columns.ids.dtype == np.int64
     assert columns.report.problems == [(102, "not a 64-character PDQ hash: 'oops'")]
     assert np.array_equal(columns.rows, np.delete(rows, 100, axis=0))
+
+
+def test_a_field_past_the_csv_limit_is_reported_as_load_list_does(tmp_path: Path) -> None:
+    h = "ab" * 32
+    path = tmp_path / "long.csv"
+    path.write_text(f"pdq,id\n{h},1\n{h},{'x' * 140_000}\n{h},3\n")
+    _same(path)
+    assert read_columns(path).report.problems[0][0] == 3

@@ -197,7 +197,7 @@ def _block(data: bytes, first_number: int, fmt: str, layout: tuple | None, first
     np.bitwise_or(values[:-1], values[1:], out=combo[:len(buf) - 1])
     pairs = np.zeros(len(buf) + 64, np.uint8)
     pairs[:len(buf) - 1] = (values[:-1] << 4) | (values[1:] & 15)
-    plain = numbers >= first_row
+    plain = (numbers >= first_row) & (ends - starts < 131072)  # the csv module's field limit: its word
     if not data.isascii() or b'"' in data or b"\0" in data:  # non-ASCII, quotes, NUL: the exact reader's
         plain[np.searchsorted(ends, np.flatnonzero((buf >= 128) | (buf == 34) | (buf == 0)))] = False
 
