@@ -70,49 +70,50 @@ class Columns:
 
 
 class _Builder:
-    """Accumulates blocks' columns; ids stay int64 until one is not a plain decimal number."""
+    """Accumulates blocks' columns; ids stay int64 until one is not a plain decimal number.
+
+    The file's size bounds the rows (a usable line holds 64 hex digits and its newline): every
+    column is allocated once for that many rows and trimmed in place at the end, never copied to grow.
+    """
+
+    _DTYPES = {"head": (np.uint8, 16), "tail": (np.uint8, 16), "numbers": (np.uint32, 0), "codes": (np.uint32, 0),
+               "quality": (np.int16, 0), "ids": (np.int64, 0)}
 
     def __init__(self, name: str, report: LoadReport, with_ids: bool, capacity: int) -> None:
         self.name, self.report, self.with_ids = name, report, with_ids
-        # the file's size bounds the rows (a usable line holds 64 hex digits and its newline): the
-        # halves are allocated once and trimmed at the end, never copied to grow
-        self.head, self.tail, self.count = np.empty((capacity, 16), np.uint8), np.empty((capacity, 16), np.uint8), 0
-        self.numbers: list[np.ndarray] = []
-        self.ids: list[np.ndarray | list[str]] = []
+        self.count = 0
+        self.cols = {k: np.empty((capacity, w) if w else capacity, t) for k, (t, w) in self._DTYPES.items()
+                     if k != "ids" or with_ids}
         self.numeric = True
-        self.codes: list[np.ndarray] = []
-        self.quality: list[np.ndarray] = []
+        self.id_list: list[str] = []  # when an id is not a plain decimal number
         self.vocabulary: dict[str | None, int] = {None: 0}
 
     def add(self, rows: np.ndarray, numbers: np.ndarray, ids: list[str] | np.ndarray | None,
             categories: np.ndarray | list[str | None] | None, quality: np.ndarray) -> None:
         """One block's rows; ``categories``: codes from ``code`` or one str/None per row."""
         n, m = self.count, len(rows)
-        if n + m > len(self.head):  # a file that grew while it was read
-            grow = np.empty((n + m, 16), np.uint8)
-            self.head, self.tail = np.concatenate([self.head[:n], grow]), np.concatenate([self.tail[:n], grow])
-        self.head[n:n + m], self.tail[n:n + m] = rows[:, :16], rows[:, 16:]
-        self.count = n + m
-        self.numbers.append(numbers.astype(np.uint32))
-        self.quality.append(quality.astype(np.int16))
+        if n + m > len(self.cols["head"]):  # a file that grew while it was read
+            self.cols = {k: np.concatenate([c[:n], np.empty((n + m,) + c.shape[1:], c.dtype)]) for k, c in self.cols.items()}
         if categories is None:
-            self.codes.append(np.zeros(len(rows), np.uint32))
-        elif isinstance(categories, np.ndarray):
-            self.codes.append(categories)
-        else:
-            vocab = self.vocabulary
-            self.codes.append(np.fromiter((vocab.setdefault(c, len(vocab)) for c in categories), np.uint32, len(rows)))
+            categories = np.zeros(m, np.uint32)
+        elif not isinstance(categories, np.ndarray):
+            categories = self.code(categories)
+        new = {"head": rows[:, :16], "tail": rows[:, 16:], "numbers": numbers, "codes": categories, "quality": quality}
         if self.with_ids:
             if self.numeric and isinstance(ids, list):
                 numbers_only = _plain_numbers(ids)
                 if numbers_only is None:
                     self.numeric = False
-                    self.ids = [[str(int(v)) for v in part] if isinstance(part, np.ndarray) else part for part in self.ids]
+                    self.id_list = [str(v) for v in self.cols.pop("ids")[:n].tolist()]
                 else:
                     ids = numbers_only
-            elif not self.numeric and isinstance(ids, np.ndarray):
-                ids = [str(int(v)) for v in ids]
-            self.ids.append(ids)
+            if self.numeric:
+                new["ids"] = ids
+            else:
+                self.id_list += [str(v) for v in ids.tolist()] if isinstance(ids, np.ndarray) else ids
+        for key, values in new.items():
+            self.cols[key][n:n + m] = values
+        self.count = n + m
 
     def code(self, texts: list[str | None]) -> np.ndarray:
         """Codes of a block's distinct categories."""
@@ -121,22 +122,17 @@ class _Builder:
 
     def columns(self) -> Columns:
         n = self.count
-        for half in (self.head, self.tail):
+        cols = {}
+        for key, column in self.cols.items():
             try:
-                half.resize((n, 16), refcheck=False)  # in place: the memory past n is given back
+                column.resize((n,) + column.shape[1:], refcheck=False)  # in place: the memory past n is given back
             except ValueError:
                 pass
-        head, tail = self.head[:n], self.tail[:n]
-        numbers = np.concatenate(self.numbers) if self.numbers else np.zeros(0, np.uint32)
-        ids: np.ndarray | list[str] | None = None
-        if self.with_ids:
-            if self.numeric:
-                ids = np.concatenate(self.ids) if self.ids else np.zeros(0, np.int64)
-            else:
-                ids = [i for part in self.ids for i in part]
-        quality = np.concatenate(self.quality) if self.quality else np.zeros(0, np.int16)
-        return Columns(self.name, self.report, head, tail, numbers, ids,
-                       np.concatenate(self.codes) if self.codes else np.zeros(0, np.uint32),
+            cols[key] = column[:n]
+        self.cols = {}
+        ids = (cols["ids"] if self.numeric else self.id_list) if self.with_ids else None
+        quality = cols["quality"]
+        return Columns(self.name, self.report, cols["head"], cols["tail"], cols["numbers"], ids, cols["codes"],
                        list(self.vocabulary), quality if (quality >= 0).any() else None)
 
 
