@@ -1,7 +1,7 @@
 """PDQ lists read straight into columns: the fast path of ``HashIndex.from_lists`` for big lists.
 
 A plain PDQ list (one hex hash a line) or a delimited one (``hash,id,category,quality``...) is
-read in blocks of a few MB, every line checked at once with NumPy (hex through a lookup table,
+read in blocks of 1 MB, every line checked at once with NumPy (hex through a lookup table,
 fields found from the delimiters' positions), so that a list of 10^7 lines costs its packed rows
 (32 bytes a hash) plus one block, never a Python object per line. A line the fast path does not
 take (quotes, padding, a bad hash, a comment, non-ASCII text ...) is handed to the exact reader
@@ -41,9 +41,10 @@ _SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
 @dataclass
 class Columns:
     """A PDQ list as columns, one row per entry in line order: ``head`` and ``tail`` (n x 16 uint8:
-    the first and last 16 bytes of each hash, as the index's PDQ table keeps them), ``numbers`` (line numbers), ``ids`` (None: generated ``name:line``; int64 numbers when
-    every id is a plain decimal one; else a list of str), category codes into ``vocabulary``
-    (0: none) and ``quality`` (-1: none)."""
+    the first and last 16 bytes of each hash, as the index's PDQ table keeps them), ``numbers``
+    (line numbers), ``ids`` (None: generated ``name:line``; int64 numbers when every id is a
+    plain decimal one; else a list of str), category ``codes`` into ``vocabulary`` (0: none) and
+    ``quality`` (-1: none)."""
 
     name: str
     report: LoadReport
@@ -328,6 +329,9 @@ def read_columns(path: str | Path, *, strict: bool = False, name: str | None = N
     with f:
         head = f.read(BLOCK)
         whole = len(head) < BLOCK
+        from ..tmk_lists import is_tmk  # as load_list: a .tmk file is one before it is text
+        if is_tmk(head[:16]):
+            return None
         if head.startswith(b"\xef\xbb\xbf"):
             head = head[3:]
         if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"SQLite format 3\x00")) or b"\x00" in head[:16]:
