@@ -46,7 +46,7 @@ class Split256:
         are contiguous."""
         table = cls()
         halves = [np.ascontiguousarray(h, np.uint8).view(np.uint64).reshape(-1, 2) for h in (head, tail)]
-        table._data = (halves[0], halves[1], entries.astype(np.uint32))
+        table._data = (halves[0], halves[1], entries.astype(np.uint32, copy=False))
         return table
 
     def add(self, rows: np.ndarray, entries: np.ndarray) -> None:
