@@ -143,8 +143,7 @@ def csv_layout(lines: list[tuple[int, str]], report: LoadReport) -> tuple[tuple[
     if delimiter != ",":
         report.notes.append(f"read as a {_DELIMITER_NAMES[delimiter]}-delimited list")
     header = _split(header_line, delimiter)
-    col_hash = _pick(header, _HASH_COLUMNS)
-    col_id = col_cat = col_q = None
+    col_hash, first = _pick(header, _HASH_COLUMNS), 1
     if col_hash is None:
         col_hash = next((i for i, cell in enumerate(header) if _check_hex("pdq", cell) is not None), None)
         if col_hash is not None:
@@ -156,11 +155,8 @@ def csv_layout(lines: list[tuple[int, str]], report: LoadReport) -> tuple[tuple[
                 raise ListError(f"no hash column in the header {header[:8]!r} (expected one of "
                                 f"{', '.join(_HASH_COLUMNS)}, or PDQ hashes in a column of the first row)")
             report.notes.append(f"column {header[col_hash]!r} read as the PDQ hashes (it holds them)")
-            col_id, col_cat, col_q = _pick(header, _ID_COLUMNS), _pick(header, _CATEGORY_COLUMNS), _pick(header, ("quality",))
-            first = 1
-    else:
-        col_id, col_cat, col_q = _pick(header, _ID_COLUMNS), _pick(header, _CATEGORY_COLUMNS), _pick(header, ("quality",))
-        first = 1
+    col_id, col_cat, col_q = (_pick(header, _ID_COLUMNS), _pick(header, _CATEGORY_COLUMNS), _pick(header, ("quality",))) \
+        if first else (None, None, None)
     return (delimiter, col_hash, col_id, col_cat, col_q), skipped + first
 
 
