@@ -40,6 +40,15 @@ class Split256:
     def __len__(self) -> int:
         return len(self._data[2])
 
+    @classmethod
+    def adopt(cls, head: np.ndarray, tail: np.ndarray, entries: np.ndarray) -> Split256:
+        """A table of the rows given as halves (n x 16 uint8 each), kept without a copy when they
+        are contiguous."""
+        table = cls()
+        halves = [np.ascontiguousarray(h, np.uint8).view(np.uint64).reshape(-1, 2) for h in (head, tail)]
+        table._data = (halves[0], halves[1], entries.astype(np.uint32, copy=False))
+        return table
+
     def add(self, rows: np.ndarray, entries: np.ndarray) -> None:
         """Append packed rows (n x 32 uint8) with their entry numbers (one copy of the old rows)."""
         old_head, old_tail, old_entries = self._data

@@ -346,9 +346,7 @@ def _cmd_match(args: argparse.Namespace) -> int:
     try:
         index = open_index(args.index_dir, pdq_quality_floor=args.pdq_quality_floor)
         for path in args.lists:
-            hash_list, report = load_list(path, strict=args.strict)
-            index.add_list(hash_list, report)
-            reports.append(report)
+            reports.append(index.add_list_file(path, strict=args.strict))
     except (ListError, IndexFileError, ValueError) as exc:
         _print_reports(reports, args.quiet)  # the lists read before the one refused
         return _refused(exc)

@@ -102,12 +102,31 @@ class HashIndex:
             if isinstance(item, HashList):
                 hash_list, report = item, LoadReport(item.name, "in-memory", loaded=len(item.entries))
             else:
-                hash_list, report = load_list(item, strict=strict)
+                reports.append(index.add_list_file(item, strict=strict))
+                continue
             index.add_list(hash_list, report)
             reports.append(report)
         if not reports:
             raise EmptyListError("no list given: an index of nothing would match nothing")
         return index, reports
+
+    def add_list_file(self, path: str | Path, *, strict: bool = False) -> LoadReport:
+        """Read a list file into the index: what ``load_list`` then ``add_list`` do, with the same
+        entries and report, but a PDQ list (plain or delimited) goes straight into the index's
+        columns (``formats.columnar``: no Python object per line, a bounded read buffer).
+
+        >>> report = index.add_list_file("known_list.csv")  # doctest: +SKIP
+        """
+        from ._index_columns import add_columns
+        from .formats.columnar import read_columns
+
+        columns = read_columns(path, strict=strict)
+        if columns is None:
+            hash_list, report = load_list(path, strict=strict)
+            self.add_list(hash_list, report)
+            return report
+        add_columns(self, columns)
+        return columns.report
 
     def add_list(self, hash_list: HashList, report: LoadReport | None = None) -> None:
         """Add every entry of a list; entries that cannot be matched are noted in ``report`` (those

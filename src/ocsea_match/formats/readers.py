@@ -101,11 +101,19 @@ def _check_hex(algorithm: str, value: str) -> str | None:
 
 def _read_pdq_lines(text: str, hash_list: HashList, report: LoadReport) -> None:
     for number, line in _content_lines(text):
-        value = _check_hex("pdq", line.split()[0])
-        if value is None:
-            report.problems.append((number, f"not a 64-character PDQ hash: {line[:80]!r}"))
-            continue
-        hash_list.entries.append(ListEntry(f"{hash_list.name}:{number}", "pdq", value))
+        pdq_line(number, line, hash_list, report)
+
+
+def pdq_line(number: int, line: str, hash_list: HashList, report: LoadReport) -> None:
+    """One line of a plain PDQ list (stripped; blank and '#' lines are passed over here too)."""
+    line = line.strip()
+    if not line or line.startswith("#"):
+        return
+    value = _check_hex("pdq", line.split()[0])
+    if value is None:
+        report.problems.append((number, f"not a 64-character PDQ hash: {line[:80]!r}"))
+        return
+    hash_list.entries.append(ListEntry(f"{hash_list.name}:{number}", "pdq", value))
 
 
 def _pick(header: list[str], names: tuple[str, ...]) -> int | None:
@@ -120,18 +128,26 @@ def _read_pdq_csv(text: str, hash_list: HashList, report: LoadReport) -> None:
     """A delimited list (',', ';', tab, '|': the header line says which) with a hash column."""
     # lines as they are: stripping would take a leading tab, an empty first cell, and shift the columns
     lines = [(n, line) for n, line in enumerate(_lines(text), 1) if line.strip()]
-    lines = lines[next(i for i, (_, line) in enumerate(lines) if not line.lstrip().startswith("#")):]  # comments before the header
+    layout, first_row = csv_layout(lines, report)
+    for number, line in lines[first_row:]:
+        csv_row(number, line, layout, hash_list, report)
+
+
+def csv_layout(lines: list[tuple[int, str]], report: LoadReport) -> tuple[tuple[str, int, int | None, int | None, int | None], int]:
+    """``((delimiter, hash, id, category, quality columns), index of the first row in lines)`` of a
+    delimited list's non-blank ``(number, line)`` pairs; its notes go to ``report``."""
+    skipped = next(i for i, (_, line) in enumerate(lines) if not line.lstrip().startswith("#"))  # comments before the header
+    lines = lines[skipped:]
     header_line = lines[0][1]
     delimiter = _delimiter(header_line) or ","
     if delimiter != ",":
         report.notes.append(f"read as a {_DELIMITER_NAMES[delimiter]}-delimited list")
     header = _split(header_line, delimiter)
-    col_hash = _pick(header, _HASH_COLUMNS)
-    col_id = col_cat = col_q = None
+    col_hash, first = _pick(header, _HASH_COLUMNS), 1
     if col_hash is None:
         col_hash = next((i for i, cell in enumerate(header) if _check_hex("pdq", cell) is not None), None)
         if col_hash is not None:
-            rows = lines  # no header row
+            first = 0  # no header row
         else:  # a header with other names: the column that holds PDQ hashes in the first row
             first_row = _split(lines[1][1], delimiter) if len(lines) > 1 else []
             col_hash = next((i for i, cell in enumerate(first_row) if _check_hex("pdq", cell) is not None), None)
@@ -139,38 +155,41 @@ def _read_pdq_csv(text: str, hash_list: HashList, report: LoadReport) -> None:
                 raise ListError(f"no hash column in the header {header[:8]!r} (expected one of "
                                 f"{', '.join(_HASH_COLUMNS)}, or PDQ hashes in a column of the first row)")
             report.notes.append(f"column {header[col_hash]!r} read as the PDQ hashes (it holds them)")
-            col_id, col_cat, col_q = _pick(header, _ID_COLUMNS), _pick(header, _CATEGORY_COLUMNS), _pick(header, ("quality",))
-            rows = lines[1:]
-    else:
-        col_id, col_cat, col_q = _pick(header, _ID_COLUMNS), _pick(header, _CATEGORY_COLUMNS), _pick(header, ("quality",))
-        rows = lines[1:]
-    for number, line in rows:
-        try:
-            row = _split(line, delimiter)
-        except ValueError as exc:
-            report.problems.append((number, str(exc)))
-            continue
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) <= col_hash:
-            if line.lstrip().startswith("#"):
-                continue  # a comment line
-            report.problems.append((number, f"no hash column in this row ({plural(len(row), 'field')})"))
-            continue
-        value = _check_hex("pdq", row[col_hash])
-        if value is None and line.lstrip().startswith("#"):
-            continue  # a comment line (a row whose first cell starts with '#' but holds a hash is a row)
-        if value is None:
-            report.problems.append((number, f"not a 64-character PDQ hash: {row[col_hash][:80]!r}"))
-            continue
-        try:
-            quality = check_quality(row[col_q]) if col_q is not None and col_q < len(row) else None
-        except ValueError as exc:
-            report.problems.append((number, str(exc)))
-            continue
-        entry_id = row[col_id].strip() if col_id is not None and col_id < len(row) and row[col_id].strip() else f"{hash_list.name}:{number}"
-        category = row[col_cat].strip() or None if col_cat is not None and col_cat < len(row) else None
-        hash_list.entries.append(ListEntry(entry_id, "pdq", value, category=category, quality=quality))
+    col_id, col_cat, col_q = (_pick(header, _ID_COLUMNS), _pick(header, _CATEGORY_COLUMNS), _pick(header, ("quality",))) \
+        if first else (None, None, None)
+    return (delimiter, col_hash, col_id, col_cat, col_q), skipped + first
+
+
+def csv_row(number: int, line: str, layout: tuple[str, int, int | None, int | None, int | None], hash_list: HashList,
+            report: LoadReport) -> None:
+    """One row of a delimited list: an entry, a problem, or nothing (a blank or comment row)."""
+    delimiter, col_hash, col_id, col_cat, col_q = layout
+    try:
+        row = _split(line, delimiter)
+    except ValueError as exc:
+        report.problems.append((number, str(exc)))
+        return
+    if not any(cell.strip() for cell in row):
+        return
+    if len(row) <= col_hash:
+        if line.lstrip().startswith("#"):
+            return  # a comment line
+        report.problems.append((number, f"no hash column in this row ({plural(len(row), 'field')})"))
+        return
+    value = _check_hex("pdq", row[col_hash])
+    if value is None and line.lstrip().startswith("#"):
+        return  # a comment line (a row whose first cell starts with '#' but holds a hash is a row)
+    if value is None:
+        report.problems.append((number, f"not a 64-character PDQ hash: {row[col_hash][:80]!r}"))
+        return
+    try:
+        quality = check_quality(row[col_q]) if col_q is not None and col_q < len(row) else None
+    except ValueError as exc:
+        report.problems.append((number, str(exc)))
+        return
+    entry_id = row[col_id].strip() if col_id is not None and col_id < len(row) and row[col_id].strip() else f"{hash_list.name}:{number}"
+    category = row[col_cat].strip() or None if col_cat is not None and col_cat < len(row) else None
+    hash_list.entries.append(ListEntry(entry_id, "pdq", value, category=category, quality=quality))
 
 
 _DELIMITER_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "'|'"}

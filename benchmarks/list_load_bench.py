@@ -1,0 +1,138 @@
+"""Loading a big PDQ list into a HashIndex: today's reader (``load_list`` then ``add_list``, a
+``ListEntry`` per line) against the columnar path (``HashIndex.add_list_file``), in one run.
+
+Generates in a temporary folder a PDQ CSV (``pdq,id,category,quality``, numeric ids, a few bad
+lines) of 10^6 lines (``--lines``; ``--big`` for 10^7, the columnar path only unless
+``--old-big``), a plain hex list of the same size, and a VICS 2.0 file (``--vics`` media; VICS has
+no columnar path yet, so both columns are the same reader). Each load runs in a fresh forked
+interpreter; peak memory is ru_maxrss after the load minus ru_maxrss after the imports.
+
+    nice python benchmarks/list_load_bench.py [--lines 1000000] [--vics 300000] [--big]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+PROBE = """
+import os, sys
+pid = os.fork()
+if pid:
+    sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+import json, resource, time
+import numpy
+from ocsea_match import HashIndex, load_list
+path, how = sys.argv[1], sys.argv[2]
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+index = HashIndex()
+if how == "old":
+    hash_list, report = load_list(path)
+    index.add_list(hash_list, report)
+    del hash_list
+else:
+    report = index.add_list_file(path)
+seconds = time.perf_counter() - start
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+size = sum(t.hash_bytes + t.entries.nbytes for t in index._perceptual.values()) + index._entries.codes.nbytes
+size += sum(ids.nbytes for ids in index._entries.ids) + sum(len(v) * 8 for v in index._exact.values())
+print(json.dumps({"seconds": seconds, "peak_mb": (after - before) / 1024, "index_mb": size / 2**20,
+                  "entries": len(index), "problems": len(report.problems)}), flush=True)
+os._exit(0)
+"""
+
+
+def _hex_lines(rows: np.ndarray) -> np.ndarray:
+    """Lower-case hex of packed rows: an (n, 64) array of ASCII bytes."""
+    digits = np.frombuffer(b"0123456789abcdef", np.uint8)
+    out = np.empty((len(rows), 64), np.uint8)
+    out[:, 0::2], out[:, 1::2] = digits[rows >> 4], digits[rows & 15]
+    return out
+
+
+def write_csv(path: Path, n: int, rng: np.random.Generator, plain: bool = False) -> int:
+    """A PDQ list of n lines written in blocks; returns the number of bad lines put in."""
+    bad = 0
+    with open(path, "wb") as f:
+        if not plain:
+            f.write(b"pdq,id,category,quality\n")
+        for start in range(0, n, 200_000):
+            count = min(200_000, n - start)
+            hexes = _hex_lines(rng.integers(0, 256, (count, 32), dtype=np.uint8))
+            ids, cats, quals = np.arange(start + 1, start + count + 1), rng.integers(1, 4, count), rng.integers(60, 101, count)
+            lines = [h.tobytes() for h in hexes] if plain else [
+                b"%s,%d,%d,%d" % (h.tobytes(), i, c, q) for h, i, c, q in zip(hexes, ids.tolist(), cats.tolist(), quals.tolist())]
+            for k in range(0, count, 100_000):  # a few unusable lines, as real exports have
+                lines[k] = b"not-a-hash,0,1,90" if not plain else b"not-a-hash"
+                bad += 1
+            f.write(b"\n".join(lines) + b"\n")
+    return bad
+
+
+def write_vics(path: Path, n: int, rng: np.random.Generator) -> None:
+    """A VICS 2.0 hash set: n media, each with MD5, SHA1 and a PDQ (AlternativeHashes)."""
+    items = []
+    for i in range(n):
+        b = rng.integers(0, 256, 68, dtype=np.uint8).tobytes().hex()
+        items.append({"MediaID": i + 1, "Category": int(i % 3), "MD5": b[:32].upper(), "SHA1": b[32:72].upper(),
+                      "AlternativeHashes": [{"HashName": "PDQ", "HashValue": b[72:136].ljust(64, "0"), "Quality": 100}]})
+    path.write_text(json.dumps({"@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/"
+                                                  "$metadata#Media", "value": items}))
+
+
+def probe(path: Path, how: str) -> dict[str, float]:
+    run = subprocess.run([sys.executable, "-c", PROBE, str(path), how], capture_output=True, text=True, check=True)
+    return json.loads(run.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--vics", type=int, default=300_000, help="media in the VICS file (0: none)")
+    parser.add_argument("--big", action="store_true", help="also a 10^7-line CSV (columnar path)")
+    parser.add_argument("--old-big", action="store_true", help="with --big, today's reader too (~90 s, ~8 GB)")
+    args = parser.parse_args()
+    rng = np.random.default_rng(18)
+    with tempfile.TemporaryDirectory(prefix="list-load-bench-") as tmp:
+        cases = []
+        csv = Path(tmp) / "known_list.csv"
+        bad = write_csv(csv, args.lines, rng)
+        cases.append((f"PDQ CSV, {args.lines:,} lines ({bad} bad)", csv, args.lines, ("old", "new")))
+        plain = Path(tmp) / "known_list.txt"
+        write_csv(plain, args.lines, rng, plain=True)
+        cases.append((f"PDQ hex lines, {args.lines:,}", plain, args.lines, ("old", "new")))
+        if args.big:
+            big = Path(tmp) / "known_big.csv"
+            write_csv(big, 10 * args.lines, rng)
+            cases.append((f"PDQ CSV, {10 * args.lines:,} lines", big, 10 * args.lines, ("old", "new") if args.old_big else ("new",)))
+        if args.vics:
+            vics = Path(tmp) / "known_list.json"
+            write_vics(vics, args.vics, rng)
+            cases.append((f"VICS 2.0, {args.vics:,} media (no columnar path: same reader)", vics, args.vics, ("old", "new")))
+        print(f"{os.cpu_count()} CPUs; {sys.version.split()[0]}; one process each, fresh interpreter")
+        print(f"{'list':58} {'path':8} {'MB':>6} {'s':>7} {'lines/s':>11} {'peak MB':>8} {'index MB':>8}")
+        for label, path, n, hows in cases:
+            got = {}
+            for how in hows:
+                r = got[how] = probe(path, how)
+                print(f"{label:58} {how:8} {path.stat().st_size / 2**20:6.0f} {r['seconds']:7.2f} {n / r['seconds']:11,.0f} "
+                      f"{r['peak_mb']:8.0f} {r['index_mb']:8.1f}", flush=True)
+            if len(got) == 2:
+                old, new = got["old"], got["new"]
+                same = old["entries"] == new["entries"] and old["problems"] == new["problems"]
+                print(f"{'':58} {'ratio':8} {'':6} {old['seconds'] / new['seconds']:6.1f}x {'':11} "
+                      f"{old['peak_mb'] / max(new['peak_mb'], 1):7.1f}x  {'same entries/problems' if same else 'DIFFERENT'}")
+        time.sleep(0)
+
+
+if __name__ == "__main__":
+    main()

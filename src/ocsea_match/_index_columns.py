@@ -1,0 +1,81 @@
+"""A PDQ list read into columns (``formats.columnar``) added to a HashIndex as ``add_list`` adds it.
+
+Private to ``index.py``. Same entries, numbers, categories, quality-floor report lines and refusal
+as ``add_list`` of the ``HashList`` that ``load_list`` reads from the same file, without a Python
+object per entry when the ids are generated or plain decimal numbers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ._index_store import Ids, Split256
+from ._wording import plural
+from .formats import EmptyListError
+from .formats.columnar import Columns
+
+if TYPE_CHECKING:
+    from .index import HashIndex
+
+__all__ = ["add_columns"]
+
+
+def add_columns(index: HashIndex, columns: Columns) -> None:
+    """Add a list's columns; ``EmptyListError`` (nothing added) when every row is under the floor."""
+    report, floor = columns.report, index.pdq_quality_floor
+    keep = slice(None)
+    if columns.quality is not None:
+        under = (columns.quality >= 0) & (columns.quality < floor)
+        if under.any():
+            skipped = [(columns.entry_id(i), f"PDQ quality {int(columns.quality[i])} is under the floor {floor}: not matched")
+                       for i in np.flatnonzero(under).tolist()]
+            report.unmatched += skipped
+            report.notes.append(f"{plural(len(skipped), 'PDQ entry', 'PDQ entries')} with quality under "
+                                f"{floor} not matched (named above)")
+            keep = np.flatnonzero(~under)
+            if not len(keep):
+                raise EmptyListError(f"list {columns.name!r}: no entry can be matched ({plural(len(skipped), 'PDQ entry', 'PDQ entries')} "
+                                     f"under the quality floor {floor})", report)
+    head, tail, codes, numbers = columns.head[keep], columns.tail[keep], columns.codes[keep], columns.numbers[keep]
+    ids = columns.ids
+    entry_of: np.ndarray | None = None  # per row, its entry within the list (None: one entry a row)
+    if ids is None:  # generated "list:line": one entry a row, nothing stored but the line numbers
+        plain = len(numbers) and int(numbers[0]) == 1 and int(numbers[-1]) == len(numbers)
+        entry_ids = Ids(len(head), numbers=None if plain else numbers.astype(np.uint32))
+    elif isinstance(ids, np.ndarray):  # plain decimal ids; a repeated id is one entry (its first row's)
+        values = ids[keep]
+        if len(values) < 2 or bool((values[1:] > values[:-1]).all()):  # ascending: no id twice
+            entry_ids = Ids(len(values), values=values)
+        else:
+            unique, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+            order = np.argsort(first, kind="stable")
+            rank = np.empty(len(order), np.int64)
+            rank[order] = np.arange(len(order))
+            entry_of, codes = rank[inverse.reshape(-1)], codes[first[order]]
+            entry_ids = Ids(len(order), values=unique[order])
+    else:
+        kept_ids = ids if isinstance(keep, slice) else [ids[i] for i in keep.tolist()]
+        local: dict[str, int] = {}
+        entry_of = np.fromiter((local.setdefault(i, len(local)) for i in kept_ids), np.int64, len(kept_ids))
+        codes = codes[np.flatnonzero(np.concatenate([[True], entry_of[1:] > np.maximum.accumulate(entry_of)[:-1]]))]
+        entry_ids = Ids.explicit(list(local))
+    vocabulary = columns.vocabulary  # codes: now one per entry
+    if len(vocabulary) <= 64:
+        firsts = {c: int(np.argmax(codes == c)) for c in np.flatnonzero(np.bincount(codes, minlength=len(vocabulary))).tolist()}
+        appearing = np.asarray(sorted(firsts, key=firsts.__getitem__), np.int64)
+    else:
+        seen, at = np.unique(codes, return_index=True)
+        appearing = seen[np.argsort(at)]  # categories in order of first appearance, as add_list encodes them
+    table = np.zeros(len(vocabulary), np.uint32)
+    with index._lock:
+        index._check_new(columns.name)
+        table[appearing] = index._entries.encode([vocabulary[c] for c in appearing.tolist()], len(appearing))
+        start = index._entries.append(columns.name, entry_ids, table[codes])
+        entries = (np.arange(start, start + len(head), dtype=np.uint32) if entry_of is None
+                   else (start + entry_of).astype(np.uint32))
+        if "pdq" not in index._perceptual and "pdq" not in index._times:  # the halves become the table
+            index._perceptual["pdq"] = Split256.adopt(head, tail, entries)
+        else:
+            index._add_rows("pdq", np.hstack([head, tail]), entries)
