@@ -273,9 +273,7 @@ def run_scan(
     check_case_folder(case, roots, resume)  # before anything is written: a typo must not make a case
     try:
         index = open_index(index_dir, pdq_quality_floor=pdq_quality_floor)
-        hash_lists, reports = _load_lists(lists)
-        for hash_list, report in zip(hash_lists, reports):
-            index.add_list(hash_list, report)
+        reports = [index.add_list_file(path) for path in lists]  # PDQ lists straight into columns
         good_lists, good_reports = _load_lists(known_good)
     except (OSError, ValueError) as exc:
         raise ScanError(str(exc)) from None
