@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..files import file_sha256
-from ..formats import HashList, load_list
+from ..formats import HashList
 from ..hashers import ALGORITHMS, DEFAULT_ALGORITHMS, PDQ_DIALECTS
 from ..hashes import HASH_BITS
 from ..index import HashIndex
@@ -119,10 +119,9 @@ class IndexSource:
                     index.add_list(item)
                     described.append({"name": item.name, "format": "in-memory", "sha256": None})
                     continue
-                hash_list, report = load_list(item, strict=self.strict)
-                index.add_list(hash_list, report)
+                report = index.add_list_file(item, strict=self.strict)  # PDQ lists straight into columns
                 self.reports.append(report)
-                described.append({"name": hash_list.name, "format": report.format, "source": str(item),
+                described.append({"name": report.list_name, "format": report.format, "source": str(item),
                                   "sha256": file_sha256(item)})
         counts = _entry_counts(index)
         for item in described:
