@@ -304,7 +304,7 @@ def main() -> int:
             server = Server(folder, workdir / "keys.json", workdir, workers=1)
             try:
                 remote, local = measure(server, "/v1/match-hashes", bodies, args.connections,
-                                        lambda: in_process_lookups(index, bodies, args.seconds))
+                                        lambda index=index: in_process_lookups(index, bodies, args.seconds))
             finally:
                 server.stop()
             del index
@@ -319,7 +319,8 @@ def main() -> int:
                             extra=() if dialects else ("--no-dialects",))
             try:
                 remote, local = measure(server, "/v1/match", pics, args.upload_connections,
-                                        lambda: in_process_uploads(index, pics, args.seconds, args.workers, dialects))
+                                        lambda index=index, dialects=dialects: in_process_uploads(index, pics, args.seconds, args.workers,
+                                                                                       dialects))
             finally:
                 server.stop()
             del index

@@ -76,7 +76,7 @@ def anchored_hashes(luma: np.ndarray, *, query: bool) -> list[Hash]:
                 if near_vertical:
                     variants += [patch[::-1, ::-1], patch[::-1, :]]
             for v in variants:
-                rows, quality = _core.pdq_from_luma(np.ascontiguousarray(v, dtype=np.float32), dihedral=False, inplace=True)
+                rows, quality = _core.pdq_from_luma(np.ascontiguousarray(v, dtype=np.float32), dihedral=False)
                 if quality < QUALITY_FLOOR:
                     break
                 out.append(Hash("pdq", np.asarray(rows).reshape(-1, 32)[0].tobytes(), int(quality)))

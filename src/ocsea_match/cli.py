@@ -17,8 +17,6 @@ writable); 3 (match, scan) finished and at least one file matched a list.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
 import warnings

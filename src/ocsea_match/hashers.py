@@ -158,8 +158,8 @@ class _Picture:
 
 
 def _pdq_hashes(name: str, luma: np.ndarray, dihedral: bool = False) -> list[Hash]:
-    """PDQ of a float32 luma picture (consumed): one hash, or the 8 dihedral ones."""
-    rows, quality = _core.pdq_from_luma(luma, dihedral=dihedral, inplace=True)
+    """PDQ of a float32 luma picture (only read): one hash, or the 8 dihedral ones."""
+    rows, quality = _core.pdq_from_luma(luma, dihedral=dihedral)
     return [Hash(name, row.tobytes(), int(quality)) for row in rows]
 
 

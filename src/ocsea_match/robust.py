@@ -222,7 +222,7 @@ def _plain_and_work(image: ImageInput, mode: str, max_pixels: int) -> tuple[list
 
 
 def _pdq_derived(luma: np.ndarray, dihedral: bool = False) -> list[Hash]:
-    """PDQ of a derived picture (not consumed): [] when it is too flat; with ``dihedral``, all 8."""
+    """PDQ of a derived picture: [] when it is too flat; with ``dihedral``, all 8."""
     if min(luma.shape) < 16:
         return []
     hashes = _pdq_hashes("pdq", np.array(luma, dtype=np.float32, order="C"), dihedral=dihedral)

@@ -248,9 +248,9 @@ def _frame_pdq(frame: Any, to_rgb: VideoReformatter) -> tuple[Hash, Hash | None]
     if box is not None:
         top, bottom, left, right = box
         # a copy: a full-width slice is contiguous, a view, and the in-place filter would spoil luma
-        rows, quality = _core.pdq_from_luma(luma[top:bottom, left:right].copy(), inplace=True)
+        rows, quality = _core.pdq_from_luma(np.ascontiguousarray(luma[top:bottom, left:right]))  # a copy only when columns are cut
         trimmed = Hash("pdq", rows[0].tobytes(), int(quality))
-    rows, quality = _core.pdq_from_luma(luma, inplace=True)
+    rows, quality = _core.pdq_from_luma(luma)
     return Hash("pdq", rows[0].tobytes(), int(quality)), trimmed
 
 
