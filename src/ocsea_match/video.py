@@ -1,4 +1,4 @@
-"""Video: PDQ of frames sampled at a fixed rate of media time, vPDQ style, and vPDQ's match rule.
+"""Video: PDQ of frames sampled at a fixed rate of media time, vPDQ style (matching: ``video_match.py``).
 
 Frames are chosen by their presentation time: the first frame at or after 0 s, ``every_seconds``,
 2 x ``every_seconds`` ... For a constant frame rate this is the frame Meta's vPDQ hashes (its
@@ -26,7 +26,7 @@ import io
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any, Union
 
@@ -37,15 +37,12 @@ from av.video.reformatter import Interpolation, VideoReformatter
 from . import _core
 from .errors import MediaError, media_errors
 from .hashes import Hash
+from .video_match import VIDEO_DEFAULTS
 
-__all__ = ["VideoFrame", "VideoHashes", "hash_video", "match_video", "aggregate_frame_hits", "VIDEO_DEFAULTS", "LIST_EVERY_SECONDS"]
+__all__ = ["VideoFrame", "VideoHashes", "hash_video", "VIDEO_DEFAULTS", "LIST_EVERY_SECONDS"]
 
 VideoSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
 
-#: vPDQ's matching defaults: frames under quality 50 ignored, PDQ distance <= 31, and a video
-#: matches when 80% of the query's frames match it (``listed_share``: of the listed video's
-#: frames, 0 = not required, as vPDQ's default).
-VIDEO_DEFAULTS: dict[str, float] = {"quality_floor": 50, "distance": 31, "query_share": 0.8, "listed_share": 0.0}
 
 #: The sampling-phase rule: a video being listed is hashed at this interval, four times the
 #: query's one frame a second, so that every query frame lies within 1/8 s of a listed frame
@@ -288,80 +285,3 @@ def content_box(luma: np.ndarray, *, tolerance: float = 12.0, min_trim: float = 
     if h - top - bottom < min_keep * h or w - left - right < min_keep * w:
         return None
     return top, h - bottom, left, w - right
-
-
-# ------------------------------------------------------------------------------------- matching
-
-
-def match_video(
-    query: Sequence[tuple[float, Hash]],
-    listed: Mapping[Any, Sequence[tuple[float, Hash]]],
-    *,
-    quality_floor: int = int(VIDEO_DEFAULTS["quality_floor"]),
-    distance: int = int(VIDEO_DEFAULTS["distance"]),
-    query_share: float = VIDEO_DEFAULTS["query_share"],
-    listed_share: float = VIDEO_DEFAULTS["listed_share"],
-) -> dict[Any, dict[str, Any]]:
-    """vPDQ's rule by brute force, for small sets and as the test oracle of the index's version:
-    ``{key: {"query_share", "listed_share", "pairs"}}`` for each listed video that passes."""
-    q = [(t, h) for t, h in query if (h.quality or 0) >= quality_floor]
-    out: dict[Any, dict[str, Any]] = {}
-    for key, frames in listed.items():
-        frames = [(t, h) for t, h in frames if (h.quality or 0) >= quality_floor]
-        if not q or not frames:
-            continue
-        pairs = [(qt, lt, qh - lh) for qt, qh in q for lt, lh in frames if qh - lh <= distance]
-        q_share = len({p[0] for p in pairs}) / len(q)
-        l_share = len({p[1] for p in pairs}) / len(frames)
-        if q_share >= query_share and l_share >= listed_share:
-            out[key] = {"query_share": q_share, "listed_share": l_share, "pairs": pairs}
-    return out
-
-
-def aggregate_frame_hits(
-    query_times: Sequence[float],
-    hits: Iterable[tuple[int, Any, float | None, int]],
-    listed_frames: Mapping[Any, int],
-    *,
-    query_share: float = VIDEO_DEFAULTS["query_share"],
-    listed_share: float = VIDEO_DEFAULTS["listed_share"],
-) -> dict[Any, dict[str, Any]]:
-    """Per listed item, what a query video's frame hits add up to (the index's side of vPDQ).
-
-    ``query_times``: the times of the query's usable frames (quality over the floor; one per
-    frame even when it was probed with several hashes). ``hits``: ``(query frame index, listed
-    key, listed frame time or None for a still picture, distance)``. ``listed_frames``: usable
-    frames per listed video. A listed video is reported when the share of query frames that hit
-    it and the share of its frames that were hit pass the thresholds; a listed still picture
-    when any frame hits it. Each result has ``distance`` (the closest), ``timestamps`` (query
-    time, and the listed frame's time for a video, per hitting query frame, closest first per
-    frame) and, for videos, both shares.
-    """
-    best: dict[Any, dict[int, tuple[int, float | None]]] = {}
-    listed_hit: dict[Any, set[float]] = {}
-    for qi, key, listed_time, dist in hits:
-        per_frame = best.setdefault(key, {})
-        if qi not in per_frame or dist < per_frame[qi][0]:
-            per_frame[qi] = (dist, listed_time)
-        if listed_time is not None:
-            listed_hit.setdefault(key, set()).add(listed_time)
-    out: dict[Any, dict[str, Any]] = {}
-    usable = max(len(query_times), 1)
-    for key, per_frame in best.items():
-        distance = min(d for d, _ in per_frame.values())
-        if key in listed_hit:
-            q_share = len(per_frame) / usable
-            l_share = len(listed_hit[key]) / max(listed_frames.get(key, 0), 1)
-            if q_share + 1e-9 < query_share or l_share + 1e-9 < listed_share:
-                continue
-            stamps = [[query_times[qi], lt] for qi, (_, lt) in sorted(per_frame.items())]
-            out[key] = {"distance": distance, "query_share": round(q_share, 4), "listed_share": round(min(l_share, 1.0), 4),
-                        "timestamps": stamps}
-        else:
-            out[key] = {"distance": distance, "timestamps": [query_times[qi] for qi in sorted(per_frame)]}
-    return out
-
-
-def frames_of(record_frames: Iterable[Mapping[str, Any]]) -> list[tuple[float, Hash]]:
-    """``[(timestamp, Hash)]`` from a record's ``frames`` (or a vPDQ list's lines)."""
-    return [(float(f["timestamp"]), Hash.from_hex("pdq", f["pdq"], f.get("quality"))) for f in record_frames]
