@@ -39,7 +39,8 @@ from .errors import MediaError, media_errors
 from .hashes import Hash
 from .video_match import VIDEO_DEFAULTS
 
-__all__ = ["VideoFrame", "VideoHashes", "hash_video", "VIDEO_DEFAULTS", "LIST_EVERY_SECONDS"]
+__all__ = ["VideoFrame", "VideoHashes", "hash_video", "VIDEO_DEFAULTS", "LIST_EVERY_SECONDS", "VIDEO_MAX_PIXELS", "open_video",
+           "sample_frames"]
 
 VideoSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
 
@@ -50,7 +51,7 @@ VideoSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[by
 #: at ``every_seconds=1``; lists made at 1 s (vPDQ's) still match, as before.
 LIST_EVERY_SECONDS = 0.25
 
-_DEFAULT_MAX_PIXELS = 100_000_000  # decode.DEFAULT_MAX_PIXELS, without importing the picture layer
+VIDEO_MAX_PIXELS = 100_000_000  # decode.DEFAULT_MAX_PIXELS, without importing the picture layer
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ class VideoHashes:
 
 
 @media_errors()  # whatever else fails inside FFmpeg or the hashing is a MediaError with a code
-def _open(source: VideoSource) -> tuple[Any, IO[bytes] | None]:
+def open_video(source: VideoSource) -> tuple[Any, IO[bytes] | None]:
+    """A PyAV container of a path, bytes or a binary file, and the handle to close after it (package-internal: tmk.py)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         handle: IO[bytes] | None = io.BytesIO(bytes(source))
         target: Any = handle
@@ -116,7 +118,7 @@ def hash_video(
     every_seconds: float = 1.0,
     *,
     dedupe_distance: int | None = 4,
-    max_pixels: int = _DEFAULT_MAX_PIXELS,
+    max_pixels: int = VIDEO_MAX_PIXELS,
     time_limit: float = 600.0,
     max_frames: int = 100_000,
 ) -> VideoHashes:
@@ -133,9 +135,9 @@ def hash_video(
     """
     if not every_seconds > 0:
         raise ValueError("every_seconds must be positive")
-    container, handle = _open(source)
+    container, handle = open_video(source)
     try:
-        return _sample(container, every_seconds, dedupe_distance, max_pixels, time_limit, max_frames)
+        return sample_frames(container, every_seconds, dedupe_distance, max_pixels, time_limit, max_frames)
     finally:
         container.close()
         if handle is not None:
@@ -143,8 +145,8 @@ def hash_video(
 
 
 @media_errors()
-def _sample(container: Any, every: float, dedupe: int | None, max_pixels: int, time_limit: float, max_frames: int,
-            observer: Callable[[Any], None] | None = None, observer_needs: set[int] | None = None) -> VideoHashes:
+def sample_frames(container: Any, every: float, dedupe: int | None, max_pixels: int, time_limit: float, max_frames: int,
+                  observer: Callable[[Any], None] | None = None, observer_needs: set[int] | None = None) -> VideoHashes:
     """The sampling loop; ``observer`` (TMK's builder) also sees every decoded frame, and then
     only frames neither needs are left undecoded (``observer_needs``: packet times it needs,
     ``None``: every frame)."""
