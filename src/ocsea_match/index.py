@@ -135,7 +135,12 @@ class HashIndex:
         entries and report, but a PDQ list (plain or delimited) goes straight into the index's
         columns (``formats.columnar``: no Python object per line, a bounded read buffer).
 
-        >>> report = index.add_list_file("known_list.csv")  # doctest: +SKIP
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "known_list.csv"
+        >>> _ = path.write_text("hash,id,category\\n%s,A1,1\\nnot a hash,A2,1\\n" % ("ab" * 32))
+        >>> report = HashIndex().add_list_file(path)
+        >>> report.loaded, report.problems
+        (1, [(3, "not a 64-character PDQ hash: 'not a hash'")])
         """
         from ._index_columns import add_columns
         from .formats.columnar import read_columns
@@ -230,7 +235,8 @@ class HashIndex:
         PDQ rows under ``pdq_quality_floor`` are left out, as ``add_list`` does. A list is added
         once, whole (``ValueError`` for a name already in the index).
 
-        >>> index.add_hashes("export-2024", "pdq", np.load("export.npy"), categories="1")  # doctest: +SKIP
+        >>> HashIndex().add_hashes("export-2024", "pdq", np.zeros((2, 32), np.uint8), categories="1")
+        2
         """
         info = ALGORITHM_INFO.get(algorithm)
         if info is None or info.kind == "video":
@@ -425,7 +431,14 @@ def open_index(index_dir: str | Path | None = None, *, pdq_quality_floor: int | 
     A saved index keeps the floor it was built with (entries under it are not in it): asking for
     another one is a ``ValueError``; ``None`` takes the index's own (a new index: 50).
 
-    >>> index = open_index("known.idx", pdq_quality_floor=70)  # doctest: +SKIP
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> built = HashIndex(pdq_quality_floor=70)
+    >>> built.add_hashes("known", "pdq", np.zeros((1, 32), np.uint8))
+    1
+    >>> built.save(folder)
+    >>> open_index(folder, pdq_quality_floor=70).pdq_quality_floor
+    70
     """
     if index_dir is None:
         return HashIndex(pdq_quality_floor=DEFAULT_PDQ_QUALITY_FLOOR if pdq_quality_floor is None else pdq_quality_floor,
