@@ -11,8 +11,16 @@ everything that arrived while the previous search ran and answers it with one ``
 (one range search per table for the whole batch). A lone request pays no wait; under load many
 requests share each pass over the rows.
 
->>> matcher = Matcher(IndexSource(lists=["known_list.csv"]))  # doctest: +SKIP
->>> matches = await matcher.match([query])  # doctest: +SKIP
+>>> import asyncio, numpy as np
+>>> index = HashIndex()
+>>> index.add_hashes("known", "pdq", np.zeros((1, 32), np.uint8))
+1
+>>> matcher = Matcher(IndexSource(index=index))
+>>> query = clean_query({"path": "upload.jpg", "hashes": {"pdq": {"hex": "00" * 32, "quality": 100}}})
+>>> matches, snapshot = asyncio.run(matcher.match([query]))
+>>> matches
+[[{'list': 'known', 'entry_id': 'known:1', 'category': None, 'algorithm': 'pdq', 'distance': 0, 'threshold': 31}]]
+>>> matcher.close()
 """
 
 from __future__ import annotations
