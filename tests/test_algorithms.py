@@ -7,7 +7,7 @@ import pytest
 from ocsea_match import robust
 from ocsea_match.algorithms import ALGORITHM_INFO, DIGESTS, PDQ_DIALECTS, parse_hex
 from ocsea_match.formats.model import HEX_LENGTHS
-from ocsea_match.hashers import PDQ_DIALECTS as HASHER_DIALECTS
+from ocsea_match.hashers import PDQ_DIALECTS as HASHER_DIALECTS, VIDEO_ALGORITHMS
 from ocsea_match.hashes import HASH_BITS, Hash, match_family
 from ocsea_match.index import EXACT_ALGORITHMS
 from ocsea_match.thresholds import DEFAULT_THRESHOLDS
@@ -21,6 +21,7 @@ def test_derived_tables_keep_their_values() -> None:
     assert DEFAULT_THRESHOLDS == {"pdq": 31, "phash": 10, "dhash": 10, "ahash": 10, "whash": 10, "pdq-robust": 23}
     assert EXACT_ALGORITHMS == DIGESTS == ("md5", "sha1", "sha256")
     assert PDQ_DIALECTS == HASHER_DIALECTS == ("pdq-thumb512", "pdq-nearest512")
+    assert VIDEO_ALGORITHMS == ("tmk",)
     assert [match_family(a) for a in ("pdq", "pdq-thumb512", "pdq-nearest512", "pdq-robust", "phash", "md5", "tmk")] == [
         "pdq", "pdq", "pdq", "pdq-robust", "phash", "md5", "tmk"]
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["ALGORITHM_INFO", "AlgorithmInfo", "DIGESTS", "EXACT", "PERCEPTUAL", "PDQ_DIALECTS", "hex_lengths",
+__all__ = ["ALGORITHM_INFO", "AlgorithmInfo", "DIGESTS", "EXACT", "PERCEPTUAL", "PDQ_DIALECTS", "VIDEO", "hex_lengths",
            "parse_hex"]
 
 
@@ -88,6 +88,7 @@ ALGORITHM_INFO: dict[str, AlgorithmInfo] = {row[0]: AlgorithmInfo(*row) for row 
 #: Names by kind, in the table's order.
 PERCEPTUAL: tuple[str, ...] = tuple(a.name for a in ALGORITHM_INFO.values() if a.perceptual)
 EXACT: tuple[str, ...] = tuple(a.name for a in ALGORITHM_INFO.values() if a.exact)
+VIDEO: tuple[str, ...] = tuple(a.name for a in ALGORITHM_INFO.values() if a.kind == "video")
 #: The file digests every record carries (the exact algorithms).
 DIGESTS = EXACT
 #: PDQ as other tools compute it (matched in PDQ's table at PDQ's threshold).

@@ -26,7 +26,7 @@ from scipy.fft import dct as _dct
 from . import _core
 from .decode import DEFAULT_MAX_PIXELS, Decoded, open_image
 from .errors import MediaError, media_errors
-from .algorithms import PDQ_DIALECTS as _DIALECTS
+from .algorithms import PDQ_DIALECTS as _DIALECTS, VIDEO as _VIDEO
 from .hashes import Hash
 
 __all__ = [
@@ -260,7 +260,7 @@ ALGORITHMS: dict[str, Algorithm] = {
 
 
 #: Algorithms of whole videos (``tmk.py``): asked for like the others, computed only for videos.
-VIDEO_ALGORITHMS: tuple[str, ...] = ("tmk",)
+VIDEO_ALGORITHMS: tuple[str, ...] = _VIDEO  # algorithms.ALGORITHM_INFO's video rows
 
 
 def _check_algorithms(algorithms: Iterable[str] | str) -> tuple[str, ...]:
