@@ -91,8 +91,7 @@ class HashIndex:
 
     @classmethod
     def from_parts(cls, parts: IndexParts, **settings: Any) -> HashIndex:
-        """An index holding ``parts`` (as ``_index_files.load_parts`` reads them), with the
-        settings of ``HashIndex(...)``."""
+        """An index holding ``parts`` (``_index_files.load_parts``), with ``HashIndex(...)``'s settings."""
         index = cls(**settings)
         index.parts = parts
         return index

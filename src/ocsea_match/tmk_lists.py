@@ -30,6 +30,7 @@ import numpy as np
 
 from . import _tmk
 from .formats.model import HashList, ListEntry, ListError, LoadReport
+from .matches import Match, sort_key
 from .tmk import COEFFICIENTS, PERIODS, TMK, TMK_FILE_SIZE, TMK_THRESHOLDS, TMKError
 
 __all__ = ["TMKTable", "read_tmk_field", "read_tmk_folder", "is_tmk", "tmk_to_text", "tmk_from_text"]
@@ -144,7 +145,7 @@ class TMKTable:
         second = _tmk.level2_many(query.cos, query.sin, self.cos, self.sin, rows, np.asarray(PERIODS, np.int32), COEFFICIENTS)
         return [(int(self.entries[r]), float(first[r]), float(s)) for r, s in zip(rows.tolist(), second.tolist()) if s >= level2]
 
-    def match_record(self, record: Mapping[str, Any], describe: Callable[[int], tuple[str, str, str | None]]) -> list[dict[str, Any]]:
+    def match_record(self, record: Mapping[str, Any], describe: Callable[[int], tuple[str, str, str | None]]) -> list[Match]:
         """The matches of a query record's ``tmk`` (base64 text or a ``TMK``), best first."""
         value = record.get("tmk")
         if value is None or not len(self):
@@ -153,16 +154,16 @@ class TMKTable:
             query = value if isinstance(value, TMK) else tmk_from_text(str(value))
         except TMKError:
             return []
-        best: dict[tuple[str, str], dict[str, Any]] = {}
+        best: dict[tuple[str, str], Match] = {}
         for entry, l1, l2 in self.search(query):
             list_name, entry_id, category = describe(entry)
-            match = {"list": list_name, "entry_id": entry_id, "category": category, "algorithm": "tmk",
+            match: Match = {"list": list_name, "entry_id": entry_id, "category": category, "algorithm": "tmk",
                      "distance": round(1.0 - min(l1, l2), 6), "threshold": round(1.0 - min(TMK_THRESHOLDS.values()), 6),
                      "level1": round(l1, 6), "level2": round(l2, 6)}
             key = (list_name, entry_id)
             if key not in best or match["distance"] < best[key]["distance"]:
                 best[key] = match
-        return sorted(best.values(), key=lambda m: (m["distance"], m["list"], m["entry_id"]))
+        return sorted(best.values(), key=sort_key)
 
     # ------------------------------------------------------------------------- persistence
 
