@@ -12,9 +12,24 @@ best time offset, native) >= 0.7 for those that pass. A match reports both score
 every match has a distance under a threshold, ``distance = 1 - min(level1, level2)`` against
 ``threshold = 0.3``.
 
->>> hash_list, report = load_list("known_tmks/")  # a folder of .tmk files  # doctest: +SKIP
->>> index.match({"tmk": tmk_to_text(hash_video_tmk("clip.mp4"))})  # doctest: +SKIP
-[{'list': 'known_tmks', 'entry_id': 'clip-a', 'algorithm': 'tmk', 'level1': 0.9998, 'level2': 0.9997, ...}]
+>>> import io, pathlib, tempfile, av
+>>> from ocsea_match import HashIndex, hash_video_tmk, load_list
+>>> buffer = io.BytesIO()  # a generated 2 s clip
+>>> with av.open(buffer, "w", format="mp4") as out:
+...     stream = out.add_stream("mpeg4", rate=8)
+...     stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+...     for i in range(16):
+...         gray = (np.indices((48, 64)).sum(axis=0) * (i + 1) % 256).astype(np.uint8)
+...         out.mux(stream.encode(av.VideoFrame.from_ndarray(np.dstack([gray] * 3), format="rgb24")))
+...     out.mux(stream.encode())
+>>> tmk = hash_video_tmk(buffer.getvalue())
+>>> folder = pathlib.Path(tempfile.mkdtemp()) / "known_tmks"
+>>> folder.mkdir()
+>>> _ = (folder / "clip-a.tmk").write_bytes(tmk.to_bytes())
+>>> hash_list, report = load_list(folder)  # a folder of .tmk files
+>>> index, reports = HashIndex.from_lists([hash_list])
+>>> [(m["list"], m["entry_id"], m["algorithm"], m["level1"]) for m in index.match({"tmk": tmk_to_text(tmk)})]
+[('known_tmks', 'clip-a', 'tmk', 1.0)]
 """
 
 from __future__ import annotations
