@@ -43,8 +43,8 @@ else:
     report = index.add_list_file(path)
 seconds = time.perf_counter() - start
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-size = sum(t.hash_bytes + t.entries.nbytes for t in index._perceptual.values()) + index._entries.codes.nbytes
-size += sum(ids.nbytes for ids in index._entries.ids) + sum(len(v) * 8 for v in index._exact.values())
+size = sum(t.hash_bytes + t.entries.nbytes for t in index.parts.perceptual.values()) + index.parts.entries.codes.nbytes
+size += sum(ids.nbytes for ids in index.parts.entries.ids) + sum(len(v) * 8 for v in index.parts.exact.values())
 print(json.dumps({"seconds": seconds, "peak_mb": (after - before) / 1024, "index_mb": size / 2**20,
                   "entries": len(index), "problems": len(report.problems)}), flush=True)
 os._exit(0)

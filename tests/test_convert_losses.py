@@ -38,7 +38,7 @@ def test_vics_carries_quality_and_video_frames() -> None:
     index, reports = HashIndex.from_lists([back])
     assert [e for e, _ in reports[0].unmatched] == ["flat"]
     assert index.match({"hashes": {"pdq": {"hex": H1, "quality": 100}}}) == []
-    assert len(index._video_frames) == 1
+    assert len(index.parts.video_frames) == 1
 
 
 def test_pdq_csv_says_what_it_cannot_carry() -> None:

@@ -183,8 +183,8 @@ def test_numeric_ids_cost_eight_bytes_and_come_back_as_written(tmp_path: Path) -
     index = HashIndex()
     index.add_hashes("numeric", "pdq", rows, entry_ids=numeric)
     index.add_hashes("mixed", "pdq", rows, entry_ids=mixed)
-    assert index._entries.ids[0].kind == "numeric" and index._entries.ids[0].nbytes == 50 * 8
-    assert index._entries.ids[1].kind == "explicit"
+    assert index.parts.entries.ids[0].kind == "numeric" and index.parts.entries.ids[0].nbytes == 50 * 8
+    assert index.parts.entries.ids[1].kind == "explicit"
     index.save(tmp_path / "ix")
     again = HashIndex.load(tmp_path / "ix")
     for ix in (index, again):

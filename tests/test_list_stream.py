@@ -94,9 +94,9 @@ def _same(path: Path, may_fall_back: bool = False) -> None:
 
 
 def _index_state(index: HashIndex) -> tuple:
-    table = index._perceptual["pdq"]
-    described = [index._entries.describe(k) for k in range(len(index))]
-    return described, table.rows.tobytes(), table.entries.tolist(), index._entries.vocabulary
+    table = index.parts.perceptual["pdq"]
+    described = [index.parts.entries.describe(k) for k in range(len(index))]
+    return described, table.rows.tobytes(), table.entries.tolist(), index.parts.entries.vocabulary
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -13,7 +13,7 @@ from conftest import SHARED
 from ocsea_match import HashIndex, hash_file, hash_image, load_list
 from ocsea_match.cli import EXIT_MATCHES, EXIT_OK, main
 from ocsea_match.formats import HashList, ListEntry
-from ocsea_match.video import frames_of, match_video
+from video_helpers import frames_of, match_video
 
 CORPUS_VIDEOS = SHARED / "corpus" / "videos"
 

@@ -1,6 +1,6 @@
 """A PDQ list read into columns (``formats.columnar``) added to a HashIndex as ``add_list`` adds it.
 
-Private to ``index.py``. Same entries, numbers, categories, quality-floor report lines and refusal
+Package-internal: ``HashIndex.add_list_file`` adds through it (``HashIndex.new_list``). Same entries, numbers, categories, quality-floor report lines and refusal
 as ``add_list`` of the ``HashList`` that ``load_list`` reads from the same file, without a Python
 object per entry when the ids are generated or plain decimal numbers.
 """
@@ -69,13 +69,12 @@ def add_columns(index: HashIndex, columns: Columns) -> None:
         seen, at = np.unique(codes, return_index=True)
         appearing = seen[np.argsort(at)]  # categories in order of first appearance, as add_list encodes them
     table = np.zeros(len(vocabulary), np.uint32)
-    with index._lock:
-        index._check_new(columns.name)
-        table[appearing] = index._entries.encode([vocabulary[c] for c in appearing.tolist()], len(appearing))
-        start = index._entries.append(columns.name, entry_ids, table[codes])
+    with index.new_list(columns.name) as parts:
+        table[appearing] = parts.entries.encode([vocabulary[c] for c in appearing.tolist()], len(appearing))
+        start = parts.entries.append(columns.name, entry_ids, table[codes])
         entries = (np.arange(start, start + len(head), dtype=np.uint32) if entry_of is None
                    else (start + entry_of).astype(np.uint32))
-        if "pdq" not in index._perceptual and "pdq" not in index._times:  # the halves become the table
-            index._perceptual["pdq"] = Split256.adopt(head, tail, entries)
+        if "pdq" not in parts.perceptual and "pdq" not in parts.times:  # the halves become the table
+            parts.perceptual["pdq"] = Split256(head, tail, entries)
         else:
-            index._add_rows("pdq", np.hstack([head, tail]), entries)
+            parts.add_rows("pdq", np.hstack([head, tail]), entries)

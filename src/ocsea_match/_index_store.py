@@ -1,25 +1,24 @@
-"""The index's storage: hash tables searched exhaustively, and columnar entry metadata.
+"""The index's storage: hash tables searched exhaustively, columnar entry metadata, and
+``IndexParts``, everything an index holds (what ``_index_files`` saves and loads).
 
-Private to ``index.py`` (which says how a search is chosen); kept apart so that each module stays
-one job: this one holds rows and entries, ``index.py`` turns queries into matches and files.
+Package-internal (``index.py`` says how a search is chosen); kept apart so that each module stays
+one job: this one holds rows and entries, ``index.py`` turns queries into matches.
 """
 
 from __future__ import annotations
 
 import bisect
-import math
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import faiss
 import numpy as np
 
 from . import _core
-from .hashes import HASH_BITS
+from .algorithms import ALGORITHM_INFO, EXACT
+from .tmk_lists import TMKTable
 
-__all__ = ["Entries", "Flat", "Ids", "MAX_ENTRIES", "Split256", "new_table", "read_npy"]
+__all__ = ["Entries", "Flat", "Ids", "IndexParts", "MAX_ENTRIES", "Split256", "Table", "new_table"]
 
 MAX_ENTRIES = 2**32 - 1  # entry numbers are uint32
 
@@ -32,22 +31,20 @@ class Split256:
 
     nbytes = 32
 
-    def __init__(self) -> None:
-        empty = np.zeros((0, 2), np.uint64)
+    def __init__(self, head: np.ndarray | None = None, tail: np.ndarray | None = None,
+                 entries: np.ndarray | None = None) -> None:
+        """Empty, or the rows given as halves (n x 16 uint8 each), kept without a copy when they
+        are contiguous, with their entry numbers."""
+        if head is None or tail is None or entries is None:
+            empty = np.zeros((0, 2), np.uint64)
+            head, tail, entries = empty, empty, np.zeros(0, np.uint32)
+        else:
+            head, tail = (np.ascontiguousarray(h, np.uint8).view(np.uint64).reshape(-1, 2) for h in (head, tail))
         # replaced whole on every add, so that a search reads one consistent snapshot
-        self._data: tuple[np.ndarray, np.ndarray, np.ndarray] = (empty, empty, np.zeros(0, np.uint32))
+        self._data: tuple[np.ndarray, np.ndarray, np.ndarray] = (head, tail, entries.astype(np.uint32, copy=False))
 
     def __len__(self) -> int:
         return len(self._data[2])
-
-    @classmethod
-    def adopt(cls, head: np.ndarray, tail: np.ndarray, entries: np.ndarray) -> Split256:
-        """A table of the rows given as halves (n x 16 uint8 each), kept without a copy when they
-        are contiguous."""
-        table = cls()
-        halves = [np.ascontiguousarray(h, np.uint8).view(np.uint64).reshape(-1, 2) for h in (head, tail)]
-        table._data = (halves[0], halves[1], entries.astype(np.uint32, copy=False))
-        return table
 
     def add(self, rows: np.ndarray, entries: np.ndarray) -> None:
         """Append packed rows (n x 32 uint8) with their entry numbers (one copy of the old rows)."""
@@ -110,8 +107,12 @@ class Flat:
         return len(self) * self.nbytes
 
 
-def new_table(family: str) -> Split256 | Flat:
-    return Split256() if HASH_BITS[family] == 256 else Flat(HASH_BITS[family])
+Table = Split256 | Flat
+
+
+def new_table(family: str) -> Table:
+    bits = ALGORITHM_INFO[family].bits
+    return Split256() if bits == 256 else Flat(bits)
 
 
 # --------------------------------------------------------------------------------------------- entries
@@ -174,13 +175,16 @@ def _is_plain_number(text: str) -> bool:
 class Entries:
     """Entry metadata, columnar: list by ranges of entry numbers, ids per list, category codes."""
 
-    def __init__(self) -> None:
+    def __init__(self, vocabulary: Sequence[str | None] = (None,)) -> None:
+        """No entries; categories coded by ``vocabulary`` (code 0: no category)."""
         self.names: list[str] = []
         self.starts: list[int] = [0]  # list i has entries starts[i] .. starts[i + 1] - 1
         self.ids: list[Ids] = []
         self.codes = np.zeros(0, np.uint16)
-        self.vocabulary: list[str | None] = [None]  # code 0: no category
-        self._code_of: dict[str | None, int] = {None: 0}
+        self.vocabulary: list[str | None] = list(vocabulary)  # code 0: no category
+        if not self.vocabulary or self.vocabulary[0] is not None or not all(isinstance(c, str) for c in self.vocabulary[1:]):
+            raise ValueError("the category vocabulary is malformed")
+        self._code_of: dict[str | None, int] = {c: i for i, c in enumerate(self.vocabulary)}
 
     def __len__(self) -> int:
         return self.starts[-1]
@@ -218,31 +222,47 @@ class Entries:
         i = bisect.bisect_right(self.starts, entry) - 1
         return self.names[i], self.ids[i].get(self.names[i], entry - self.starts[i]), self.vocabulary[self.codes[entry]]
 
+    def sizes(self) -> dict[str, int]:
+        """``{list name: its number of entries}``."""
+        return {name: self.starts[i + 1] - self.starts[i] for i, name in enumerate(self.names)}
 
-# --------------------------------------------------------------------------------------------- files
+
+# --------------------------------------------------------------------------------------------- all of it
 
 
-def read_npy(path: str | Path) -> np.ndarray:
-    """A ``.npy`` file of plain numbers, read without pickle; ``ValueError`` for anything else,
-    checked before any memory is given to it (a header may declare any shape)."""
-    with open(path, "rb") as f:
-        try:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-            elif version == (2, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-            else:
-                raise ValueError(f"NPY version {version} is not one this tool writes")
-        except (ValueError, SyntaxError, EOFError, TypeError, MemoryError) as exc:
-            raise ValueError(f"{Path(path).name}: not a NumPy array file ({type(exc).__name__}: {exc})") from None
-        if dtype.hasobject or dtype.kind not in "uif" or fortran:
-            raise ValueError(f"{Path(path).name}: holds {dtype} values, not plain numbers")
-        offset = f.tell()
-        size = os.fstat(f.fileno()).st_size
-        count = math.prod(shape)
-        if count * dtype.itemsize != size - offset:
-            raise ValueError(f"{Path(path).name}: its header declares {shape} values of {dtype}, "
-                             f"the file holds {size - offset} bytes")
-        array = np.fromfile(f, dtype=dtype, count=count)
-    return array.reshape(shape)
+@dataclass
+class IndexParts:
+    """Everything an index holds: entries, a table per perceptual family (with, for rows of listed
+    video frames, their times), listed videos' frame counts, exact-digest sets, listed TMKs."""
+
+    entries: Entries = field(default_factory=Entries)
+    perceptual: dict[str, Table] = field(default_factory=dict)
+    times: dict[str, np.ndarray] = field(default_factory=dict)  # per table row: its frame's time, NaN for pictures
+    video_frames: dict[int, int] = field(default_factory=dict)  # listed video entry -> its usable frames
+    exact: dict[str, dict[str, list[int]]] = field(default_factory=lambda: {a: {} for a in EXACT})
+    tmk: TMKTable = field(default_factory=TMKTable)
+
+    def add_rows(self, family: str, rows: np.ndarray, numbers: np.ndarray, times: np.ndarray | None = None) -> None:
+        """Append rows with their entry numbers and, for listed video frames, their times."""
+        if len(rows):
+            table = self.perceptual.setdefault(family, new_table(family))
+            before = len(table)
+            if times is not None or family in self.times:
+                old = self.times.get(family, np.full(before, np.nan, np.float32))
+                new = np.full(len(rows), np.nan, np.float32) if times is None else np.asarray(times, np.float32)
+                self.times[family] = np.concatenate([old, new])
+            table.add(np.ascontiguousarray(rows, dtype=np.uint8), numbers)
+
+    def table(self, family: str) -> Table | None:
+        """The family's table when it has rows."""
+        table = self.perceptual.get(family)
+        return table if table is not None and len(table) else None
+
+    def listed_times(self, family: str, labels: np.ndarray) -> list[float | None]:
+        """The listed video frame time of each hit row (None for a listed picture)."""
+        times = self.times.get(family)
+        if times is None:
+            return [None] * len(labels)
+        return [None if t != t else float(t) for t in times[labels].tolist()]  # NaN: a picture
+
+

@@ -26,6 +26,7 @@ from scipy.fft import dct as _dct
 from . import _core
 from .decode import DEFAULT_MAX_PIXELS, Decoded, open_image
 from .errors import MediaError, media_errors
+from .algorithms import PDQ_DIALECTS as _DIALECTS, VIDEO as _VIDEO
 from .hashes import Hash
 
 __all__ = [
@@ -45,7 +46,7 @@ DEFAULT_ALGORITHMS: tuple[str, ...] = ("pdq",)
 
 #: PDQ as other tools compute it: they shrink the picture first, and the same picture's hashes
 #: can then differ by more than the match threshold. ``pdq`` itself is full resolution.
-PDQ_DIALECTS: tuple[str, ...] = ("pdq-thumb512", "pdq-nearest512")
+PDQ_DIALECTS: tuple[str, ...] = _DIALECTS  # algorithms.ALGORITHM_INFO's dialects of pdq
 
 #: Decoding modes. ``exact``: full decode, the reference's pixels. ``fast``: a JPEG is decoded at
 #: 1/2, 1/4 or 1/8 scale in the DCT domain, keeping both sides at least the largest
@@ -259,7 +260,7 @@ ALGORITHMS: dict[str, Algorithm] = {
 
 
 #: Algorithms of whole videos (``tmk.py``): asked for like the others, computed only for videos.
-VIDEO_ALGORITHMS: tuple[str, ...] = ("tmk",)
+VIDEO_ALGORITHMS: tuple[str, ...] = _VIDEO  # algorithms.ALGORITHM_INFO's video rows
 
 
 def _check_algorithms(algorithms: Iterable[str] | str) -> tuple[str, ...]:

@@ -12,31 +12,24 @@ print (PDQ reference / pdqhash, imagehash 4.x).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import _core
+from .algorithms import ALGORITHM_INFO, parse_hex
 
 __all__ = ["Hash", "HASH_BITS", "match_family", "pack_hashes", "hamming_one_to_many", "hamming_many_to_many"]
 
-#: Number of bits of each algorithm's hash.
-HASH_BITS: dict[str, int] = {
-    "pdq": 256, "pdq-thumb512": 256, "pdq-nearest512": 256, "phash": 64, "dhash": 64, "ahash": 64, "whash": 64,
-    "pdq-robust": 256,  # a listed picture's derived rows (robust.list_hashes): a table of their own
-}
-
-_PDQ_DIALECTS = ("pdq", "pdq-thumb512", "pdq-nearest512")
+#: Number of bits of each perceptual algorithm's hash (derived from ``algorithms.ALGORITHM_INFO``).
+HASH_BITS: dict[str, int] = {a.name: a.bits for a in ALGORITHM_INFO.values() if a.perceptual}
 
 
-#: The index table a hash is matched in: every PDQ dialect is matched against PDQ entries.
 def match_family(algorithm: str) -> str:
-    return "pdq" if algorithm in _PDQ_DIALECTS else algorithm
-
-
-_HEX = re.compile(r"^[0-9a-fA-F]+$")
+    """The index table a hash is matched in: every PDQ dialect is matched against PDQ entries."""
+    info = ALGORITHM_INFO.get(algorithm)
+    return algorithm if info is None else info.family
 
 
 @dataclass(frozen=True)
@@ -66,11 +59,9 @@ class Hash:
 
     @classmethod
     def from_hex(cls, algorithm: str, hex_string: str, quality: int | None = None) -> Hash:
-        """Parse a hex string (either case; PDQ: 64 characters, others: 16)."""
-        text = hex_string.strip()
-        if not text or len(text) % 2 or not _HEX.match(text):
-            raise ValueError(f"not a hex hash: {hex_string!r}")
-        return cls(algorithm, bytes.fromhex(text), quality)
+        """Parse a hex string (either case, spaces around it ignored; ``algorithms.parse_hex``)."""
+        text = hex_string.strip() if isinstance(hex_string, str) else hex_string
+        return cls(algorithm, bytes.fromhex(parse_hex(algorithm, text)), quality)
 
     @classmethod
     def from_bits(cls, algorithm: str, bits: np.ndarray, quality: int | None = None) -> Hash:

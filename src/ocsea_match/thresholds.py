@@ -20,18 +20,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .hashes import HASH_BITS
-from .robust import THRESHOLD as ROBUST_THRESHOLD
+from .algorithms import ALGORITHM_INFO
 
 __all__ = ["DEFAULT_THRESHOLDS", "MAX_THRESHOLDS", "DEFAULT_PDQ_QUALITY_FLOOR", "check_thresholds", "check_quality_floor",
            "threshold_help"]
 
-#: Inclusive Hamming thresholds. PDQ's 31 is Meta's recommendation; the 64-bit hashes' 10 is the
-#: usual imagehash practice, to be calibrated (benchmarks/robustness).
-DEFAULT_THRESHOLDS: dict[str, int] = {"pdq": 31, "phash": 10, "dhash": 10, "ahash": 10, "whash": 10,
-                                      "pdq-robust": ROBUST_THRESHOLD}
+#: Inclusive Hamming thresholds of the index tables (``algorithms.ALGORITHM_INFO``). PDQ's 31 is
+#: Meta's recommendation; the 64-bit hashes' 10 is the usual imagehash practice, to be calibrated
+#: (benchmarks/robustness); pdq-robust's is ``robust.THRESHOLD``.
+DEFAULT_THRESHOLDS: dict[str, int] = {a.name: a.default_threshold for a in ALGORITHM_INFO.values()
+                                      if a.default_threshold is not None}
 #: The largest threshold that can still mean "the same picture": below a quarter of the bits.
-MAX_THRESHOLDS: dict[str, int] = {name: HASH_BITS[name] // 4 - 1 for name in DEFAULT_THRESHOLDS}
+MAX_THRESHOLDS: dict[str, int] = {name: ALGORITHM_INFO[name].bits // 4 - 1 for name in DEFAULT_THRESHOLDS}
 #: PDQ hashes with a quality under this are not matched (Meta's recommendation: flat pictures'
 #: hashes say little). 0 matches every hash; above 100 nothing would match.
 DEFAULT_PDQ_QUALITY_FLOOR = 50
@@ -53,7 +53,7 @@ def check_thresholds(thresholds: Mapping[str, object] | None) -> dict[str, int]:
 
 
 def threshold_help(name: str) -> str:
-    bits = HASH_BITS[name]
+    bits = ALGORITHM_INFO[name].bits
     return (f"{name} hashes have {bits} bits and unrelated pictures differ in about {bits // 2}; at {bits // 4} or more "
             f"differing bits a match no longer means the same picture (default {DEFAULT_THRESHOLDS[name]})")
 

@@ -12,9 +12,24 @@ best time offset, native) >= 0.7 for those that pass. A match reports both score
 every match has a distance under a threshold, ``distance = 1 - min(level1, level2)`` against
 ``threshold = 0.3``.
 
->>> hash_list, report = load_list("known_tmks/")  # a folder of .tmk files  # doctest: +SKIP
->>> index.match({"tmk": tmk_to_text(hash_video_tmk("clip.mp4"))})  # doctest: +SKIP
-[{'list': 'known_tmks', 'entry_id': 'clip-a', 'algorithm': 'tmk', 'level1': 0.9998, 'level2': 0.9997, ...}]
+>>> import io, pathlib, tempfile, av
+>>> from ocsea_match import HashIndex, hash_video_tmk, load_list
+>>> buffer = io.BytesIO()  # a generated 2 s clip
+>>> with av.open(buffer, "w", format="mp4") as out:
+...     stream = out.add_stream("mpeg4", rate=8)
+...     stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+...     for i in range(16):
+...         gray = (np.indices((48, 64)).sum(axis=0) * (i + 1) % 256).astype(np.uint8)
+...         out.mux(stream.encode(av.VideoFrame.from_ndarray(np.dstack([gray] * 3), format="rgb24")))
+...     out.mux(stream.encode())
+>>> tmk = hash_video_tmk(buffer.getvalue())
+>>> folder = pathlib.Path(tempfile.mkdtemp()) / "known_tmks"
+>>> folder.mkdir()
+>>> _ = (folder / "clip-a.tmk").write_bytes(tmk.to_bytes())
+>>> hash_list, report = load_list(folder)  # a folder of .tmk files
+>>> index, reports = HashIndex.from_lists([hash_list])
+>>> [(m["list"], m["entry_id"], m["algorithm"], m["level1"]) for m in index.match({"tmk": tmk_to_text(tmk)})]
+[('known_tmks', 'clip-a', 'tmk', 1.0)]
 """
 
 from __future__ import annotations
@@ -30,6 +45,7 @@ import numpy as np
 
 from . import _tmk
 from .formats.model import HashList, ListEntry, ListError, LoadReport
+from .matches import Match, sort_key
 from .tmk import COEFFICIENTS, PERIODS, TMK, TMK_FILE_SIZE, TMK_THRESHOLDS, TMKError
 
 __all__ = ["TMKTable", "read_tmk_field", "read_tmk_folder", "is_tmk", "tmk_to_text", "tmk_from_text"]
@@ -144,7 +160,7 @@ class TMKTable:
         second = _tmk.level2_many(query.cos, query.sin, self.cos, self.sin, rows, np.asarray(PERIODS, np.int32), COEFFICIENTS)
         return [(int(self.entries[r]), float(first[r]), float(s)) for r, s in zip(rows.tolist(), second.tolist()) if s >= level2]
 
-    def match_record(self, record: Mapping[str, Any], describe: Callable[[int], tuple[str, str, str | None]]) -> list[dict[str, Any]]:
+    def match_record(self, record: Mapping[str, Any], describe: Callable[[int], tuple[str, str, str | None]]) -> list[Match]:
         """The matches of a query record's ``tmk`` (base64 text or a ``TMK``), best first."""
         value = record.get("tmk")
         if value is None or not len(self):
@@ -153,16 +169,16 @@ class TMKTable:
             query = value if isinstance(value, TMK) else tmk_from_text(str(value))
         except TMKError:
             return []
-        best: dict[tuple[str, str], dict[str, Any]] = {}
+        best: dict[tuple[str, str], Match] = {}
         for entry, l1, l2 in self.search(query):
             list_name, entry_id, category = describe(entry)
-            match = {"list": list_name, "entry_id": entry_id, "category": category, "algorithm": "tmk",
+            match: Match = {"list": list_name, "entry_id": entry_id, "category": category, "algorithm": "tmk",
                      "distance": round(1.0 - min(l1, l2), 6), "threshold": round(1.0 - min(TMK_THRESHOLDS.values()), 6),
                      "level1": round(l1, 6), "level2": round(l2, 6)}
             key = (list_name, entry_id)
             if key not in best or match["distance"] < best[key]["distance"]:
                 best[key] = match
-        return sorted(best.values(), key=lambda m: (m["distance"], m["list"], m["entry_id"]))
+        return sorted(best.values(), key=sort_key)
 
     # ------------------------------------------------------------------------- persistence
 

@@ -1,4 +1,4 @@
-"""Video: PDQ of frames sampled at a fixed rate of media time, vPDQ style, and vPDQ's match rule.
+"""Video: PDQ of frames sampled at a fixed rate of media time, vPDQ style (matching: ``video_match.py``).
 
 Frames are chosen by their presentation time: the first frame at or after 0 s, ``every_seconds``,
 2 x ``every_seconds`` ... For a constant frame rate this is the frame Meta's vPDQ hashes (its
@@ -15,9 +15,18 @@ that no other frame references are not decoded at all (FFmpeg's ``skip_frame``),
 typical H.264 file with B-frames halves the decoding work. Decoding is bounded in time and in
 frame size, so one poisoned file cannot stall a batch.
 
->>> video = hash_video("clip.mp4")  # doctest: +SKIP
->>> [(f.timestamp, f.hash.hex[:8], f.hash.quality) for f in video.frames][:2]  # doctest: +SKIP
-[(0.0, 'e271017a', 100), (1.0, 'c0f11178', 98)]
+>>> import io, numpy as np
+>>> buffer = io.BytesIO()  # a 2 s clip, 4 frames a second: a gradient, brighter after 1 s
+>>> with av.open(buffer, "w", format="mp4") as out:
+...     stream = out.add_stream("mpeg4", rate=4)
+...     stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+...     for i in range(8):
+...         gray = np.indices((48, 64)).sum(axis=0).astype(np.uint8) * (i // 4 + 1)
+...         out.mux(stream.encode(av.VideoFrame.from_ndarray(np.dstack([gray] * 3), format="rgb24")))
+...     out.mux(stream.encode())
+>>> video = hash_video(buffer.getvalue())
+>>> [f.timestamp for f in video.frames]
+[0.0, 1.0]
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ import io
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any, Union
 
@@ -37,15 +46,13 @@ from av.video.reformatter import Interpolation, VideoReformatter
 from . import _core
 from .errors import MediaError, media_errors
 from .hashes import Hash
+from .video_match import VIDEO_DEFAULTS
 
-__all__ = ["VideoFrame", "VideoHashes", "hash_video", "match_video", "aggregate_frame_hits", "VIDEO_DEFAULTS", "LIST_EVERY_SECONDS"]
+__all__ = ["VideoFrame", "VideoHashes", "hash_video", "VIDEO_DEFAULTS", "LIST_EVERY_SECONDS", "VIDEO_MAX_PIXELS", "open_video",
+           "sample_frames"]
 
 VideoSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
 
-#: vPDQ's matching defaults: frames under quality 50 ignored, PDQ distance <= 31, and a video
-#: matches when 80% of the query's frames match it (``listed_share``: of the listed video's
-#: frames, 0 = not required, as vPDQ's default).
-VIDEO_DEFAULTS: dict[str, float] = {"quality_floor": 50, "distance": 31, "query_share": 0.8, "listed_share": 0.0}
 
 #: The sampling-phase rule: a video being listed is hashed at this interval, four times the
 #: query's one frame a second, so that every query frame lies within 1/8 s of a listed frame
@@ -53,7 +60,7 @@ VIDEO_DEFAULTS: dict[str, float] = {"quality_floor": 50, "distance": 31, "query_
 #: at ``every_seconds=1``; lists made at 1 s (vPDQ's) still match, as before.
 LIST_EVERY_SECONDS = 0.25
 
-_DEFAULT_MAX_PIXELS = 100_000_000  # decode.DEFAULT_MAX_PIXELS, without importing the picture layer
+VIDEO_MAX_PIXELS = 100_000_000  # decode.DEFAULT_MAX_PIXELS, without importing the picture layer
 
 
 @dataclass(frozen=True)
@@ -98,7 +105,8 @@ class VideoHashes:
 
 
 @media_errors()  # whatever else fails inside FFmpeg or the hashing is a MediaError with a code
-def _open(source: VideoSource) -> tuple[Any, IO[bytes] | None]:
+def open_video(source: VideoSource) -> tuple[Any, IO[bytes] | None]:
+    """A PyAV container of a path, bytes or a binary file, and the handle to close after it (package-internal: tmk.py)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         handle: IO[bytes] | None = io.BytesIO(bytes(source))
         target: Any = handle
@@ -119,7 +127,7 @@ def hash_video(
     every_seconds: float = 1.0,
     *,
     dedupe_distance: int | None = 4,
-    max_pixels: int = _DEFAULT_MAX_PIXELS,
+    max_pixels: int = VIDEO_MAX_PIXELS,
     time_limit: float = 600.0,
     max_frames: int = 100_000,
 ) -> VideoHashes:
@@ -130,15 +138,15 @@ def hash_video(
     decoding part way (cut off, broken data, ``time_limit`` seconds of wall time spent) keeps the
     frames before that point and is marked ``truncated`` with a warning.
 
-    >>> hash_video(b"not a video")  # doctest: +SKIP
+    >>> hash_video(b"not a video")  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     MediaError: FFmpeg cannot read the container: ...
     """
     if not every_seconds > 0:
         raise ValueError("every_seconds must be positive")
-    container, handle = _open(source)
+    container, handle = open_video(source)
     try:
-        return _sample(container, every_seconds, dedupe_distance, max_pixels, time_limit, max_frames)
+        return sample_frames(container, every_seconds, dedupe_distance, max_pixels, time_limit, max_frames)
     finally:
         container.close()
         if handle is not None:
@@ -146,8 +154,8 @@ def hash_video(
 
 
 @media_errors()
-def _sample(container: Any, every: float, dedupe: int | None, max_pixels: int, time_limit: float, max_frames: int,
-            observer: Callable[[Any], None] | None = None, observer_needs: set[int] | None = None) -> VideoHashes:
+def sample_frames(container: Any, every: float, dedupe: int | None, max_pixels: int, time_limit: float, max_frames: int,
+                  observer: Callable[[Any], None] | None = None, observer_needs: set[int] | None = None) -> VideoHashes:
     """The sampling loop; ``observer`` (TMK's builder) also sees every decoded frame, and then
     only frames neither needs are left undecoded (``observer_needs``: packet times it needs,
     ``None``: every frame)."""
@@ -288,80 +296,3 @@ def content_box(luma: np.ndarray, *, tolerance: float = 12.0, min_trim: float = 
     if h - top - bottom < min_keep * h or w - left - right < min_keep * w:
         return None
     return top, h - bottom, left, w - right
-
-
-# ------------------------------------------------------------------------------------- matching
-
-
-def match_video(
-    query: Sequence[tuple[float, Hash]],
-    listed: Mapping[Any, Sequence[tuple[float, Hash]]],
-    *,
-    quality_floor: int = int(VIDEO_DEFAULTS["quality_floor"]),
-    distance: int = int(VIDEO_DEFAULTS["distance"]),
-    query_share: float = VIDEO_DEFAULTS["query_share"],
-    listed_share: float = VIDEO_DEFAULTS["listed_share"],
-) -> dict[Any, dict[str, Any]]:
-    """vPDQ's rule by brute force, for small sets and as the test oracle of the index's version:
-    ``{key: {"query_share", "listed_share", "pairs"}}`` for each listed video that passes."""
-    q = [(t, h) for t, h in query if (h.quality or 0) >= quality_floor]
-    out: dict[Any, dict[str, Any]] = {}
-    for key, frames in listed.items():
-        frames = [(t, h) for t, h in frames if (h.quality or 0) >= quality_floor]
-        if not q or not frames:
-            continue
-        pairs = [(qt, lt, qh - lh) for qt, qh in q for lt, lh in frames if qh - lh <= distance]
-        q_share = len({p[0] for p in pairs}) / len(q)
-        l_share = len({p[1] for p in pairs}) / len(frames)
-        if q_share >= query_share and l_share >= listed_share:
-            out[key] = {"query_share": q_share, "listed_share": l_share, "pairs": pairs}
-    return out
-
-
-def aggregate_frame_hits(
-    query_times: Sequence[float],
-    hits: Iterable[tuple[int, Any, float | None, int]],
-    listed_frames: Mapping[Any, int],
-    *,
-    query_share: float = VIDEO_DEFAULTS["query_share"],
-    listed_share: float = VIDEO_DEFAULTS["listed_share"],
-) -> dict[Any, dict[str, Any]]:
-    """Per listed item, what a query video's frame hits add up to (the index's side of vPDQ).
-
-    ``query_times``: the times of the query's usable frames (quality over the floor; one per
-    frame even when it was probed with several hashes). ``hits``: ``(query frame index, listed
-    key, listed frame time or None for a still picture, distance)``. ``listed_frames``: usable
-    frames per listed video. A listed video is reported when the share of query frames that hit
-    it and the share of its frames that were hit pass the thresholds; a listed still picture
-    when any frame hits it. Each result has ``distance`` (the closest), ``timestamps`` (query
-    time, and the listed frame's time for a video, per hitting query frame, closest first per
-    frame) and, for videos, both shares.
-    """
-    best: dict[Any, dict[int, tuple[int, float | None]]] = {}
-    listed_hit: dict[Any, set[float]] = {}
-    for qi, key, listed_time, dist in hits:
-        per_frame = best.setdefault(key, {})
-        if qi not in per_frame or dist < per_frame[qi][0]:
-            per_frame[qi] = (dist, listed_time)
-        if listed_time is not None:
-            listed_hit.setdefault(key, set()).add(listed_time)
-    out: dict[Any, dict[str, Any]] = {}
-    usable = max(len(query_times), 1)
-    for key, per_frame in best.items():
-        distance = min(d for d, _ in per_frame.values())
-        if key in listed_hit:
-            q_share = len(per_frame) / usable
-            l_share = len(listed_hit[key]) / max(listed_frames.get(key, 0), 1)
-            if q_share + 1e-9 < query_share or l_share + 1e-9 < listed_share:
-                continue
-            stamps = [[query_times[qi], lt] for qi, (_, lt) in sorted(per_frame.items())]
-            out[key] = {"distance": distance, "query_share": round(q_share, 4), "listed_share": round(min(l_share, 1.0), 4),
-                        "timestamps": stamps}
-        else:
-            out[key] = {"distance": distance, "timestamps": [query_times[qi] for qi in sorted(per_frame)]}
-    return out
-
-
-def frames_of(record_frames: Iterable[Mapping[str, Any]]) -> list[tuple[float, Hash]]:
-    """``[(timestamp, Hash)]`` from a record's ``frames`` (or a vPDQ list's lines)."""
-    return [(float(f["timestamp"]), Hash.from_hex("pdq", f["pdq"], f.get("quality"))) for f in record_frames]

@@ -6,9 +6,12 @@ turns any such problem into an error. Nothing is dropped silently: a list with n
 refused (``EmptyListError``, with the report), and whatever a file holds, reading it raises
 nothing but ``ListError``.
 
->>> hash_list, report = load_list("known_list.csv")  # doctest: +SKIP
->>> report.loaded, report.problems[:1]  # doctest: +SKIP
-(1200, [(17, 'not a 64-character PDQ hash: ...')])
+>>> import pathlib, tempfile
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "known_list.txt"
+>>> _ = path.write_text("ab" * 32 + "\\n" + "cd" * 32 + "\\noops\\n")
+>>> hash_list, report = load_list(path)
+>>> report.loaded, report.problems[:1]
+(2, [(3, "not a 64-character PDQ hash: 'oops'")])
 
 Readers so far: PDQ lists (one hex hash per line, or CSV with a hash column), md5sum / sha1sum /
 sha256sum text, hashdeep, NIST NSRL RDSv3 SQLite (known-good), Project VIC VICS JSON 1.x and

@@ -9,9 +9,12 @@ of ``readers.py`` (``pdq_line`` / ``csv_row``), so the entries and every line of
 are the ones ``load_list`` gives. Any other list (VICS, JSONL, digests, UTF-16 ...) is not read
 here: ``read_columns`` returns None and the caller uses ``load_list``.
 
->>> columns = read_columns("known_list.csv")  # doctest: +SKIP
->>> columns.rows.shape, columns.report.problems[:1]  # doctest: +SKIP
-((999998, 32), [(17, 'not a 64-character PDQ hash: ...')])
+>>> import pathlib, tempfile
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "known_list.txt"
+>>> _ = path.write_text("ab" * 32 + "\\n" + "cd" * 32 + "\\noops\\n")
+>>> columns = read_columns(path)
+>>> columns.rows.shape, columns.report.problems[:1]
+((2, 32), [(3, "not a 64-character PDQ hash: 'oops'")])
 """
 
 from __future__ import annotations

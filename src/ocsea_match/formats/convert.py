@@ -3,9 +3,11 @@
 What was carried is not assumed from the writer's code: the written text is read back with this
 project's own reader and compared entry by entry, field by field (the round trip is the proof).
 
->>> text, report = convert_list(hash_list, "vics")  # doctest: +SKIP
->>> report.lines()  # doctest: +SKIP
-['12 of 14 entries written', 'not carried: 2 photodna entries']
+>>> from ocsea_match.formats import HashList, ListEntry
+>>> hash_list = HashList("known", [ListEntry("A1", "pdq", "ab" * 32, "1"), ListEntry("A1", "photodna", "00ff")])
+>>> text, report = convert_list(hash_list, "pdq-csv")
+>>> report.lines()
+['1 of 2 entries written as pdq-csv', 'not written (pdq-csv cannot hold them): 1 photodna entry']
 """
 
 from __future__ import annotations

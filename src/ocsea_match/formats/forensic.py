@@ -7,12 +7,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..paths import NAMES_ESCAPED, unescape_name
-from .model import HEX_LENGTHS, HashList, ListEntry, ListError, LoadReport
+from ..algorithms import DIGESTS
+from .model import HashList, ListEntry, ListError, LoadReport, check_hex
 
 __all__ = ["is_hashdeep", "read_hashdeep", "is_sqlite", "read_nsrl"]
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-_DIGESTS = ("md5", "sha1", "sha256")
 
 
 def is_hashdeep(text: str) -> bool:
@@ -44,12 +44,12 @@ def read_hashdeep(text: str, hash_list: HashList, report: LoadReport) -> None:
         name = (unescape_name(name) if escaped else name) or f"{hash_list.name}:{number}"
         found = 0
         for column, value in row.items():
-            if column in _DIGESTS:
-                value = value.strip().lower()
-                if len(value) != HEX_LENGTHS[column] or any(c not in "0123456789abcdef" for c in value):
-                    report.problems.append((number, f"bad {column}: {value[:80]!r}"))
+            if column in DIGESTS:
+                checked = check_hex(column, value)
+                if checked is None:
+                    report.problems.append((number, f"bad {column}: {value.strip().lower()[:80]!r}"))
                     continue
-                hash_list.entries.append(ListEntry(name, column, value, label=name))
+                hash_list.entries.append(ListEntry(name, column, checked, label=name))
                 found += 1
             elif column not in ("size", "filename"):
                 ignored.add(column)
@@ -81,11 +81,11 @@ def read_nsrl(path: Path, hash_list: HashList, report: LoadReport) -> None:
             for algorithm, value in (("sha256", sha256), ("sha1", sha1), ("md5", md5)):
                 if not value:
                     continue
-                value = str(value).strip().lower()
-                if len(value) != HEX_LENGTHS[algorithm]:
-                    report.problems.append((number, f"bad {algorithm}: {value[:80]!r}"))
+                checked = check_hex(algorithm, str(value))
+                if checked is None:
+                    report.problems.append((number, f"bad {algorithm}: {str(value).strip().lower()[:80]!r}"))
                     continue
-                hash_list.entries.append(ListEntry(f"{hash_list.name}:{number}", algorithm, value, category="known-good"))
+                hash_list.entries.append(ListEntry(f"{hash_list.name}:{number}", algorithm, checked, category="known-good"))
                 found += 1
             if not found:
                 report.problems.append((number, "a row without hashes"))

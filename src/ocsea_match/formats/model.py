@@ -9,11 +9,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ListEntry", "HashList", "LoadReport", "ListError", "EmptyListError", "check_quality", "check_timestamp",
-           "parse_json"]
+from ..algorithms import hex_lengths, parse_hex
 
-#: Algorithms a list entry may carry, with the hex length of their values.
-HEX_LENGTHS: dict[str, int] = {"pdq": 64, "pdq-thumb512": 64, "pdq-nearest512": 64, "pdq-robust": 64, "phash": 16, "dhash": 16, "ahash": 16, "whash": 16, "md5": 32, "sha1": 40, "sha256": 64}
+__all__ = ["ListEntry", "HashList", "LoadReport", "ListError", "EmptyListError", "check_hex", "check_quality",
+           "check_timestamp", "parse_json"]
+
+#: Algorithms a list entry may carry as hex, with the length of their values (TMK entries, whose
+#: value is their file's SHA-256, are read by ``tmk_lists``): from ``algorithms.ALGORITHM_INFO``.
+HEX_LENGTHS: dict[str, int] = hex_lengths()
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,15 @@ class ListError(ValueError):
 class EmptyListError(ListError):
     """A list (or a set of lists for an index) with no entry that can be used: refused, since it
     would silently match nothing. ``report`` says why, line by line."""
+
+
+def check_hex(algorithm: str, value: object) -> str | None:
+    """A list's hash value as lower-case hex (spaces around it ignored), or None when it is not a
+    hash of that algorithm (``algorithms.parse_hex``; the reader says so in its report)."""
+    try:
+        return parse_hex(algorithm, value.strip() if isinstance(value, str) else value)
+    except ValueError:
+        return None
 
 
 def check_quality(value: object) -> int | None:

@@ -10,17 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from .._wording import plural
-from .model import (HEX_LENGTHS, EmptyListError, HashList, ListEntry, ListError, LoadReport, check_quality,
+from ..algorithms import ALGORITHM_INFO, DIGESTS
+from .model import (HEX_LENGTHS, EmptyListError, HashList, ListEntry, ListError, LoadReport, check_hex, check_quality,
                     check_timestamp, parse_json)
 from .forensic import is_hashdeep, is_sqlite, read_hashdeep, read_nsrl
 from .vics import is_vics, read_vics
 
 __all__ = ["detect_format", "load_list", "read_list_text"]
 
-_HEX = re.compile(r"^[0-9a-fA-F]+$")
 #: md5sum's "HEX  NAME" (text) or "HEX *NAME" (binary): one space, then the mode; other tools' whitespace too
 _DIGEST_LINE = re.compile(r"^([0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})(?: [ *]|\s+)(.*)$")
-_DIGEST_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256"}
+_DIGEST_BY_LENGTH = {ALGORITHM_INFO[a].hex_length: a for a in DIGESTS}
 _HASH_COLUMNS = ("hash", "pdq", "pdq_hash", "signal", "value")
 _ID_COLUMNS = ("id", "entry_id", "media_id", "mediaid", "name", "path", "file", "filename", "file_name")
 _CATEGORY_COLUMNS = ("category", "label", "tags", "class")
@@ -91,14 +91,6 @@ def detect_format(text: str) -> str:
     return "pdq-lines"
 
 
-def _check_hex(algorithm: str, value: str) -> str | None:
-    """The lower-case hex, or None when the value is not a hash of that algorithm."""
-    value = value.strip().lower()
-    if len(value) != HEX_LENGTHS[algorithm] or not _HEX.match(value):
-        return None
-    return value
-
-
 def _read_pdq_lines(text: str, hash_list: HashList, report: LoadReport) -> None:
     for number, line in _content_lines(text):
         pdq_line(number, line, hash_list, report)
@@ -109,7 +101,7 @@ def pdq_line(number: int, line: str, hash_list: HashList, report: LoadReport) ->
     line = line.strip()
     if not line or line.startswith("#"):
         return
-    value = _check_hex("pdq", line.split()[0])
+    value = check_hex("pdq", line.split()[0])
     if value is None:
         report.problems.append((number, f"not a 64-character PDQ hash: {line[:80]!r}"))
         return
@@ -145,12 +137,12 @@ def csv_layout(lines: list[tuple[int, str]], report: LoadReport) -> tuple[tuple[
     header = _split(header_line, delimiter)
     col_hash, first = _pick(header, _HASH_COLUMNS), 1
     if col_hash is None:
-        col_hash = next((i for i, cell in enumerate(header) if _check_hex("pdq", cell) is not None), None)
+        col_hash = next((i for i, cell in enumerate(header) if check_hex("pdq", cell) is not None), None)
         if col_hash is not None:
             first = 0  # no header row
         else:  # a header with other names: the column that holds PDQ hashes in the first row
             first_row = _split(lines[1][1], delimiter) if len(lines) > 1 else []
-            col_hash = next((i for i, cell in enumerate(first_row) if _check_hex("pdq", cell) is not None), None)
+            col_hash = next((i for i, cell in enumerate(first_row) if check_hex("pdq", cell) is not None), None)
             if col_hash is None or col_hash >= len(header):
                 raise ListError(f"no hash column in the header {header[:8]!r} (expected one of "
                                 f"{', '.join(_HASH_COLUMNS)}, or PDQ hashes in a column of the first row)")
@@ -176,7 +168,7 @@ def csv_row(number: int, line: str, layout: tuple[str, int, int | None, int | No
             return  # a comment line
         report.problems.append((number, f"no hash column in this row ({plural(len(row), 'field')})"))
         return
-    value = _check_hex("pdq", row[col_hash])
+    value = check_hex("pdq", row[col_hash])
     if value is None and line.lstrip().startswith("#"):
         return  # a comment line (a row whose first cell starts with '#' but holds a hash is a row)
     if value is None:
@@ -243,10 +235,10 @@ def _text_field(record: dict[str, Any], key: str) -> str | None:
 def _read_record(record: dict[str, Any], number: int, hash_list: HashList, report: LoadReport) -> None:
     entry_id = _text_field(record, "entry_id") or _text_field(record, "path") or f"{hash_list.name}:{number}"
     category = _text_field(record, "category")
-    for algorithm in ("md5", "sha1", "sha256"):
+    for algorithm in DIGESTS:
         value = record.get(algorithm)
         if value:
-            checked = _check_hex(algorithm, value) if isinstance(value, str) else None
+            checked = check_hex(algorithm, value)
             if checked is None:
                 report.problems.append((number, f"bad {algorithm}: {str(value)[:80]!r}"))
                 continue
@@ -268,7 +260,7 @@ def _read_record(record: dict[str, Any], number: int, hash_list: HashList, repor
                                     else f"{algorithm}: not an object with 'hex'"))
             continue
         hex_value = value.get("hex")
-        checked = _check_hex(algorithm, hex_value) if isinstance(hex_value, str) else None
+        checked = check_hex(algorithm, hex_value)
         if checked is None:
             report.problems.append((number, f"bad {algorithm} hex: {str(hex_value)[:80]!r}"))
             continue
@@ -295,7 +287,7 @@ def _read_frames(frames: object, entry_id: str, category: str | None, number: in
         for key, quality_key in (("pdq", "quality"), ("pdq_trimmed", "quality_trimmed")):
             if key not in frame:
                 continue
-            checked = _check_hex("pdq", frame[key]) if isinstance(frame[key], str) else None
+            checked = check_hex("pdq", frame[key])
             if checked is None:
                 report.problems.append((number, f"frame {i}: bad {key}: {str(frame[key])[:80]!r}"))
                 continue
@@ -318,7 +310,7 @@ def _read_robust(robust: object, entry_id: str, category: str | None, number: in
         return  # a query-only record: nothing to list
     for i, row in enumerate(rows):
         hex_value = row.get("hex") if isinstance(row, dict) else None
-        checked = _check_hex("pdq-robust", hex_value) if isinstance(hex_value, str) else None
+        checked = check_hex("pdq-robust", hex_value)
         if checked is None:
             report.problems.append((number, f"robust row {i}: not a PDQ hash"))
             continue

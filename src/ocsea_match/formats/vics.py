@@ -11,17 +11,15 @@ categories, .NET ``/Date(ms)/`` dates (kept as text).
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from .._wording import plural
-from .model import HEX_LENGTHS, HashList, ListEntry, ListError, LoadReport, check_quality, check_timestamp, parse_json
+from .model import HEX_LENGTHS, HashList, ListEntry, ListError, LoadReport, check_hex, check_quality, check_timestamp, parse_json
 
 __all__ = ["is_vics", "read_vics", "dump_vics"]
 
-_HEX = re.compile(r"^[0-9a-fA-F]+$")
-_HASH_FIELDS = {"MD5": ("md5", 32), "SHA1": ("sha1", 40), "SHA256": ("sha256", 64), "SHA-1": ("sha1", 40),
-                "SHA-256": ("sha256", 64), "PDQ": ("pdq", 64)}
+#: VICS hash field names (also any algorithm's own name in capitals, e.g. PHASH, as dump_vics writes it).
+_HASH_FIELDS = {"MD5": "md5", "SHA1": "sha1", "SHA256": "sha256", "SHA-1": "sha1", "SHA-256": "sha256", "PDQ": "pdq"}
 _METADATA_V4 = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata"
 _CONTEXT_V4 = _METADATA_V4 + "#Media"
 #: ``@odata.context`` of a VICS 2.0 case export (``value[*].Media[*]``).
@@ -114,13 +112,14 @@ def read_vics(text: str, hash_list: HashList, report: LoadReport) -> None:
                 photodna += 1
                 found += 1
                 continue
-            algorithm, length = _HASH_FIELDS.get(field_name, (None, 0))
+            algorithm = _HASH_FIELDS.get(field_name)
             if algorithm is None and field_name.lower() in HEX_LENGTHS:  # e.g. PHASH, written by dump_vics
-                algorithm, length = field_name.lower(), HEX_LENGTHS[field_name.lower()]
+                algorithm = field_name.lower()
             if algorithm is None:
                 report.problems.append((number, f"hash {field_name[:40]!r} is not one this tool knows; kept out"))
                 continue
-            if len(value) != length or not _HEX.match(value):
+            checked = check_hex(algorithm, value)
+            if checked is None:
                 report.problems.append((number, f"bad {field_name}: {value[:80]!r}"))
                 continue
             try:
@@ -132,7 +131,7 @@ def read_vics(text: str, hash_list: HashList, report: LoadReport) -> None:
             if timestamp is not None and algorithm != "pdq":
                 report.problems.append((number, f"{field_name}: a frame time on a hash that is not PDQ"))
                 continue
-            hash_list.entries.append(ListEntry(entry_id, algorithm, value.lower(), category=category, quality=quality,
+            hash_list.entries.append(ListEntry(entry_id, algorithm, checked, category=category, quality=quality,
                                                timestamp=timestamp))
             found += 1
         if not found:

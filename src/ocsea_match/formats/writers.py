@@ -8,6 +8,7 @@ import io
 import json
 from typing import Any
 
+from ..algorithms import DIGESTS
 from .model import HashList, ListEntry, ListError
 from .vics import dump_vics
 
@@ -50,7 +51,7 @@ def _dump_jsonl(hash_list: HashList) -> str:
             item.setdefault("frames", []).append({"timestamp": e.timestamp, "pdq": e.hex, "quality": e.quality})
         elif e.algorithm == "pdq-robust":  # a listed picture's derived rows
             item.setdefault("robust", {}).setdefault("list", []).append({"hex": e.hex, "quality": e.quality})
-        elif e.algorithm in ("md5", "sha1", "sha256"):
+        elif e.algorithm in DIGESTS:
             item[e.algorithm] = e.hex
         elif e.algorithm == "tmk" and e.hex in hash_list.tmk_files:  # a video's .tmk file, base64
             item["tmk"] = base64.b64encode(hash_list.tmk_files[e.hex]).decode("ascii")
@@ -66,7 +67,7 @@ def _has_room(record: dict[str, Any], e: ListEntry) -> bool:
     """Whether a JSONL record can take the entry without overwriting one (frames and robust rows are lists)."""
     if e.timestamp is not None or e.algorithm == "pdq-robust":
         return True
-    if e.algorithm in ("md5", "sha1", "sha256", "tmk"):
+    if e.algorithm in DIGESTS or e.algorithm == "tmk":
         return e.algorithm not in record
     return e.algorithm not in record["hashes"]
 

@@ -18,12 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from ..algorithms import ALGORITHM_INFO, DIGESTS
 from ..errors import MediaError
 from ..formats import HashList
 
 __all__ = ["KnownGood"]
 
-_WIDTHS = {"md5": 16, "sha1": 20, "sha256": 32}
+_WIDTHS = {a: ALGORITHM_INFO[a].nbytes for a in DIGESTS}  # bytes of each digest
 _loaded: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}  # per process: folder -> arrays
 
 

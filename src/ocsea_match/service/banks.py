@@ -11,9 +11,13 @@ Matching: the entries are held in small ``HashIndex`` segments; an addition beco
 segment at once (it matches from the next request on, no rebuild of the lists' index) and every
 ``COMPACT_AFTER`` additions the segments are rebuilt into one.
 
->>> banks = BankStore("banks.sqlite")  # doctest: +SKIP
->>> entry = banks.add("hotline", record, category="1", note="report 4411", who="analyst-1")  # doctest: +SKIP
->>> banks.match_many([record])  # doctest: +SKIP
+>>> import pathlib, tempfile
+>>> banks = BankStore(pathlib.Path(tempfile.mkdtemp()) / "banks.sqlite")
+>>> record = {"sha256": "ab" * 32, "hashes": {"pdq": {"hex": "cd" * 32, "quality": 100}}}
+>>> entry = banks.add("hotline", record, category="1", note="report 4411", who="analyst-1")
+>>> [(m["list"], m["entry_id"], m["algorithm"], m["distance"]) for m in banks.match_many([record])[0]]
+[('bank:hotline', '1', 'pdq', 0), ('bank:hotline', '1', 'sha256', 0)]
+>>> banks.close()
 """
 
 from __future__ import annotations

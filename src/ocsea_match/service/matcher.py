@@ -11,14 +11,21 @@ everything that arrived while the previous search ran and answers it with one ``
 (one range search per table for the whole batch). A lone request pays no wait; under load many
 requests share each pass over the rows.
 
->>> matcher = Matcher(IndexSource(lists=["known_list.csv"]))  # doctest: +SKIP
->>> matches = await matcher.match([query])  # doctest: +SKIP
+>>> import asyncio, numpy as np
+>>> index = HashIndex()
+>>> index.add_hashes("known", "pdq", np.zeros((1, 32), np.uint8))
+1
+>>> matcher = Matcher(IndexSource(index=index))
+>>> query = clean_query({"path": "upload.jpg", "hashes": {"pdq": {"hex": "00" * 32, "quality": 100}}})
+>>> matches, snapshot = asyncio.run(matcher.match([query]))
+>>> matches
+[[{'list': 'known', 'entry_id': 'known:1', 'category': None, 'algorithm': 'pdq', 'distance': 0, 'threshold': 31}]]
+>>> matcher.close()
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..algorithms import ALGORITHM_INFO, DIGESTS, parse_hex
 from ..files import file_sha256
 from ..formats import HashList
 from ..hashers import ALGORITHMS, DEFAULT_ALGORITHMS, PDQ_DIALECTS
@@ -35,8 +43,6 @@ from .banks import BankStore
 
 __all__ = ["IndexSource", "Snapshot", "Matcher", "QueryError", "clean_query"]
 
-_HEX = re.compile(r"^[0-9a-fA-F]+$")
-_DIGESTS = {"md5": 32, "sha1": 40, "sha256": 64}
 
 
 class QueryError(ValueError):
@@ -66,8 +72,7 @@ class Snapshot:
 
 
 def _entry_counts(index: HashIndex) -> dict[str, int]:
-    entries = index._entries  # noqa: SLF001 - same package; the index has no public per-list count
-    return {name: entries.starts[i + 1] - entries.starts[i] for i, name in enumerate(entries.names)}
+    return index.list_sizes()
 
 
 @dataclass
@@ -129,10 +134,11 @@ class IndexSource:
         return Snapshot(index, described, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), generation)
 
 
-def _check_hex(where: str, value: Any, length: int) -> str:
-    if not isinstance(value, str) or len(value) != length or not _HEX.match(value):
-        raise QueryError(f"{where}: expected {length} hex characters")
-    return value.lower()
+def _check_hex(where: str, value: Any, algorithm: str) -> str:
+    try:
+        return parse_hex(algorithm, value)
+    except ValueError:
+        raise QueryError(f"{where}: expected {ALGORITHM_INFO[algorithm].hex_length} hex characters") from None
 
 
 def _quality(where: str, value: Any) -> int | None:
@@ -147,9 +153,9 @@ def clean_query(record: Any) -> dict[str, Any]:
     if not isinstance(record, Mapping):
         raise QueryError("a query is a JSON object: a record as 'ocsea-match hash' writes it")
     out: dict[str, Any] = {}
-    for name, length in _DIGESTS.items():
+    for name in DIGESTS:
         if record.get(name) is not None:
-            out[name] = _check_hex(name, record[name], length)
+            out[name] = _check_hex(name, record[name], name)
     hashes = record.get("hashes") or {}
     if not isinstance(hashes, Mapping):
         raise QueryError("'hashes' must be an object of {algorithm: {hex, quality}}")
@@ -159,7 +165,7 @@ def clean_query(record: Any) -> dict[str, Any]:
             continue  # an algorithm this index cannot match (the record may come from a newer version)
         if not isinstance(value, Mapping):
             raise QueryError(f"hashes.{name}: expected {{hex, quality}}")
-        clean[name] = {"hex": _check_hex(f"hashes.{name}", value.get("hex"), HASH_BITS[name] // 4),
+        clean[name] = {"hex": _check_hex(f"hashes.{name}", value.get("hex"), name),
                        "quality": _quality(f"hashes.{name}", value.get("quality"))}
     if clean:
         out["hashes"] = clean
@@ -171,16 +177,16 @@ def clean_query(record: Any) -> dict[str, Any]:
         for i, frame in enumerate(frames):
             if not isinstance(frame, Mapping) or not isinstance(frame.get("timestamp"), (int, float)):
                 raise QueryError(f"frames[{i}]: expected {{timestamp, pdq, quality}}")
-            item = {"timestamp": float(frame["timestamp"]), "pdq": _check_hex(f"frames[{i}].pdq", frame.get("pdq"), 64),
+            item = {"timestamp": float(frame["timestamp"]), "pdq": _check_hex(f"frames[{i}].pdq", frame.get("pdq"), "pdq"),
                     "quality": _quality(f"frames[{i}]", frame.get("quality"))}
             if frame.get("pdq_trimmed") is not None:
-                item["pdq_trimmed"] = _check_hex(f"frames[{i}].pdq_trimmed", frame["pdq_trimmed"], 64)
+                item["pdq_trimmed"] = _check_hex(f"frames[{i}].pdq_trimmed", frame["pdq_trimmed"], "pdq")
                 item["quality_trimmed"] = _quality(f"frames[{i}]", frame.get("quality_trimmed"))
             kept.append(item)
         out["frames"] = kept
     robust = record.get("robust")
     if isinstance(robust, Mapping) and isinstance(robust.get("query"), list):
-        out["robust"] = {"query": [{"hex": _check_hex("robust.query", v.get("hex") if isinstance(v, Mapping) else v, 64),
+        out["robust"] = {"query": [{"hex": _check_hex("robust.query", v.get("hex") if isinstance(v, Mapping) else v, "pdq"),
                                     "quality": _quality("robust.query", v.get("quality") if isinstance(v, Mapping) else None)}
                                    for v in robust["query"]]}
     if not out:
