@@ -12,18 +12,17 @@ import contextlib
 import functools
 import hashlib
 import os
-import stat
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Union
 
 from . import robust
-from .decode import DEFAULT_MAX_PIXELS, Decoded, open_image, sniff
+from .decode import DEFAULT_MAX_PIXELS, open_image, sniff
 from .errors import MediaError, as_media_error, status_of
-from .hashers import (
-    DEFAULT_ALGORITHMS, _check_algorithms, _displayed, _draft_for, _picture_from_decoded, _run,
-)
+from .evidence import open_evidence, open_regular
+from .hashers import DEFAULT_ALGORITHMS, check_algorithms, run
+from .picture import displayed, draft_for, picture_from_decoded
 from .parallel import TimeLimited, process_map
 from .paths import display_path, path_hex
 from .tmk import hash_video_with_tmk
@@ -65,60 +64,9 @@ def _new_record(path: str | os.PathLike[str]) -> dict[str, Any]:
     return record
 
 
-def open_evidence(path: str | os.PathLike[str], *, directory: bool = False) -> int:
-    """Open read-only, without updating the access time where the OS allows it (``O_NOATIME``),
-    never blocking on a FIFO, and at any depth: a path longer than the OS takes is opened one
-    folder at a time (``openat``), as deep seized trees need."""
-    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-    if directory:
-        flags |= getattr(os, "O_DIRECTORY", 0)
-    noatime = getattr(os, "O_NOATIME", 0)
-    if noatime:
-        try:
-            return _open_deep(path, flags | noatime)
-        except PermissionError:
-            pass  # O_NOATIME needs ownership of the file; fall back to a plain read-only open
-    return _open_deep(path, flags)
-
-
-_SHORT_PATH = 3000  # bytes: under PATH_MAX (4096 on Linux) with room to spare
-
-
-def _open_deep(path: str | os.PathLike[str], flags: int) -> int:
-    raw = os.fsencode(path)
-    if len(raw) < _SHORT_PATH or not hasattr(os, "O_DIRECTORY") or os.open not in os.supports_dir_fd:
-        return os.open(path, flags)
-    head, _, last = raw.rpartition(b"/")
-    start = b"/" if raw.startswith(b"/") else b"."
-    fd = os.open(start, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for part in head.split(b"/"):
-            if part in (b"", b"."):
-                continue
-            # the walk never follows links, and neither does this: a link swapped in is refused
-            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0), dir_fd=fd)
-            os.close(fd)
-            fd = inner
-        return os.open(last or b".", flags, dir_fd=fd)
-    finally:
-        os.close(fd)
-
-
 def _read_and_digest(path: str | os.PathLike[str], record: dict[str, Any], max_bytes: int) -> bytes | None:
     """Fill size and MD5/SHA-1/SHA-256; return the bytes when the file is media to decode."""
-    try:
-        fd = open_evidence(path)
-    except FileNotFoundError:
-        raise MediaError("not-found", "no such file") from None
-    except OSError as exc:
-        raise MediaError("unreadable", f"cannot open: {exc.strerror or exc}") from None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise MediaError("is-directory", "a directory, not a file")
-        record["status"] = "skipped"
-        raise MediaError("special-file", "a device, FIFO or socket: not read")
+    fd, st = open_regular(path)  # the one opening of evidence, with its one set of errors
     digests = (hashlib.md5(), hashlib.sha1(), hashlib.sha256())
     data: bytes | None = None
     size = 0
@@ -202,8 +150,8 @@ def hash_file(
     >>> hash_file("examples/images/gradient.png", ["pdq"])["status"]  # doctest: +SKIP
     'ok'
     """
-    names = _check_algorithms(algorithms)
-    draft = _draft_for(mode, names)
+    names = check_algorithms(algorithms)
+    draft = draft_for(mode, names)
     record = _new_record(path)
     options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds, _check_robust(robust), anchored)
     with _recorded_failures(record):
@@ -234,8 +182,8 @@ def hash_bytes(
     >>> hash_bytes(b"", ["pdq"])["error"]["code"]
     'empty-file'
     """
-    names = _check_algorithms(algorithms)
-    draft = _draft_for(mode, names)
+    names = check_algorithms(algorithms)
+    draft = draft_for(mode, names)
     record = _new_record(path)
     with _recorded_failures(record):
         record["media_type"], record["format"] = sniff(bytes(data[:32]))
@@ -346,34 +294,20 @@ def _hash_content(
     if decoded.truncated:
         record["truncated"] = True
         record["warnings"] = decoded.warnings
-    pic = _picture_from_decoded(decoded, o.mode)
+    pic = picture_from_decoded(decoded, o.mode)
     if decoded.size != decoded.original_size:
         record["decoded_size"] = list(decoded.size)
-    record["hashes"] = {name: h.to_json() for name, h in _run(pic, o.names).items()}
+    hashes = run(pic, o.names)
+    record["hashes"] = {name: h.to_json() for name, h in hashes.items()}
     if decoded.orientation not in (None, 1):
         record["exif_orientation"] = decoded.orientation
         if o.displayed:
-            shown = _displayed(decoded, o.mode)
-            record["hashes_displayed"] = {name: h.to_json() for name, h in _run(shown, o.names).items()}
-    if o.robust is not None:
-        record["robust"] = _robust_hashes(decoded, o)
+            shown = displayed(decoded, o.mode)
+            record["hashes_displayed"] = {name: h.to_json() for name, h in run(shown, o.names).items()}
+    if o.robust is not None:  # the same picture, its luma and its plain PDQ handed down once
+        found = robust.picture_hashes(pic, o.robust, anchored=o.anchored, plain=hashes.get("pdq"))
+        record["robust"] = {side: [h.to_json() for h in rows[1:]] for side, rows in found.items()}  # plain left out
     record["status"] = "ok"
-
-
-def _robust_hashes(decoded: Decoded, o: _Options) -> dict[str, list[dict[str, Any]]]:
-    """The robust module's hashes of the decoded picture, the plain PDQ (first) left out."""
-    if decoded.image is not None:
-        picture: Any = decoded.image
-    else:
-        array = decoded.array
-        picture = array[:, :, 2::-1] if array is not None and array.ndim == 3 else array  # BGR -> RGB
-    options = {"mode": o.mode, "max_pixels": o.max_pixels, "anchored": o.anchored}
-    if o.robust == "both":
-        query, listed = robust.both_hashes(picture, **options)
-        return {"query": [h.to_json() for h in query[1:]], "list": [h.to_json() for h in listed[1:]]}
-    if o.robust == "query":
-        return {"query": [h.to_json() for h in robust.query_hashes(picture, **options)[1:]]}
-    return {"list": [h.to_json() for h in robust.list_hashes(picture, **options)[1:]]}
 
 
 def _hash_video_content(record: dict[str, Any], reopen: Callable[[], Any], o: _Options) -> None:
@@ -433,9 +367,9 @@ def hash_files(
     >>> for record in hash_files(["a.jpg", "b.png"], ["pdq"], jobs=2):  # doctest: +SKIP
     ...     print(record["path"], record["status"])
     """
-    names = _check_algorithms(algorithms)
+    names = check_algorithms(algorithms)
     options.setdefault("mode", "fast")
-    _draft_for(options["mode"], names)
+    draft_for(options["mode"], names)
     work: Callable[[Any], dict[str, Any]] = functools.partial(hash_file, algorithms=names, **options)
     if jobs > 1 and file_time_limit:
         work = TimeLimited(work, file_time_limit)

@@ -30,7 +30,7 @@ from ..errors import SKIP_CODES, MediaError, as_media_error
 from ..formats import HashList, LoadReport, load_list
 from ..decode import DEFAULT_MAX_PIXELS
 from ..files import DEFAULT_FILE_TIME_LIMIT, DEFAULT_MAX_BYTES, file_sha256, hash_bytes, hash_file, open_evidence
-from ..hashers import DEFAULT_ALGORITHMS, PDQ_DIALECTS, _check_algorithms
+from ..hashers import DEFAULT_ALGORITHMS, PDQ_DIALECTS, check_algorithms
 from ..index import HashIndex, open_index
 from ..parallel import TimeLimited, process_map, usable_jobs
 from ..paths import path_hex, printable
@@ -147,7 +147,7 @@ def _algorithms_for(algorithms: Iterable[str] | None, index: HashIndex | None, d
         names = tuple(dict.fromkeys(names + tuple(a for a in index.algorithms if a not in ("md5", "sha1", "sha256"))))
     if dialects and index is not None and "pdq" in names and "pdq" in index.algorithms:
         names = tuple(dict.fromkeys(names + PDQ_DIALECTS))
-    return _check_algorithms(names)
+    return check_algorithms(names)
 
 
 def _groups(entries: Iterable[Entry], settings: _Settings, index: HashIndex | None, jobs: int) -> Iterator[list[dict[str, Any]]]:

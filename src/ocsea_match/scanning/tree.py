@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import MediaError
 from ..files import DEFAULT_FILE_TIME_LIMIT, _new_record, hash_file
-from ..hashers import DEFAULT_ALGORITHMS, _check_algorithms, _draft_for
+from ..hashers import DEFAULT_ALGORITHMS, check_algorithms, draft_for
 from ..parallel import TimeLimited, process_map
 from .walk import Entry, walk
 
@@ -66,9 +66,9 @@ def hash_tree(
 
     Options go to ``hash_file`` (``mode`` defaults to ``"fast"``, as in ``hash_files``).
     """
-    names = _check_algorithms(algorithms)
+    names = check_algorithms(algorithms)
     options.setdefault("mode", "fast")
-    _draft_for(options["mode"], names)
+    draft_for(options["mode"], names)
     work: Callable[[Entry], dict[str, Any]] = functools.partial(_hash_entry, algorithms=names, **options)
     if jobs > 1:
         work = TimeLimited(work, DEFAULT_FILE_TIME_LIMIT)
