@@ -114,7 +114,7 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
     import sqlite3
 
-    from .cli import _print_reports
+    from .cli_records import print_reports
     from .formats import ListError
     from .index import IndexFileError
     from .service.audit import AuditError
@@ -135,7 +135,7 @@ def _serve(args: argparse.Namespace) -> int:
     except (ListError, IndexFileError, KeyFileError, AuditError, sqlite3.Error, ValueError, OSError) as exc:
         print(f"ocsea-match: cannot start: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
-    _print_reports(source.reports, quiet=False)
+    print_reports(source.reports, quiet=False)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"ocsea-match: warning: listening on {args.host}; put a reverse proxy with TLS in front (README)",
               file=sys.stderr)
@@ -208,7 +208,7 @@ class RemoteError(RuntimeError):
 
 
 class RemoteIndex:
-    """What ``cli._run`` needs of an index (``match(record)``), asking a running service with
+    """What ``cli_records.write_records`` needs of an index (``match(record)``), asking a running service with
     only the record's hashes (``POST /v1/match-hashes``)."""
 
     def __init__(self, url: str, key: str) -> None:

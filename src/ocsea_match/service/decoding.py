@@ -25,7 +25,7 @@ from typing import Any
 
 from ..decode import DEFAULT_MAX_PIXELS
 from ..files import _crashed, hash_bytes
-from ..parallel import TimeLimited, _discard, _new_pool, _run_alone
+from ..parallel import TimeLimited, discard, new_pool, run_alone
 
 __all__ = ["DecodePool", "Overloaded", "UPLOAD_PATH"]
 
@@ -61,7 +61,7 @@ class DecodePool:
         # hasher: a module-level function of ((data, algorithms), **options), for tests
         work = functools.partial(hasher or _hash_upload, mode=mode, max_pixels=max_pixels, robust=robust)
         self._work = TimeLimited(work, time_limit)
-        self._pool: ProcessPoolExecutor = _new_pool(self.workers, _worker_start, ())
+        self._pool: ProcessPoolExecutor = new_pool(self.workers, _worker_start, ())
         self._swap = threading.Lock()
         self._slots: asyncio.Semaphore | None = None
         self.waiting = 0
@@ -93,7 +93,7 @@ class DecodePool:
             except BrokenProcessPool:
                 self._replace(pool)
                 # it may have died for another upload: once more, alone in a fresh worker
-                ok, record = await asyncio.to_thread(_run_alone, self._work, (data, tuple(algorithms)), _worker_start, ())
+                ok, record = await asyncio.to_thread(run_alone, self._work, (data, tuple(algorithms)), _worker_start, ())
                 if ok and record is not None:
                     return record
                 self.crashes += 1
@@ -105,8 +105,8 @@ class DecodePool:
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         with self._swap:
             if self._pool is broken:
-                self._pool = _new_pool(self.workers, _worker_start, ())
-                threading.Thread(target=_discard, args=(broken,), daemon=True).start()
+                self._pool = new_pool(self.workers, _worker_start, ())
+                threading.Thread(target=discard, args=(broken,), daemon=True).start()
 
     def close(self) -> None:
         """Wait for the uploads in flight, then end the workers."""
