@@ -24,7 +24,7 @@ from .evidence import open_evidence, open_regular
 from .hashers import DEFAULT_ALGORITHMS, check_algorithms, run
 from .picture import displayed, draft_for, picture_from_decoded
 from .parallel import TimeLimited, process_map
-from .paths import display_path, path_hex
+from .records import FileRecord, crashed_record, new_record
 from .tmk import hash_video_with_tmk
 from .tmk_lists import tmk_to_text
 from .video import hash_video
@@ -43,28 +43,7 @@ DEFAULT_FILE_TIME_LIMIT = 900
 _CHUNK = 1 << 20
 
 
-def _new_record(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A record's first fields; the name as text that is always valid UTF-8 (``paths``), and its
-    exact bytes in ``path_hex`` when they are not UTF-8."""
-    record = {
-        "path": display_path(path),
-        "size": None,
-        "md5": None,
-        "sha1": None,
-        "sha256": None,
-        "media_type": None,
-        "format": None,
-        "status": "error",
-        "error": None,
-        "hashes": {},
-    }
-    raw = path_hex(path)
-    if raw:
-        record["path_hex"] = raw
-    return record
-
-
-def _read_and_digest(path: str | os.PathLike[str], record: dict[str, Any], max_bytes: int) -> bytes | None:
+def _read_and_digest(path: str | os.PathLike[str], record: FileRecord, max_bytes: int) -> bytes | None:
     """Fill size and MD5/SHA-1/SHA-256; return the bytes when the file is media to decode."""
     fd, st = open_regular(path)  # the one opening of evidence, with its one set of errors
     digests = (hashlib.md5(), hashlib.sha1(), hashlib.sha256())
@@ -113,7 +92,7 @@ def _chunks(f: Any, head: bytes) -> Iterator[bytes]:
 
 #: Called with a record once its digests are known; a ``MediaError`` it returns skips the
 #: perceptual work and becomes the record's reason (``status: "skipped"``), e.g. known-good files.
-SkipCheck = Callable[[dict[str, Any]], Union[MediaError, None]]
+SkipCheck = Callable[[FileRecord], Union[MediaError, None]]
 
 
 def hash_file(
@@ -128,7 +107,7 @@ def hash_file(
     every_seconds: float = 1.0,
     robust: str | None = None,
     anchored: bool = False,
-) -> dict[str, Any]:
+) -> FileRecord:
     """Hash one file into a file record (docs/ARCHITECTURE.md's shape); never raises for a bad file.
 
     Every file gets size, MD5, SHA-1 and SHA-256; pictures also get the perceptual hashes,
@@ -152,7 +131,7 @@ def hash_file(
     """
     names = check_algorithms(algorithms)
     draft = draft_for(mode, names)
-    record = _new_record(path)
+    record = new_record(path)
     options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds, _check_robust(robust), anchored)
     with _recorded_failures(record):
         data = _read_and_digest(path, record, max_bytes)
@@ -174,7 +153,7 @@ def hash_bytes(
     every_seconds: float = 1.0,
     robust: str | None = None,
     anchored: bool = False,
-) -> dict[str, Any]:
+) -> FileRecord:
     """``hash_file`` for content already in memory (an upload, an archive member).
 
     ``path`` is only what the record says it came from.
@@ -184,7 +163,7 @@ def hash_bytes(
     """
     names = check_algorithms(algorithms)
     draft = draft_for(mode, names)
-    record = _new_record(path)
+    record = new_record(path)
     with _recorded_failures(record):
         record["media_type"], record["format"] = sniff(bytes(data[:32]))
         record["size"] = len(data)
@@ -212,7 +191,7 @@ def _digests(data: bytes | bytearray | memoryview) -> tuple[str, str, str]:
 
 @contextlib.contextmanager
 def _digests_meanwhile(
-    record: dict[str, Any], data: bytes | bytearray | memoryview | None, *, wait: bool = False,
+    record: FileRecord, data: bytes | bytearray | memoryview | None, *, wait: bool = False,
 ) -> Iterator[None]:
     """Fill the record's md5, sha1, sha256 from ``data`` (None: they are filled already), on a
     helper thread while the body runs; always filled on leaving, even when the body raises.
@@ -235,7 +214,7 @@ def _digests_meanwhile(
 
 
 @contextlib.contextmanager
-def _recorded_failures(record: dict[str, Any]) -> Iterator[None]:
+def _recorded_failures(record: FileRecord) -> Iterator[None]:
     """Turn any failure while hashing one file into the record's error; never re-raise."""
     try:
         yield
@@ -267,7 +246,7 @@ def _check_robust(robust: str | None) -> str | None:
 
 
 def _hash_content(
-    record: dict[str, Any], data: bytes | None, reopen: Callable[[], Any], o: _Options,
+    record: FileRecord, data: bytes | None, reopen: Callable[[], Any], o: _Options,
 ) -> None:
     """The perceptual part of a record whose digests are filled; ``data``: a picture's bytes;
     ``reopen()``: the content again (a file object or bytes), for a video's decoder."""
@@ -310,7 +289,7 @@ def _hash_content(
     record["status"] = "ok"
 
 
-def _hash_video_content(record: dict[str, Any], reopen: Callable[[], Any], o: _Options) -> None:
+def _hash_video_content(record: FileRecord, reopen: Callable[[], Any], o: _Options) -> None:
     """A video's sampled frames (vPDQ style), whatever picture algorithms were asked for."""
     source = reopen()
     tmk = None
@@ -334,16 +313,6 @@ def _hash_video_content(record: dict[str, Any], reopen: Callable[[], Any], o: _O
     record["status"] = "ok"
 
 
-def _crashed(path: str | os.PathLike[str]) -> dict[str, Any]:
-    record = _new_record(path)
-    record["error"] = {
-        "code": "worker-crashed",
-        "message": "the worker process died while hashing this file, twice (once in the batch, once alone): "
-        "a crash, or the file kept it busy past the per-file time limit",
-    }
-    return record
-
-
 def hash_files(
     paths: Iterable[str | os.PathLike[str]],
     algorithms: Iterable[str] | str = DEFAULT_ALGORITHMS,
@@ -352,7 +321,7 @@ def hash_files(
     ordered: bool = True,
     file_time_limit: int | None = DEFAULT_FILE_TIME_LIMIT,
     **options: Any,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[FileRecord]:
     """Hash many files, yielding one file record per file as soon as it is ready.
 
     ``jobs > 1`` hashes in that many worker processes (at most the CPU count: more is lowered, with
@@ -370,7 +339,7 @@ def hash_files(
     names = check_algorithms(algorithms)
     options.setdefault("mode", "fast")
     draft_for(options["mode"], names)
-    work: Callable[[Any], dict[str, Any]] = functools.partial(hash_file, algorithms=names, **options)
+    work: Callable[[Any], FileRecord] = functools.partial(hash_file, algorithms=names, **options)
     if jobs > 1 and file_time_limit:
         work = TimeLimited(work, file_time_limit)
-    yield from process_map(work, paths, jobs=jobs, on_crash=_crashed, ordered=ordered)
+    yield from process_map(work, paths, jobs=jobs, on_crash=crashed_record, ordered=ordered)

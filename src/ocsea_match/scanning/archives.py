@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from ..decode import sniff
 from ..errors import MediaError
+from ..records import new_record
 
 __all__ = ["ArchiveLimits", "archive_outcome", "examine_zip"]
 
@@ -48,8 +49,8 @@ class _Budget:
 def _error_record(path: str, code: str, message: str, declared: int | None = None) -> dict[str, Any]:
     """A member that was not read: ``size`` stays None (no byte of it was digested), and what its
     header claims is ``declared_size``, so that totals count only bytes actually read."""
-    record = {"path": path, "size": None, "md5": None, "sha1": None, "sha256": None, "media_type": None,
-              "format": None, "status": "error", "error": MediaError(code, message).to_json(), "hashes": {}}
+    record = new_record(path)
+    record["error"] = MediaError(code, message).to_json()
     if declared is not None:
         record["declared_size"] = declared
     return record

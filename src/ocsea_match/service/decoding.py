@@ -24,7 +24,8 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from ..decode import DEFAULT_MAX_PIXELS
-from ..files import _crashed, hash_bytes
+from ..files import hash_bytes
+from ..records import crashed_record
 from ..parallel import TimeLimited, discard, new_pool, run_alone
 
 __all__ = ["DecodePool", "Overloaded", "UPLOAD_PATH"]
@@ -97,7 +98,7 @@ class DecodePool:
                 if ok and record is not None:
                     return record
                 self.crashes += 1
-                return _crashed(UPLOAD_PATH)
+                return crashed_record(UPLOAD_PATH)
         finally:
             self.in_flight -= 1
             self._slots.release()
