@@ -4,6 +4,7 @@ plain-data options, typed records. Same hashes and records as before the seams m
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +73,46 @@ def test_one_reader_for_a_path(tmp_path: Path) -> None:
         record = hash_file(path, ["pdq"])
         assert caught.value.code == record["error"]["code"] == code
         assert caught.value.message == record["error"]["message"]  # one set of messages
+
+
+def test_hash_options_are_plain_data_and_replace_the_keywords(tmp_path: Path) -> None:
+    from ocsea_match.files import hash_files
+    from ocsea_match.options import HashOptions, ScanSettings
+
+    options = HashOptions(("pdq", "phash"), mode="fast", robust="list", every_seconds=2.0)
+    assert HashOptions.from_dict(json.loads(json.dumps(options.to_dict()))) == options
+    settings = ScanSettings(("pdq",), jobs=2, robust=True, anchored=True)
+    assert ScanSettings.from_dict(json.loads(json.dumps(settings.to_dict()))) == settings
+    with pytest.raises(ValueError):
+        HashOptions(("nope",))
+    with pytest.raises(ValueError):
+        HashOptions.from_dict({"algorithms": ["pdq"], "colour": "blue"})
+    with pytest.raises(ValueError):
+        ScanSettings(mode="slow")
+    pictures = []
+    for i in range(3):
+        pictures.append(tmp_path / f"{i}.png")
+        pictures[-1].write_bytes(_encoded(_photo(96, 64, seed=i), "PNG"))
+    by_keywords = [hash_file(p, ["pdq", "phash"], mode="fast", robust="list") for p in pictures]
+    assert [hash_file(p, options=options) for p in pictures] == by_keywords
+    # across worker processes as they are (the pool pickles its arguments in memory; nothing is loaded from disk)
+    assert list(hash_files(pictures, options=options, jobs=2)) == by_keywords
+
+
+def test_archives_are_routed_by_their_sniffed_type(tmp_path: Path) -> None:
+    import zipfile
+
+    from ocsea_match import scan
+
+    (tmp_path / "src").mkdir()
+    inner = _encoded(_photo(80, 60), "PNG")
+    with zipfile.ZipFile(tmp_path / "src" / "photos.dat", "w") as z:  # a ZIP under a misleading name
+        z.writestr("a.png", inner)
+    record = hash_file(tmp_path / "src" / "photos.dat", ["pdq"])  # 'hash' does not descend: said so
+    assert (record["status"], record["error"]["code"], record["format"]) == ("skipped", "unsupported-format", "ZIP")
+    left_open = hash_file(tmp_path / "src" / "photos.dat", ["pdq"], archives=("ZIP",))
+    assert (left_open["status"], left_open["error"], left_open["sha256"]) == ("skipped", None, record["sha256"])
+    records = list(scan([tmp_path / "src"], algorithms=["pdq"]))
+    assert [(Path(r["path"]).name, r["status"]) for r in records] == [("a.png", "ok"), ("photos.dat", "ok")]
+    assert records[1]["members"] == 1 and records[1]["error"] is None
+    assert records[0]["hashes"] == hash_bytes(inner, ["pdq"], mode="fast")["hashes"]

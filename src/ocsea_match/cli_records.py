@@ -6,8 +6,8 @@ run's summary and exit code, and the lists' load reports (also ``serve``'s, in `
 >>> err = io.StringIO()
 >>> with contextlib.redirect_stderr(err):
 ...     print_reports([LoadReport("known", "pdq-csv", loaded=2)], quiet=False)
->>> err.getvalue()
-"ocsea-match: list 'known' (pdq-csv): 2 entries, no problem\n"
+>>> print(err.getvalue().strip())
+ocsea-match: list 'known' (pdq-csv): 2 entries, no problem
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """Files: one read of the bytes for MD5, SHA-1, SHA-256 and the decoder; a record per file,
 whatever is wrong with it; batches over worker processes (``hash_files``).
 
->>> record = hash_file("examples/images/gradient.png", ["pdq"])  # doctest: +SKIP
->>> record["status"], record["hashes"]["pdq"]["quality"]  # doctest: +SKIP
-('ok', 24)
+>>> import io
+>>> from PIL import Image
+>>> png = io.BytesIO(); Image.new("L", (64, 48), 128).save(png, "PNG")
+>>> record = hash_bytes(png.getvalue(), ["pdq", "phash"])
+>>> record["status"], sorted(record["hashes"]), len(record["sha256"])
+('ok', ['pdq', 'phash'], 64)
 """
 
 from __future__ import annotations
@@ -12,18 +15,18 @@ import contextlib
 import functools
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Union
 
 from . import robust
 from .decode import DEFAULT_MAX_PIXELS, open_image, sniff
 from .errors import MediaError, as_media_error, status_of
 from .evidence import open_evidence, open_regular
-from .hashers import DEFAULT_ALGORITHMS, check_algorithms, run
-from .picture import displayed, draft_for, picture_from_decoded
+from .hashers import DEFAULT_ALGORITHMS, run
+from .options import DEFAULT_MAX_BYTES, HashOptions
 from .parallel import TimeLimited, process_map
+from .picture import displayed, picture_from_decoded
 from .records import FileRecord, crashed_record, new_record
 from .tmk import hash_video_with_tmk
 from .tmk_lists import tmk_to_text
@@ -33,9 +36,6 @@ __all__ = [
     "DEFAULT_FILE_TIME_LIMIT", "DEFAULT_MAX_BYTES", "SkipCheck", "file_sha256", "hash_bytes", "hash_file",
     "hash_files", "open_evidence",
 ]
-
-#: Files larger than this are hashed (MD5/SHA) but not decoded (``too-large``).
-DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 
 #: Seconds one file may keep a worker process busy (``hash_files``/scan with ``jobs > 1``).
 DEFAULT_FILE_TIME_LIMIT = 900
@@ -107,6 +107,8 @@ def hash_file(
     every_seconds: float = 1.0,
     robust: str | None = None,
     anchored: bool = False,
+    options: HashOptions | None = None,
+    archives: Collection[str] = (),
 ) -> FileRecord:
     """Hash one file into a file record (docs/ARCHITECTURE.md's shape); never raises for a bad file.
 
@@ -126,17 +128,25 @@ def hash_file(
     after the plain one (which is ``hashes["pdq"]``), for robust matching (README); ``anchored``
     adds the content-anchored squares to them (``robust.list_hashes``: crops anywhere, screenshots).
 
-    >>> hash_file("examples/images/gradient.png", ["pdq"])["status"]  # doctest: +SKIP
-    'ok'
+    ``options``: a ``HashOptions`` made once, instead of the keywords from ``algorithms`` to
+    ``anchored`` (which are then not read). ``skip``: see ``SkipCheck``. ``archives``: formats of
+    archives (``"ZIP"``) the caller descends into itself: such a record is left with its digests,
+    ``status: "skipped"`` and no error, instead of ``unsupported-format`` (the scan's routing).
+
+    >>> import tempfile
+    >>> from PIL import Image
+    >>> with tempfile.NamedTemporaryFile(suffix=".png") as f:
+    ...     Image.new("RGB", (64, 48), "white").save(f, "PNG"); f.flush()
+    ...     record = hash_file(f.name, ["pdq"])
+    >>> record["status"], record["hashes"]["pdq"]["quality"], record["format"]
+    ('ok', 0, 'PNG')
     """
-    names = check_algorithms(algorithms)
-    draft = draft_for(mode, names)
+    o = options or HashOptions(_names(algorithms), mode, displayed, max_pixels, max_bytes, every_seconds, robust, anchored)
     record = new_record(path)
-    options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds, _check_robust(robust), anchored)
     with _recorded_failures(record):
-        data = _read_and_digest(path, record, max_bytes)
+        data = _read_and_digest(path, record, o.max_bytes)
         with _digests_meanwhile(record, data, wait=skip is not None):
-            _hash_content(record, data, lambda: os.fdopen(open_evidence(path), "rb"), options)
+            _hash_content(record, data, lambda: os.fdopen(open_evidence(path), "rb"), o, skip, archives)
     return record
 
 
@@ -153,6 +163,8 @@ def hash_bytes(
     every_seconds: float = 1.0,
     robust: str | None = None,
     anchored: bool = False,
+    options: HashOptions | None = None,
+    archives: Collection[str] = (),
 ) -> FileRecord:
     """``hash_file`` for content already in memory (an upload, an archive member).
 
@@ -161,8 +173,7 @@ def hash_bytes(
     >>> hash_bytes(b"", ["pdq"])["error"]["code"]
     'empty-file'
     """
-    names = check_algorithms(algorithms)
-    draft = draft_for(mode, names)
+    o = options or HashOptions(_names(algorithms), mode, displayed, max_pixels, max_bytes, every_seconds, robust, anchored)
     record = new_record(path)
     with _recorded_failures(record):
         record["media_type"], record["format"] = sniff(bytes(data[:32]))
@@ -171,9 +182,8 @@ def hash_bytes(
             if not data:
                 record["media_type"] = "other"
                 raise MediaError("empty-file", "the file is empty")
-            usable = data if record["media_type"] == "image" and len(data) <= max_bytes else None
-            options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds, _check_robust(robust), anchored)
-            _hash_content(record, usable, lambda: bytes(data), options)
+            usable = data if record["media_type"] == "image" and len(data) <= o.max_bytes else None
+            _hash_content(record, usable, lambda: bytes(data), o, skip, archives)
     return record
 
 
@@ -225,33 +235,19 @@ def _recorded_failures(record: FileRecord) -> Iterator[None]:
         record["error"] = error.to_json()
 
 
-@dataclass(frozen=True)
-class _Options:
-    names: tuple[str, ...]
-    mode: str
-    draft: tuple[int, int] | None
-    displayed: bool
-    max_pixels: int
-    max_bytes: int
-    skip: SkipCheck | None
-    every_seconds: float
-    robust: str | None = None
-    anchored: bool = False  # with robust: the content-anchored squares too
-
-
-def _check_robust(robust: str | None) -> str | None:
-    if robust not in (None, "query", "list", "both"):
-        raise ValueError(f"robust must be None, 'query', 'list' or 'both', got {robust!r}")
-    return robust
+def _names(algorithms: Iterable[str] | str) -> tuple[str, ...]:
+    return (algorithms,) if isinstance(algorithms, str) else tuple(algorithms)
 
 
 def _hash_content(
-    record: FileRecord, data: bytes | None, reopen: Callable[[], Any], o: _Options,
+    record: FileRecord, data: bytes | None, reopen: Callable[[], Any], o: HashOptions,
+    skip: SkipCheck | None = None, archives: Collection[str] = (),
 ) -> None:
-    """The perceptual part of a record whose digests are filled; ``data``: a picture's bytes;
-    ``reopen()``: the content again (a file object or bytes), for a video's decoder."""
-    if o.skip is not None:
-        reason = o.skip(record)
+    """The perceptual part of a record whose digests are filled, routed by the sniffed media type;
+    ``data``: a picture's bytes; ``reopen()``: the content again (a file object or bytes), for a
+    video's decoder."""
+    if skip is not None:
+        reason = skip(record)
         if reason is not None:
             record["status"] = "skipped"
             raise reason
@@ -264,6 +260,8 @@ def _hash_content(
             raise MediaError("too-large", f"{record['size']} bytes, over the limit of {o.max_bytes}")
         if media == "archive":
             record["status"] = "skipped"
+            if record["format"] in archives:
+                return  # the caller descends into it (the scan: scanning.archives)
             raise MediaError("unsupported-format", f"{record['format']} archive: not descended into by 'hash'")
         raise MediaError("not-media", "not a picture: the bytes match no known picture format")
     decoded = open_image(data, o.max_pixels, o.draft)
@@ -276,25 +274,25 @@ def _hash_content(
     pic = picture_from_decoded(decoded, o.mode)
     if decoded.size != decoded.original_size:
         record["decoded_size"] = list(decoded.size)
-    hashes = run(pic, o.names)
+    hashes = run(pic, o.algorithms)
     record["hashes"] = {name: h.to_json() for name, h in hashes.items()}
     if decoded.orientation not in (None, 1):
         record["exif_orientation"] = decoded.orientation
         if o.displayed:
             shown = displayed(decoded, o.mode)
-            record["hashes_displayed"] = {name: h.to_json() for name, h in run(shown, o.names).items()}
+            record["hashes_displayed"] = {name: h.to_json() for name, h in run(shown, o.algorithms).items()}
     if o.robust is not None:  # the same picture, its luma and its plain PDQ handed down once
         found = robust.picture_hashes(pic, o.robust, anchored=o.anchored, plain=hashes.get("pdq"))
         record["robust"] = {side: [h.to_json() for h in rows[1:]] for side, rows in found.items()}  # plain left out
     record["status"] = "ok"
 
 
-def _hash_video_content(record: FileRecord, reopen: Callable[[], Any], o: _Options) -> None:
+def _hash_video_content(record: FileRecord, reopen: Callable[[], Any], o: HashOptions) -> None:
     """A video's sampled frames (vPDQ style), whatever picture algorithms were asked for."""
     source = reopen()
     tmk = None
     try:
-        if "tmk" in o.names:  # Meta's TMK+PDQF of the whole video too, from the same decoding
+        if "tmk" in o.algorithms:  # Meta's TMK+PDQF of the whole video too, from the same decoding
             video, tmk = hash_video_with_tmk(source, o.every_seconds, max_pixels=o.max_pixels)
         else:
             video = hash_video(source, o.every_seconds, max_pixels=o.max_pixels)
@@ -328,18 +326,22 @@ def hash_files(
     a note on standard error; workers end with the calling process); a worker that dies is replaced and the
     file that killed it gets an error record (``worker-crashed``). At most ``4 * jobs`` files are
     in flight, so memory stays bounded on any number of files. ``ordered=False`` yields records
-    as they finish instead of in input order. Other options go to ``hash_file``; unlike there,
-    ``mode`` defaults to ``"fast"`` here, as batch work does. With ``jobs > 1`` a file that
+    as they finish instead of in input order. Other options go to ``hash_file`` (its keywords, or
+    ``options=HashOptions(...)``); unlike there, ``mode`` defaults to ``"fast"`` here, as batch work does. With ``jobs > 1`` a file that
     keeps its worker busy for more than ``file_time_limit`` seconds (a decoder stuck on a
     poisoned file) ends that worker and gets a ``worker-crashed`` record; the batch goes on.
 
-    >>> for record in hash_files(["a.jpg", "b.png"], ["pdq"], jobs=2):  # doctest: +SKIP
-    ...     print(record["path"], record["status"])
+    >>> [r["error"]["code"] for r in hash_files(["/no/such.jpg", "/"], ["pdq"])]
+    ['not-found', 'is-directory']
     """
-    names = check_algorithms(algorithms)
-    options.setdefault("mode", "fast")
-    draft_for(options["mode"], names)
-    work: Callable[[Any], FileRecord] = functools.partial(hash_file, algorithms=names, **options)
+    skip = options.pop("skip", None)
+    settled = options.pop("options", None)
+    if settled is None:
+        options.setdefault("mode", "fast")
+        settled = HashOptions(_names(algorithms), **options)
+    elif options:
+        raise TypeError(f"options= replaces the keywords {sorted(options)}")
+    work: Callable[[Any], FileRecord] = functools.partial(hash_file, options=settled, skip=skip)
     if jobs > 1 and file_time_limit:
         work = TimeLimited(work, file_time_limit)
     yield from process_map(work, paths, jobs=jobs, on_crash=crashed_record, ordered=ordered)

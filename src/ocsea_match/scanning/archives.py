@@ -16,28 +16,16 @@ import io
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import IO, Any
 
 from ..decode import sniff
 from ..errors import MediaError
+from ..options import ArchiveLimits
 from ..records import new_record
 
 __all__ = ["ArchiveLimits", "archive_outcome", "examine_zip"]
 
 HashMember = Callable[[bytes, str], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class ArchiveLimits:
-    """Bounds for one archive on disk, nested archives included."""
-
-    max_members: int = 100_000
-    max_total_bytes: int = 8 * 1024**3  # uncompressed, summed over all members read
-    max_ratio: float = 200.0  # uncompressed / compressed, for members over ``ratio_from_bytes``
-    ratio_from_bytes: int = 1024 * 1024
-    max_member_bytes: int = 512 * 1024 * 1024  # larger members get digests only (streamed)
-    max_depth: int = 3
 
 
 class _Budget:
