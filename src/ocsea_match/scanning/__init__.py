@@ -4,10 +4,20 @@
 ``run_scan(...)`` is what ``ocsea-match scan`` runs: it journals the records into a case folder,
 resumes an interrupted job, shows progress, and writes the outputs the forensic suites import.
 
->>> for record in scan(["evidence/"], lists=["known_list.csv"]):  # doctest: +SKIP
-...     if record.get("matches"):
-...         print(record["path"], record["matches"][0]["entry_id"])
->>> summary = run_scan(["evidence/"], "case-0042", lists=["known_list.csv"], jobs=2)  # doctest: +SKIP
+>>> import hashlib, tempfile
+>>> from PIL import Image
+>>> from ocsea_match.formats import HashList, ListEntry
+>>> with tempfile.TemporaryDirectory() as evidence, tempfile.TemporaryDirectory() as cases:
+...     Image.new("RGB", (64, 48), "white").save(f"{evidence}/a.png")
+...     md5 = hashlib.md5(open(f"{evidence}/a.png", "rb").read()).hexdigest()
+...     known = HashList("known_list", [ListEntry("k1", "md5", md5)])
+...     for record in scan([evidence], lists=[known]):
+...         if record.get("matches"):
+...             print(os.path.basename(record["path"]), record["matches"][0]["entry_id"])
+...     summary = run_scan([evidence], f"{cases}/case-0042", progress="none")
+...     print(summary["files"], sorted(os.listdir(f"{cases}/case-0042"))[:3])
+a.png k1
+1 ['SHA256SUMS', 'case.vics.json', 'hashdeep.txt']
 """
 
 from __future__ import annotations

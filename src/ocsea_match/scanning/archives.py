@@ -6,7 +6,14 @@ headers *and* while inflating (a header may lie): past them, members get ``decom
 records instead of being read, and the archive's record says why. Nested ZIPs are descended
 into up to ``max_depth``; encrypted members are reported, not guessed at.
 
->>> members = examine_zip(open("photos.zip", "rb"), "photos.zip", hash_member)  # doctest: +SKIP
+>>> import zipfile
+>>> from ocsea_match import hash_bytes
+>>> data = io.BytesIO()
+>>> with zipfile.ZipFile(data, "w") as z:
+...     z.writestr("notes.txt", "not a picture")
+>>> members, problem = examine_zip(data, "photos.zip", lambda content, path: hash_bytes(content, path=path))
+>>> [(m["path"], m["member"], m["error"]["code"]) for m in members], problem
+([('photos.zip!/notes.txt', 'notes.txt', 'not-media')], None)
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ category of the closest list entry), ``hashdeep.txt`` (hashdeep 1.0 ``size,md5,s
 ``provenance.json`` (written by the scan itself), ``SHA256SUMS`` of every output file and, last,
 ``report.html`` (the case report, made from those files; added to ``SHA256SUMS``).
 
->>> write_outputs(Path("case"), provenance)  # doctest: +SKIP
+>>> summary = summarize([{"path": "a.jpg", "status": "ok", "size": 3, "media_type": "image", "matches": []}])
+>>> summary["files"], summary["by_status"], summary["adds_up"]
+(1, {'ok': 1}, True)
 """
 
 from __future__ import annotations

@@ -4,8 +4,12 @@ Every command walks with ``walk.walk`` (one walker in the project): a folder tha
 listed, a file past PATH_MAX, a link or a FIFO each get a record, so nothing under the paths
 given is silently left out.
 
->>> for record in hash_tree(["evidence/"], ["pdq"], jobs=2):  # doctest: +SKIP
-...     print(record["path"], record["status"])
+>>> import os, tempfile
+>>> with tempfile.TemporaryDirectory() as folder:
+...     _ = open(os.path.join(folder, "notes.txt"), "w").write("not a picture")
+...     os.symlink("notes.txt", os.path.join(folder, "link"))
+...     print([(os.path.basename(r["path"]), r["error"]["code"]) for r in hash_tree([folder], ["pdq"])])
+[('link', 'symlink'), ('notes.txt', 'not-media')]
 """
 
 from __future__ import annotations
