@@ -7,8 +7,11 @@ the kernel ends the worker. When a worker dies (a decoder crash, or the time lim
 replaced and each upload that was in it is tried once more alone, as ``process_map`` does, so
 that only the upload that kills its worker again gets a ``worker-crashed`` record.
 
->>> pool = DecodePool(workers=2, time_limit=120)  # doctest: +SKIP
->>> record = await pool.hash(data, ["pdq"])  # doctest: +SKIP
+>>> pool = DecodePool(workers=1, time_limit=120)
+>>> record = asyncio.run(pool.hash(b"not a picture", ["pdq"]))
+>>> record["path"], record["error"]["code"]
+('<upload>', 'not-media')
+>>> pool.close()
 """
 
 from __future__ import annotations
