@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--to", required=True, choices=sorted(WRITERS), help="the format to write")
     cv.add_argument("--strict", action="store_true", help="refuse a list with any bad line")
     cli_service.add_match_options(m)  # the service's commands (issue 13) live in cli_service.py
-    cli_service.add_parsers(sub)
+    cli_service.add_parsers(sub, _Parser)
     return parser
 
 
