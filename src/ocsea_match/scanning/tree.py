@@ -22,7 +22,8 @@ from ..errors import MediaError
 from ..files import DEFAULT_FILE_TIME_LIMIT, hash_file
 from ..records import FileRecord, new_record
 from ..records import crashed_record as _crashed_path
-from ..hashers import DEFAULT_ALGORITHMS, check_algorithms, draft_for
+from ..hashers import DEFAULT_ALGORITHMS
+from ..options import HashOptions
 from ..parallel import TimeLimited, process_map
 from .walk import Entry, walk
 
@@ -50,10 +51,10 @@ def crashed_record(entry: Entry) -> FileRecord:
     return _crashed_path(entry.path, DEFAULT_FILE_TIME_LIMIT)
 
 
-def _hash_entry(entry: Entry, **options: Any) -> FileRecord:
+def _hash_entry(entry: Entry, options: HashOptions) -> FileRecord:
     if entry.kind != "file":
         return entry_record(entry)
-    return hash_file(entry.path, **options)
+    return hash_file(entry.path, options=options)
 
 
 def hash_tree(
@@ -65,12 +66,16 @@ def hash_tree(
 ) -> Iterator[FileRecord]:
     """One record per entry under ``paths`` (folders walked as the scan walks them), in order.
 
-    Options go to ``hash_file`` (``mode`` defaults to ``"fast"``, as in ``hash_files``).
+    Options are ``hash_file``'s keywords or ``options=HashOptions(...)`` (``mode`` defaults to
+    ``"fast"``, as in ``hash_files``).
     """
-    names = check_algorithms(algorithms)
-    options.setdefault("mode", "fast")
-    draft_for(options["mode"], names)
-    work: Callable[[Entry], FileRecord] = functools.partial(_hash_entry, algorithms=names, **options)
+    settled = options.pop("options", None)
+    if settled is None:
+        options.setdefault("mode", "fast")
+        settled = HashOptions((algorithms,) if isinstance(algorithms, str) else tuple(algorithms), **options)
+    elif options:
+        raise TypeError(f"options= replaces the keywords {sorted(options)}")
+    work: Callable[[Entry], FileRecord] = functools.partial(_hash_entry, options=settled)
     if jobs > 1:
         work = TimeLimited(work, DEFAULT_FILE_TIME_LIMIT)
     yield from process_map(work, walk(list(paths)), jobs=jobs, on_crash=crashed_record)
