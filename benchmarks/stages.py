@@ -25,7 +25,8 @@ from PIL import Image
 import ocsea_match
 from ocsea_match import _core
 from ocsea_match.decode import DEFAULT_MAX_PIXELS, open_image
-from ocsea_match.hashers import _draft_for, _picture_from_decoded, _run
+from ocsea_match.hashers import draft_for, run
+from ocsea_match.picture import picture_from_decoded
 
 #: The draft size of the floor row: what the issue compares the fast path to.
 DRAFT_FLOOR = (768, 768)
@@ -88,7 +89,7 @@ def _digests(data: bytes) -> tuple[str, ...]:
 def profile(paths: list[str], mode: str = "fast", repeat: int = 1) -> dict[str, float]:
     """Seconds per stage over all files (best pass of ``repeat``) for pdq + phash records."""
     names = ("pdq", "phash")
-    draft = _draft_for(mode, names)
+    draft = draft_for(mode, names)
     best: dict[str, float] = {}
     for path in paths[:1]:  # warm-up: imports, caches
         ocsea_match.hash_file(path, list(names), mode=mode)
@@ -98,11 +99,11 @@ def profile(paths: list[str], mode: str = "fast", repeat: int = 1) -> dict[str, 
             data = _timed(t, "read", lambda: _read(path))
             _timed(t, "digests (MD5+SHA-1+SHA-256)", lambda: _digests(data))
             decoded = _timed(t, "decode", lambda: open_image(data, DEFAULT_MAX_PIXELS, draft))
-            pic = _picture_from_decoded(decoded, mode)
+            pic = picture_from_decoded(decoded, mode)
             luma = _timed(t, "luma (+ fast mode's box average)", pic.luma)
             a64 = _timed(t, "PDQ filter + decimation", lambda: _core.pdq_downsample(luma, False))
             _timed(t, "PDQ DCT + quality + bits", lambda: _core.pdq_from_luma(a64, inplace=True))
-            _timed(t, "pHash (gray, resize, DCT)", lambda: _run(pic, ("phash",)))
+            _timed(t, "pHash (gray, resize, DCT)", lambda: run(pic, ("phash",)))
             record = _timed(t, "whole record: hash_file", lambda: ocsea_match.hash_file(path, list(names), mode=mode))
             if record["status"] != "ok":
                 raise RuntimeError(f"{path}: {record['error']}")

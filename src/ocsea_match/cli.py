@@ -18,28 +18,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import warnings
-from collections import Counter
-from typing import IO, Any
 
 from . import __version__, cli_service
+from .cli_records import EXIT_CANNOT_RUN, EXIT_FILE_ERRORS, EXIT_MATCHES, EXIT_OK, print_reports, write_records
 from ._wording import plural
 from .formats import WRITERS, EmptyListError, ListError, LoadReport, convert_list, load_list
 from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS, VIDEO_ALGORITHMS
 from .index import HashIndex, IndexFileError, open_index
-from .output import CsvWriter, TableWriter
-from .parallel import WorkersCannotStart, default_jobs
-from .paths import json_line
-from .scanning.tree import hash_tree
+from .parallel import default_jobs
 from .thresholds import DEFAULT_PDQ_QUALITY_FLOOR, check_quality_floor, check_thresholds
 
 __all__ = ["main", "EXIT_OK", "EXIT_FILE_ERRORS", "EXIT_CANNOT_RUN", "EXIT_MATCHES"]
 
-EXIT_OK = 0
-EXIT_FILE_ERRORS = 1
-EXIT_CANNOT_RUN = 2
-EXIT_MATCHES = 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -157,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--to", required=True, choices=sorted(WRITERS), help="the format to write")
     cv.add_argument("--strict", action="store_true", help="refuse a list with any bad line")
     cli_service.add_match_options(m)  # the service's commands (issue 13) live in cli_service.py
-    cli_service.add_parsers(sub)
+    cli_service.add_parsers(sub, _Parser)
     return parser
 
 
@@ -226,103 +217,15 @@ def _threshold(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _run(args: argparse.Namespace, algorithms: tuple[str, ...], index: HashIndex | None) -> int:
-    """Hash (and match) every file, streaming records to the output; returns the exit code."""
-    try:
-        out: IO[str] = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
-    except OSError as exc:
-        print(f"ocsea-match: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
-    fmt = args.format or ("table" if index is not None and out is sys.stdout and sys.stdout.isatty() else "jsonl")
-    writer: Any
-    if fmt == "csv":
-        writer = CsvWriter(out, algorithms, with_matches=index is not None)
-    elif fmt == "table":
-        writer = TableWriter(out)
-    else:
-        writer = None
-    counts: Counter[str] = Counter()
-    matched = 0
-    started = time.monotonic()
-    try:
-        robust = ("query" if index is not None else "both") if args.robust or args.anchored else None
-        records = hash_tree(
-            args.paths, algorithms, jobs=args.jobs, mode=args.mode, displayed=args.displayed, robust=robust,
-            anchored=args.anchored, every_seconds=args.every,
-        )
-        for record in records:
-            counts[record["status"]] += 1
-            if index is not None:
-                record["matches"] = index.match(record)
-                matched += bool(record["matches"])
-            try:
-                if writer is not None:
-                    writer.write(record)
-                else:
-                    out.write(json_line(record) + "\n")
-                out.flush()
-            except BrokenPipeError:
-                raise
-            except OSError as exc:  # disk full, a file system gone read-only ...
-                print(f"ocsea-match: cannot write {args.output or 'standard output'}: {exc.strerror or exc}",
-                      file=sys.stderr)
-                return EXIT_CANNOT_RUN
-    except KeyboardInterrupt:
-        print("ocsea-match: interrupted", file=sys.stderr)
-        return EXIT_CANNOT_RUN
-    except WorkersCannotStart as exc:
-        print(f"ocsea-match: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
-    finally:
-        if out is not sys.stdout:
-            try:
-                out.close()
-            except OSError:
-                pass  # already reported
-    if not args.quiet:
-        total = sum(counts.values())
-        elapsed = time.monotonic() - started
-        rate = total / elapsed if elapsed > 0 else 0.0
-        summary = (
-            f"ocsea-match: {total} files in {elapsed:.1f} s ({rate:.1f}/s): "
-            f"{counts['ok']} ok, {counts['skipped']} skipped, {counts['error']} failed"
-        )
-        if index is not None:
-            summary += f"; {matched} matched"
-        print(summary, file=sys.stderr)
-    if matched:
-        return EXIT_MATCHES
-    return EXIT_FILE_ERRORS if counts["error"] else EXIT_OK
-
-
 def _cmd_hash(args: argparse.Namespace) -> int:
-    return _run(args, args.algo, None)
-
-
-def _print_reports(reports: list[LoadReport], quiet: bool) -> None:
-    """Every load report on standard error: every line not used and every entry not matched, each
-    with its number or id and the reason (all of them: a report is what an examiner checks)."""
-    for report in reports:
-        if quiet and not report.problems and not report.unmatched:
-            continue
-        lines = len({number for number, _ in report.problems})
-        problems = "no problem" if not lines else f"problems on {plural(lines, report.unit)}" + (
-            f" ({len(report.problems)} problems)" if len(report.problems) > lines else "")
-        print(f"ocsea-match: list {report.list_name!r} ({report.format}): {plural(report.loaded, 'entry')}, {problems}",
-              file=sys.stderr)
-        for number, reason in report.problems:
-            print(f"  {report.unit} {number}: {reason}", file=sys.stderr)
-        for entry_id, reason in report.unmatched:
-            print(f"  entry {entry_id}: {reason}", file=sys.stderr)
-        for note in report.notes:
-            print(f"  note: {note}", file=sys.stderr)
+    return write_records(args, args.algo, None)
 
 
 def _refused(exc: Exception) -> int:
     """A list, index or setting that cannot be used: its report (when any), the reason, exit 2."""
     report = getattr(exc, "report", None)
     if isinstance(report, LoadReport) and (report.problems or report.unmatched or isinstance(exc, EmptyListError)):
-        _print_reports([report], quiet=False)
+        print_reports([report], quiet=False)
     print(f"ocsea-match: {exc}", file=sys.stderr)
     return EXIT_CANNOT_RUN
 
@@ -336,7 +239,7 @@ def _warn_idle(index: HashIndex, algorithms: tuple[str, ...]) -> None:
 
 def _cmd_match(args: argparse.Namespace) -> int:
     if args.server:
-        return cli_service.match_remote(args, _run)
+        return cli_service.match_remote(args, write_records)
     if not args.lists and not args.index_dir:
         print("ocsea-match: match needs at least one --list or an --index", file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -346,14 +249,14 @@ def _cmd_match(args: argparse.Namespace) -> int:
         for path in args.lists:
             reports.append(index.add_list_file(path, strict=args.strict))
     except (ListError, IndexFileError, ValueError) as exc:
-        _print_reports(reports, args.quiet)  # the lists read before the one refused
+        print_reports(reports, args.quiet)  # the lists read before the one refused
         return _refused(exc)
-    _print_reports(reports, args.quiet)
+    print_reports(reports, args.quiet)
     algorithms = args.algo or tuple(a for a in (*ALGORITHMS, *VIDEO_ALGORITHMS) if a in index.algorithms) or DEFAULT_ALGORITHMS
     if "pdq" in algorithms and not args.no_dialects:
         algorithms = tuple(dict.fromkeys(algorithms + PDQ_DIALECTS))
     _warn_idle(index, algorithms)
-    return _run(args, algorithms, index)
+    return write_records(args, algorithms, index)
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
@@ -363,7 +266,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
                                               pdq_quality_floor=floor)
     except (ListError, ValueError) as exc:
         return _refused(exc)
-    _print_reports(reports, quiet=False)
+    print_reports(reports, quiet=False)
     try:
         index.save(args.output)
     except OSError as exc:
@@ -378,7 +281,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     """Read, convert, check what was carried by reading the text back; write only when something is."""
     try:
         hash_list, report = load_list(args.input, strict=args.strict)
-        _print_reports([report], quiet=False)
+        print_reports([report], quiet=False)
         text, conversion = convert_list(hash_list, args.to)
     except (ListError, ValueError) as exc:
         return _refused(exc)
@@ -405,7 +308,7 @@ def _cmd_scan(args: argparse.Namespace, argv: list[str] | None) -> int:
             algorithms=args.algo, jobs=args.jobs, mode=args.mode, dialects=not args.no_dialects, resume=args.resume,
             robust=args.robust or args.anchored, anchored=args.anchored, pdq_quality_floor=args.pdq_quality_floor,
             progress="none" if args.quiet else "auto", command_line=command,
-            on_list_report=lambda report: _print_reports([report], args.quiet),
+            on_list_report=lambda report: print_reports([report], args.quiet),
         )
     except ScanError as exc:
         print(f"ocsea-match: {exc}", file=sys.stderr)

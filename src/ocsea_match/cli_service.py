@@ -25,8 +25,9 @@ COMMANDS = ("serve", "keys", "audit", "bank")
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
 
 
-def add_parsers(sub: Any) -> None:
-    """Register the service's subcommands on ``cli.py``'s subparsers."""
+def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> None:
+    """Register the service's subcommands on ``cli.py``'s subparsers (``parser_class``: its
+    parser, which exits 2 on bad arguments)."""
     from .parallel import default_jobs
 
     s = sub.add_parser(
@@ -53,7 +54,7 @@ def add_parsers(sub: Any) -> None:
                    help="hash uploads with full-resolution PDQ only (faster; see the README's PDQ dialects)")
     s.add_argument("--strict", action="store_true", help="refuse a list with any bad line")
     k = sub.add_parser("keys", help="make, list and revoke the service's API keys")
-    ks = k.add_subparsers(dest="keys_command", required=True, parser_class=sub._parser_class)
+    ks = k.add_subparsers(dest="keys_command", required=True, parser_class=parser_class)
     ka = ks.add_parser("add", help="make a key; it is printed once, as the last line of standard output")
     ka.add_argument("name")
     ka.add_argument("--scopes", required=True, help="comma-separated: match,hashes,curate,admin,metrics")
@@ -64,11 +65,11 @@ def add_parsers(sub: Any) -> None:
     kr.add_argument("name")
     kr.add_argument("--keys", required=True, metavar="KEYS_FILE")
     a = sub.add_parser("audit", help="check the service's audit log")
-    a_sub = a.add_subparsers(dest="audit_command", required=True, parser_class=sub._parser_class)
+    a_sub = a.add_subparsers(dest="audit_command", required=True, parser_class=parser_class)
     av = a_sub.add_parser("verify", help="check the hash chain: exit 0 intact, 1 broken (the first broken line named)")
     av.add_argument("file")
     b = sub.add_parser("bank", help="back up or check the hotline's bank database")
-    b_sub = b.add_subparsers(dest="bank_command", required=True, parser_class=sub._parser_class)
+    b_sub = b.add_subparsers(dest="bank_command", required=True, parser_class=parser_class)
     bb = b_sub.add_parser("backup", help="copy the bank database consistently (also while the service runs)")
     bb.add_argument("db")
     bb.add_argument("output")
@@ -114,7 +115,7 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
     import sqlite3
 
-    from .cli import _print_reports
+    from .cli_records import print_reports
     from .formats import ListError
     from .index import IndexFileError
     from .service.audit import AuditError
@@ -135,7 +136,7 @@ def _serve(args: argparse.Namespace) -> int:
     except (ListError, IndexFileError, KeyFileError, AuditError, sqlite3.Error, ValueError, OSError) as exc:
         print(f"ocsea-match: cannot start: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
-    _print_reports(source.reports, quiet=False)
+    print_reports(source.reports, quiet=False)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"ocsea-match: warning: listening on {args.host}; put a reverse proxy with TLS in front (README)",
               file=sys.stderr)
@@ -208,7 +209,7 @@ class RemoteError(RuntimeError):
 
 
 class RemoteIndex:
-    """What ``cli._run`` needs of an index (``match(record)``), asking a running service with
+    """What ``cli_records.write_records`` needs of an index (``match(record)``), asking a running service with
     only the record's hashes (``POST /v1/match-hashes``)."""
 
     def __init__(self, url: str, key: str) -> None:

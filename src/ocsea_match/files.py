@@ -1,9 +1,12 @@
 """Files: one read of the bytes for MD5, SHA-1, SHA-256 and the decoder; a record per file,
 whatever is wrong with it; batches over worker processes (``hash_files``).
 
->>> record = hash_file("examples/images/gradient.png", ["pdq"])  # doctest: +SKIP
->>> record["status"], record["hashes"]["pdq"]["quality"]  # doctest: +SKIP
-('ok', 24)
+>>> import io
+>>> from PIL import Image
+>>> png = io.BytesIO(); Image.new("L", (64, 48), 128).save(png, "PNG")
+>>> record = hash_bytes(png.getvalue(), ["pdq", "phash"])
+>>> record["status"], sorted(record["hashes"]), len(record["sha256"])
+('ok', ['pdq', 'phash'], 64)
 """
 
 from __future__ import annotations
@@ -12,20 +15,19 @@ import contextlib
 import functools
 import hashlib
 import os
-import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Union
 
 from . import robust
-from .decode import DEFAULT_MAX_PIXELS, Decoded, open_image, sniff
+from .decode import DEFAULT_MAX_PIXELS, open_image, sniff
 from .errors import MediaError, as_media_error, status_of
-from .hashers import (
-    DEFAULT_ALGORITHMS, _check_algorithms, _displayed, _draft_for, _picture_from_decoded, _run,
-)
+from .evidence import open_evidence, open_regular
+from .hashers import DEFAULT_ALGORITHMS, run
+from .options import DEFAULT_MAX_BYTES, HashOptions
 from .parallel import TimeLimited, process_map
-from .paths import display_path, path_hex
+from .picture import displayed, picture_from_decoded
+from .records import FileRecord, crashed_record, new_record
 from .tmk import hash_video_with_tmk
 from .tmk_lists import tmk_to_text
 from .video import hash_video
@@ -35,90 +37,15 @@ __all__ = [
     "hash_files", "open_evidence",
 ]
 
-#: Files larger than this are hashed (MD5/SHA) but not decoded (``too-large``).
-DEFAULT_MAX_BYTES = 512 * 1024 * 1024
-
 #: Seconds one file may keep a worker process busy (``hash_files``/scan with ``jobs > 1``).
 DEFAULT_FILE_TIME_LIMIT = 900
 
 _CHUNK = 1 << 20
 
 
-def _new_record(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A record's first fields; the name as text that is always valid UTF-8 (``paths``), and its
-    exact bytes in ``path_hex`` when they are not UTF-8."""
-    record = {
-        "path": display_path(path),
-        "size": None,
-        "md5": None,
-        "sha1": None,
-        "sha256": None,
-        "media_type": None,
-        "format": None,
-        "status": "error",
-        "error": None,
-        "hashes": {},
-    }
-    raw = path_hex(path)
-    if raw:
-        record["path_hex"] = raw
-    return record
-
-
-def open_evidence(path: str | os.PathLike[str], *, directory: bool = False) -> int:
-    """Open read-only, without updating the access time where the OS allows it (``O_NOATIME``),
-    never blocking on a FIFO, and at any depth: a path longer than the OS takes is opened one
-    folder at a time (``openat``), as deep seized trees need."""
-    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-    if directory:
-        flags |= getattr(os, "O_DIRECTORY", 0)
-    noatime = getattr(os, "O_NOATIME", 0)
-    if noatime:
-        try:
-            return _open_deep(path, flags | noatime)
-        except PermissionError:
-            pass  # O_NOATIME needs ownership of the file; fall back to a plain read-only open
-    return _open_deep(path, flags)
-
-
-_SHORT_PATH = 3000  # bytes: under PATH_MAX (4096 on Linux) with room to spare
-
-
-def _open_deep(path: str | os.PathLike[str], flags: int) -> int:
-    raw = os.fsencode(path)
-    if len(raw) < _SHORT_PATH or not hasattr(os, "O_DIRECTORY") or os.open not in os.supports_dir_fd:
-        return os.open(path, flags)
-    head, _, last = raw.rpartition(b"/")
-    start = b"/" if raw.startswith(b"/") else b"."
-    fd = os.open(start, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for part in head.split(b"/"):
-            if part in (b"", b"."):
-                continue
-            # the walk never follows links, and neither does this: a link swapped in is refused
-            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0), dir_fd=fd)
-            os.close(fd)
-            fd = inner
-        return os.open(last or b".", flags, dir_fd=fd)
-    finally:
-        os.close(fd)
-
-
-def _read_and_digest(path: str | os.PathLike[str], record: dict[str, Any], max_bytes: int) -> bytes | None:
+def _read_and_digest(path: str | os.PathLike[str], record: FileRecord, max_bytes: int) -> bytes | None:
     """Fill size and MD5/SHA-1/SHA-256; return the bytes when the file is media to decode."""
-    try:
-        fd = open_evidence(path)
-    except FileNotFoundError:
-        raise MediaError("not-found", "no such file") from None
-    except OSError as exc:
-        raise MediaError("unreadable", f"cannot open: {exc.strerror or exc}") from None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise MediaError("is-directory", "a directory, not a file")
-        record["status"] = "skipped"
-        raise MediaError("special-file", "a device, FIFO or socket: not read")
+    fd, st = open_regular(path)  # the one opening of evidence, with its one set of errors
     digests = (hashlib.md5(), hashlib.sha1(), hashlib.sha256())
     data: bytes | None = None
     size = 0
@@ -165,7 +92,7 @@ def _chunks(f: Any, head: bytes) -> Iterator[bytes]:
 
 #: Called with a record once its digests are known; a ``MediaError`` it returns skips the
 #: perceptual work and becomes the record's reason (``status: "skipped"``), e.g. known-good files.
-SkipCheck = Callable[[dict[str, Any]], Union[MediaError, None]]
+SkipCheck = Callable[[FileRecord], Union[MediaError, None]]
 
 
 def hash_file(
@@ -180,7 +107,9 @@ def hash_file(
     every_seconds: float = 1.0,
     robust: str | None = None,
     anchored: bool = False,
-) -> dict[str, Any]:
+    options: HashOptions | None = None,
+    archives: Collection[str] = (),
+) -> FileRecord:
     """Hash one file into a file record (docs/ARCHITECTURE.md's shape); never raises for a bad file.
 
     Every file gets size, MD5, SHA-1 and SHA-256; pictures also get the perceptual hashes,
@@ -199,17 +128,25 @@ def hash_file(
     after the plain one (which is ``hashes["pdq"]``), for robust matching (README); ``anchored``
     adds the content-anchored squares to them (``robust.list_hashes``: crops anywhere, screenshots).
 
-    >>> hash_file("examples/images/gradient.png", ["pdq"])["status"]  # doctest: +SKIP
-    'ok'
+    ``options``: a ``HashOptions`` made once, instead of the keywords from ``algorithms`` to
+    ``anchored`` (which are then not read). ``skip``: see ``SkipCheck``. ``archives``: formats of
+    archives (``"ZIP"``) the caller descends into itself: such a record is left with its digests,
+    ``status: "skipped"`` and no error, instead of ``unsupported-format`` (the scan's routing).
+
+    >>> import tempfile
+    >>> from PIL import Image
+    >>> with tempfile.NamedTemporaryFile(suffix=".png") as f:
+    ...     Image.new("RGB", (64, 48), "white").save(f, "PNG"); f.flush()
+    ...     record = hash_file(f.name, ["pdq"])
+    >>> record["status"], record["hashes"]["pdq"]["quality"], record["format"]
+    ('ok', 0, 'PNG')
     """
-    names = _check_algorithms(algorithms)
-    draft = _draft_for(mode, names)
-    record = _new_record(path)
-    options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds, _check_robust(robust), anchored)
+    o = options or HashOptions(_names(algorithms), mode, displayed, max_pixels, max_bytes, every_seconds, robust, anchored)
+    record = new_record(path)
     with _recorded_failures(record):
-        data = _read_and_digest(path, record, max_bytes)
+        data = _read_and_digest(path, record, o.max_bytes)
         with _digests_meanwhile(record, data, wait=skip is not None):
-            _hash_content(record, data, lambda: os.fdopen(open_evidence(path), "rb"), options)
+            _hash_content(record, data, lambda: os.fdopen(open_evidence(path), "rb"), o, skip, archives)
     return record
 
 
@@ -226,7 +163,9 @@ def hash_bytes(
     every_seconds: float = 1.0,
     robust: str | None = None,
     anchored: bool = False,
-) -> dict[str, Any]:
+    options: HashOptions | None = None,
+    archives: Collection[str] = (),
+) -> FileRecord:
     """``hash_file`` for content already in memory (an upload, an archive member).
 
     ``path`` is only what the record says it came from.
@@ -234,9 +173,8 @@ def hash_bytes(
     >>> hash_bytes(b"", ["pdq"])["error"]["code"]
     'empty-file'
     """
-    names = _check_algorithms(algorithms)
-    draft = _draft_for(mode, names)
-    record = _new_record(path)
+    o = options or HashOptions(_names(algorithms), mode, displayed, max_pixels, max_bytes, every_seconds, robust, anchored)
+    record = new_record(path)
     with _recorded_failures(record):
         record["media_type"], record["format"] = sniff(bytes(data[:32]))
         record["size"] = len(data)
@@ -244,9 +182,8 @@ def hash_bytes(
             if not data:
                 record["media_type"] = "other"
                 raise MediaError("empty-file", "the file is empty")
-            usable = data if record["media_type"] == "image" and len(data) <= max_bytes else None
-            options = _Options(names, mode, draft, displayed, max_pixels, max_bytes, skip, every_seconds, _check_robust(robust), anchored)
-            _hash_content(record, usable, lambda: bytes(data), options)
+            usable = data if record["media_type"] == "image" and len(data) <= o.max_bytes else None
+            _hash_content(record, usable, lambda: bytes(data), o, skip, archives)
     return record
 
 
@@ -264,7 +201,7 @@ def _digests(data: bytes | bytearray | memoryview) -> tuple[str, str, str]:
 
 @contextlib.contextmanager
 def _digests_meanwhile(
-    record: dict[str, Any], data: bytes | bytearray | memoryview | None, *, wait: bool = False,
+    record: FileRecord, data: bytes | bytearray | memoryview | None, *, wait: bool = False,
 ) -> Iterator[None]:
     """Fill the record's md5, sha1, sha256 from ``data`` (None: they are filled already), on a
     helper thread while the body runs; always filled on leaving, even when the body raises.
@@ -287,7 +224,7 @@ def _digests_meanwhile(
 
 
 @contextlib.contextmanager
-def _recorded_failures(record: dict[str, Any]) -> Iterator[None]:
+def _recorded_failures(record: FileRecord) -> Iterator[None]:
     """Turn any failure while hashing one file into the record's error; never re-raise."""
     try:
         yield
@@ -298,33 +235,19 @@ def _recorded_failures(record: dict[str, Any]) -> Iterator[None]:
         record["error"] = error.to_json()
 
 
-@dataclass(frozen=True)
-class _Options:
-    names: tuple[str, ...]
-    mode: str
-    draft: tuple[int, int] | None
-    displayed: bool
-    max_pixels: int
-    max_bytes: int
-    skip: SkipCheck | None
-    every_seconds: float
-    robust: str | None = None
-    anchored: bool = False  # with robust: the content-anchored squares too
-
-
-def _check_robust(robust: str | None) -> str | None:
-    if robust not in (None, "query", "list", "both"):
-        raise ValueError(f"robust must be None, 'query', 'list' or 'both', got {robust!r}")
-    return robust
+def _names(algorithms: Iterable[str] | str) -> tuple[str, ...]:
+    return (algorithms,) if isinstance(algorithms, str) else tuple(algorithms)
 
 
 def _hash_content(
-    record: dict[str, Any], data: bytes | None, reopen: Callable[[], Any], o: _Options,
+    record: FileRecord, data: bytes | None, reopen: Callable[[], Any], o: HashOptions,
+    skip: SkipCheck | None = None, archives: Collection[str] = (),
 ) -> None:
-    """The perceptual part of a record whose digests are filled; ``data``: a picture's bytes;
-    ``reopen()``: the content again (a file object or bytes), for a video's decoder."""
-    if o.skip is not None:
-        reason = o.skip(record)
+    """The perceptual part of a record whose digests are filled, routed by the sniffed media type;
+    ``data``: a picture's bytes; ``reopen()``: the content again (a file object or bytes), for a
+    video's decoder."""
+    if skip is not None:
+        reason = skip(record)
         if reason is not None:
             record["status"] = "skipped"
             raise reason
@@ -337,6 +260,8 @@ def _hash_content(
             raise MediaError("too-large", f"{record['size']} bytes, over the limit of {o.max_bytes}")
         if media == "archive":
             record["status"] = "skipped"
+            if record["format"] in archives:
+                return  # the caller descends into it (the scan: scanning.archives)
             raise MediaError("unsupported-format", f"{record['format']} archive: not descended into by 'hash'")
         raise MediaError("not-media", "not a picture: the bytes match no known picture format")
     decoded = open_image(data, o.max_pixels, o.draft)
@@ -346,42 +271,28 @@ def _hash_content(
     if decoded.truncated:
         record["truncated"] = True
         record["warnings"] = decoded.warnings
-    pic = _picture_from_decoded(decoded, o.mode)
+    pic = picture_from_decoded(decoded, o.mode)
     if decoded.size != decoded.original_size:
         record["decoded_size"] = list(decoded.size)
-    record["hashes"] = {name: h.to_json() for name, h in _run(pic, o.names).items()}
+    hashes = run(pic, o.algorithms)
+    record["hashes"] = {name: h.to_json() for name, h in hashes.items()}
     if decoded.orientation not in (None, 1):
         record["exif_orientation"] = decoded.orientation
         if o.displayed:
-            shown = _displayed(decoded, o.mode)
-            record["hashes_displayed"] = {name: h.to_json() for name, h in _run(shown, o.names).items()}
-    if o.robust is not None:
-        record["robust"] = _robust_hashes(decoded, o)
+            shown = displayed(decoded, o.mode)
+            record["hashes_displayed"] = {name: h.to_json() for name, h in run(shown, o.algorithms).items()}
+    if o.robust is not None:  # the same picture, its luma and its plain PDQ handed down once
+        found = robust.picture_hashes(pic, o.robust, anchored=o.anchored, plain=hashes.get("pdq"))
+        record["robust"] = {side: [h.to_json() for h in rows[1:]] for side, rows in found.items()}  # plain left out
     record["status"] = "ok"
 
 
-def _robust_hashes(decoded: Decoded, o: _Options) -> dict[str, list[dict[str, Any]]]:
-    """The robust module's hashes of the decoded picture, the plain PDQ (first) left out."""
-    if decoded.image is not None:
-        picture: Any = decoded.image
-    else:
-        array = decoded.array
-        picture = array[:, :, 2::-1] if array is not None and array.ndim == 3 else array  # BGR -> RGB
-    options = {"mode": o.mode, "max_pixels": o.max_pixels, "anchored": o.anchored}
-    if o.robust == "both":
-        query, listed = robust.both_hashes(picture, **options)
-        return {"query": [h.to_json() for h in query[1:]], "list": [h.to_json() for h in listed[1:]]}
-    if o.robust == "query":
-        return {"query": [h.to_json() for h in robust.query_hashes(picture, **options)[1:]]}
-    return {"list": [h.to_json() for h in robust.list_hashes(picture, **options)[1:]]}
-
-
-def _hash_video_content(record: dict[str, Any], reopen: Callable[[], Any], o: _Options) -> None:
+def _hash_video_content(record: FileRecord, reopen: Callable[[], Any], o: HashOptions) -> None:
     """A video's sampled frames (vPDQ style), whatever picture algorithms were asked for."""
     source = reopen()
     tmk = None
     try:
-        if "tmk" in o.names:  # Meta's TMK+PDQF of the whole video too, from the same decoding
+        if "tmk" in o.algorithms:  # Meta's TMK+PDQF of the whole video too, from the same decoding
             video, tmk = hash_video_with_tmk(source, o.every_seconds, max_pixels=o.max_pixels)
         else:
             video = hash_video(source, o.every_seconds, max_pixels=o.max_pixels)
@@ -400,16 +311,6 @@ def _hash_video_content(record: dict[str, Any], reopen: Callable[[], Any], o: _O
     record["status"] = "ok"
 
 
-def _crashed(path: str | os.PathLike[str]) -> dict[str, Any]:
-    record = _new_record(path)
-    record["error"] = {
-        "code": "worker-crashed",
-        "message": "the worker process died while hashing this file, twice (once in the batch, once alone): "
-        "a crash, or the file kept it busy past the per-file time limit",
-    }
-    return record
-
-
 def hash_files(
     paths: Iterable[str | os.PathLike[str]],
     algorithms: Iterable[str] | str = DEFAULT_ALGORITHMS,
@@ -418,25 +319,29 @@ def hash_files(
     ordered: bool = True,
     file_time_limit: int | None = DEFAULT_FILE_TIME_LIMIT,
     **options: Any,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[FileRecord]:
     """Hash many files, yielding one file record per file as soon as it is ready.
 
     ``jobs > 1`` hashes in that many worker processes (at most the CPU count: more is lowered, with
     a note on standard error; workers end with the calling process); a worker that dies is replaced and the
     file that killed it gets an error record (``worker-crashed``). At most ``4 * jobs`` files are
     in flight, so memory stays bounded on any number of files. ``ordered=False`` yields records
-    as they finish instead of in input order. Other options go to ``hash_file``; unlike there,
-    ``mode`` defaults to ``"fast"`` here, as batch work does. With ``jobs > 1`` a file that
+    as they finish instead of in input order. Other options go to ``hash_file`` (its keywords, or
+    ``options=HashOptions(...)``); unlike there, ``mode`` defaults to ``"fast"`` here, as batch work does. With ``jobs > 1`` a file that
     keeps its worker busy for more than ``file_time_limit`` seconds (a decoder stuck on a
     poisoned file) ends that worker and gets a ``worker-crashed`` record; the batch goes on.
 
-    >>> for record in hash_files(["a.jpg", "b.png"], ["pdq"], jobs=2):  # doctest: +SKIP
-    ...     print(record["path"], record["status"])
+    >>> [r["error"]["code"] for r in hash_files(["/no/such.jpg", "/"], ["pdq"])]
+    ['not-found', 'is-directory']
     """
-    names = _check_algorithms(algorithms)
-    options.setdefault("mode", "fast")
-    _draft_for(options["mode"], names)
-    work: Callable[[Any], dict[str, Any]] = functools.partial(hash_file, algorithms=names, **options)
+    skip = options.pop("skip", None)
+    settled = options.pop("options", None)
+    if settled is None:
+        options.setdefault("mode", "fast")
+        settled = HashOptions(_names(algorithms), **options)
+    elif options:
+        raise TypeError(f"options= replaces the keywords {sorted(options)}")
+    work: Callable[[Any], FileRecord] = functools.partial(hash_file, options=settled, skip=skip)
     if jobs > 1 and file_time_limit:
         work = TimeLimited(work, file_time_limit)
-    yield from process_map(work, paths, jobs=jobs, on_crash=_crashed, ordered=ordered)
+    yield from process_map(work, paths, jobs=jobs, on_crash=crashed_record, ordered=ordered)

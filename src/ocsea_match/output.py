@@ -13,11 +13,10 @@ import json
 from typing import IO, Any
 
 from .paths import one_line, printable
+from .records import RECORD_CSV_COLUMNS as _CSV_BASE
 
 __all__ = ["CsvWriter", "TableWriter"]
 
-_CSV_BASE = ["path", "path_hex", "size", "md5", "sha1", "sha256", "media_type", "format", "status", "error_code",
-             "error_message", "truncated"]
 
 
 class CsvWriter:

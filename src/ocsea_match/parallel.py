@@ -28,7 +28,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-__all__ = ["process_map", "default_jobs", "usable_jobs", "TimeLimited", "WorkersCannotStart"]
+__all__ = [
+    "process_map", "default_jobs", "usable_jobs", "TimeLimited", "WorkersCannotStart", "new_pool", "run_alone", "discard",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -99,7 +101,9 @@ def _context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
-def _new_pool(workers: int, initializer: Callable[..., None] | None, initargs: tuple) -> ProcessPoolExecutor:
+def new_pool(workers: int, initializer: Callable[..., None] | None, initargs: tuple) -> ProcessPoolExecutor:
+    """A process pool whose workers end with this process and keep its warning filters
+    (``initializer(*initargs)`` runs in each after that)."""
     return ProcessPoolExecutor(
         max_workers=workers, mp_context=_context(), initializer=_worker_start,
         initargs=(os.getpid(), _portable_filters(), initializer, initargs),
@@ -182,7 +186,7 @@ class WorkersCannotStart(RuntimeError):
     """Worker processes die before doing any work: a set-up problem, not a bad file."""
 
 
-def _discard(pool: ProcessPoolExecutor) -> None:
+def discard(pool: ProcessPoolExecutor) -> None:
     """Shut a broken pool down without waiting, and end its surviving workers.
 
     A survivor of a broken pool can sit forever in its task queue's get() (CPython 3.11 joins it
@@ -207,7 +211,7 @@ def _canary() -> int:
 
 
 def _workers_can_start(initializer: Callable[..., None] | None, initargs: tuple) -> bool:
-    pool = _new_pool(1, initializer, initargs)
+    pool = new_pool(1, initializer, initargs)
     try:
         pool.submit(_canary).result()
         return True
@@ -217,11 +221,11 @@ def _workers_can_start(initializer: Callable[..., None] | None, initargs: tuple)
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_alone(
+def run_alone(
     fn: Callable[[T], R], item: T, initializer: Callable[..., None] | None, initargs: tuple,
 ) -> tuple[bool, R | None]:
     """``(True, result)``, or ``(False, None)`` when the item's worker died."""
-    pool = _new_pool(1, initializer, initargs)
+    pool = new_pool(1, initializer, initargs)
     try:
         return True, pool.submit(fn, item).result()
     except BrokenProcessPool:
@@ -254,7 +258,7 @@ def process_map(
         return
     window = window or 4 * jobs
     source = iter(items)
-    pool = _new_pool(jobs, initializer, initargs)
+    pool = new_pool(jobs, initializer, initargs)
     pending: dict[Future[R], tuple[int, T]] = {}
     ready: dict[int, R] = {}
     next_in = 0  # index of the next item to submit
@@ -300,9 +304,9 @@ def process_map(
                     else:
                         suspects.append((idx, item))
                 pending.clear()
-                _discard(pool)
+                discard(pool)
                 for idx, item in sorted(suspects, key=lambda s: s[0]):
-                    ok, result = _run_alone(fn, item, initializer, initargs)
+                    ok, result = run_alone(fn, item, initializer, initargs)
                     if ok:
                         workers_ok = True
                         ready[idx] = result  # type: ignore[assignment]
@@ -316,7 +320,7 @@ def process_map(
                             )
                         workers_ok = True
                     ready[idx] = on_crash(item)
-                pool = _new_pool(jobs, initializer, initargs)
+                pool = new_pool(jobs, initializer, initargs)
             if ordered:
                 while next_out in ready:
                     yield ready.pop(next_out)

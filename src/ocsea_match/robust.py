@@ -27,8 +27,10 @@ Every hash is an ordinary 256-bit ``Hash("pdq", ...)``, so an index stores and s
 like any PDQ row, all of a picture's rows pointing to its one entry. Costs and recall are
 measured by ``benchmarks/robustness.py``.
 
->>> from ocsea_match.robust import list_hashes, query_hashes, is_match
->>> is_match(query_hashes("repost.jpg"), list_hashes("known.jpg"))  # doctest: +SKIP
+>>> import numpy as np
+>>> known = np.random.default_rng(7).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+>>> repost = np.pad(known, ((24, 24), (0, 0), (0, 0)))  # letterboxed
+>>> is_match(query_hashes(repost), list_hashes(known))
 True
 """
 
@@ -42,9 +44,9 @@ import numpy as np
 from . import _core
 from .anchored import anchored_hashes, textured_region
 from .decode import DEFAULT_MAX_PIXELS
-from .hashers import ImageInput, _pdq_hashes, _to_picture
+from .hashers import pdq_hashes
 from .hashes import Hash, pack_hashes
-from .video import content_box
+from .picture import ImageInput, Picture, content_box, to_picture
 
 __all__ = [
     "PLAIN_THRESHOLD",
@@ -54,6 +56,7 @@ __all__ = [
     "list_hashes",
     "query_hashes",
     "both_hashes",
+    "picture_hashes",
     "best_distance",
     "is_match",
 ]
@@ -111,10 +114,10 @@ def list_hashes(
     look-up time (README, "Robust matching"), so they are asked for, not assumed.
     Raises ``MediaError`` as ``hash_image`` does.
 
-    >>> len(list_hashes("known.jpg")) <= 1 + 1 + 3 + 4 + 1 + 45  # doctest: +SKIP
+    >>> len(list_hashes(np.random.default_rng(1).integers(0, 256, (64, 64), dtype=np.uint8))) <= 1 + 1 + 3 + 4 + 1
     True
     """
-    return _listed(*_plain_and_work(image, mode, max_pixels), anchored)
+    return picture_hashes(to_picture(image, ("pdq",), max_pixels, mode), "list", anchored=anchored)["list"]
 
 
 def query_hashes(
@@ -130,10 +133,12 @@ def query_hashes(
     their mirrors: ~130 hashes on the corpus (~15 without them, the default).
     Raises ``MediaError`` as ``hash_image`` does.
 
-    >>> query_hashes("repost.jpg")[0] == hash_image("repost.jpg", ["pdq"])["pdq"]  # doctest: +SKIP
+    >>> from ocsea_match import hash_image
+    >>> repost = np.random.default_rng(2).integers(0, 256, (64, 80, 3), dtype=np.uint8)
+    >>> query_hashes(repost)[0] == hash_image(repost, ["pdq"])["pdq"]
     True
     """
-    return _queried(*_plain_and_work(image, mode, max_pixels), anchored)
+    return picture_hashes(to_picture(image, ("pdq",), max_pixels, mode), "query", anchored=anchored)["query"]
 
 
 def both_hashes(
@@ -141,10 +146,44 @@ def both_hashes(
 ) -> tuple[list[Hash], list[Hash]]:
     """``(query_hashes(image), list_hashes(image))`` from one decode and one luma.
 
-    >>> query, listed = both_hashes("known.jpg")  # doctest: +SKIP
+    >>> query, listed = both_hashes(np.random.default_rng(3).integers(0, 256, (64, 64), dtype=np.uint8))
+    >>> query[0] == listed[0]
+    True
     """
-    dihedral, work = _plain_and_work(image, mode, max_pixels)
-    return _queried(list(dihedral), work, anchored), _listed(dihedral, work, anchored)
+    found = picture_hashes(to_picture(image, ("pdq",), max_pixels, mode), "both", anchored=anchored)
+    return found["query"], found["list"]
+
+
+def picture_hashes(
+    picture: Picture, which: str = "both", *, anchored: bool = False, plain: Hash | None = None,
+) -> dict[str, list[Hash]]:
+    """``{"query": query_hashes, "list": list_hashes}`` of a picture already decoded (``which``:
+    ``"query"``, ``"list"`` or ``"both"`` says which of the two), from the picture's own luma.
+
+    ``plain``: the picture's plain PDQ when the caller has it already (``files`` hashed the same
+    picture with ``hashers.run``); it is used as it is where the luma is the whole picture's (not
+    box-averaged by fast mode), so a list-only call hashes no plain PDQ again. The query's
+    rotations/flips come from their own pass over the luma (all 8 from one DCT).
+
+    >>> from ocsea_match.picture import picture_from_array
+    >>> pic = picture_from_array(np.random.default_rng(4).integers(0, 256, (64, 64), dtype=np.uint8))
+    >>> sorted(picture_hashes(pic)), len(picture_hashes(pic, "query")["query"]) >= DIHEDRAL
+    (['list', 'query'], True)
+    """
+    if which not in ("query", "list", "both"):
+        raise ValueError(f"which must be 'query', 'list' or 'both', got {which!r}")
+    luma = picture.luma(full=True)  # the one luma, shared with hashers.run when it is the whole picture
+    if plain is not None and plain.algorithm == "pdq" and which == "list" and picture.luma_is_full():
+        dihedral = [plain]
+    else:
+        dihedral = pdq_hashes("pdq", luma, dihedral=which != "list")
+    work = _work_luma(luma)
+    found: dict[str, list[Hash]] = {}
+    if which in ("query", "both"):
+        found["query"] = _queried(list(dihedral), work, anchored)
+    if which in ("list", "both"):
+        found["list"] = _listed(dihedral, work, anchored)
+    return found
 
 
 def _listed(dihedral: list[Hash], work: np.ndarray, anchored: bool = True) -> list[Hash]:
@@ -194,8 +233,9 @@ def is_match(
     the query's plain hash or of one of its rotations/flips (``queries[:DIHEDRAL]``: PDQ-dihedral's
     rule, so robust never finds less than it), or any pair within ``threshold``.
 
-    >>> is_match(query_hashes(repost), list_hashes(known))  # doctest: +SKIP
-    True
+    >>> flat = [Hash("pdq", bytes(32), 100)]
+    >>> is_match(flat, flat), is_match(flat, [])
+    (True, False)
     """
     if not queries or not listed:
         return False
@@ -207,25 +247,21 @@ def is_match(
 # ------------------------------------------------------------------------------------ helpers
 
 
-def _plain_and_work(image: ImageInput, mode: str, max_pixels: int) -> tuple[list[Hash], np.ndarray]:
-    """The plain PDQ's 8 rotations/flips (the first is exactly hash_image's PDQ: the same luma,
-    filter and DCT) and the float32 luma reduced to ``_WORK_SIDE``."""
-    luma = _to_picture(image, ("pdq",), max_pixels, mode).luma()
+def _work_luma(luma: np.ndarray) -> np.ndarray:
+    """The float32 luma reduced to ``_WORK_SIDE`` (a new array: the picture's luma is shared)."""
     h, w = luma.shape
     scale = _WORK_SIDE / max(h, w)
     if scale < 1:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        work = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
-    else:
-        work = luma.copy()
-    return _pdq_hashes("pdq", luma, dihedral=True), work
+        return cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+    return luma.copy()
 
 
 def _pdq_derived(luma: np.ndarray, dihedral: bool = False) -> list[Hash]:
     """PDQ of a derived picture: [] when it is too flat; with ``dihedral``, all 8."""
     if min(luma.shape) < 16:
         return []
-    hashes = _pdq_hashes("pdq", np.array(luma, dtype=np.float32, order="C"), dihedral=dihedral)
+    hashes = pdq_hashes("pdq", np.array(luma, dtype=np.float32, order="C"), dihedral=dihedral)
     return hashes if (hashes[0].quality or 0) >= QUALITY_FLOOR else []
 
 
@@ -318,7 +354,7 @@ def _bars(luma: np.ndarray) -> Box | None:
 
 
 def _uniform_trim(luma: np.ndarray) -> list[np.ndarray]:
-    """The picture inside edge bands of one colour, with no step asked for (``video.content_box``,
+    """The picture inside edge bands of one colour, with no step asked for (``picture.content_box``,
     as letterboxed video frames are trimmed), made on both sides: where a picture's own dark edge
     meets a black pad there is no step for ``_bars`` to find, but this trim cuts the listed
     picture and its padded copy back to the same content."""

@@ -47,6 +47,7 @@ from . import _core
 from .errors import MediaError, media_errors
 from .hashes import Hash
 from .video_match import VIDEO_DEFAULTS
+from .picture import content_box
 
 __all__ = ["VideoFrame", "VideoHashes", "hash_video", "VIDEO_DEFAULTS", "LIST_EVERY_SECONDS", "VIDEO_MAX_PIXELS", "open_video",
            "sample_frames"]
@@ -262,37 +263,3 @@ def _frame_pdq(frame: Any, to_rgb: VideoReformatter) -> tuple[Hash, Hash | None]
     return Hash("pdq", rows[0].tobytes(), int(quality)), trimmed
 
 
-def content_box(luma: np.ndarray, *, tolerance: float = 12.0, min_trim: float = 0.02,
-                min_keep: float = 0.4) -> tuple[int, int, int, int] | None:
-    """``(top, bottom, left, right)`` inside uniform bars along the edges, or ``None``.
-
-    A bar is a run of rows (columns) from an edge whose every value stays within ``tolerance``
-    of the edge's median (black, white or any colour; video noise allowed). Only bars that
-    together take at least ``min_trim`` of a side count, and at least ``min_keep`` of each side
-    must remain (a flat picture is not all border).
-    """
-    h, w = luma.shape
-    if h < 16 or w < 16:
-        return None
-    step_r, step_c = max(1, w // 256), max(1, h // 256)  # sample a row/column at ~256 points
-
-    def run(lines: Any, n: int) -> int:
-        colour = float(np.median(lines(0)))
-        count = 0
-        while count < n and float(np.max(np.abs(lines(count) - colour))) <= tolerance:
-            count += 1
-        return count
-
-    top = run(lambda i: luma[i, ::step_r], h)
-    if top == h:
-        return None  # one colour throughout
-    bottom = run(lambda i: luma[h - 1 - i, ::step_r], h - top)
-    if top + bottom >= h:
-        return None  # two flat bands and nothing between them (a dim, low-contrast frame): no bars
-    left = run(lambda i: luma[top:h - bottom:step_c, i], w)
-    right = run(lambda i: luma[top:h - bottom:step_c, w - 1 - i], w - left)
-    if (top + bottom) < min_trim * h and (left + right) < min_trim * w:
-        return None
-    if h - top - bottom < min_keep * h or w - left - right < min_keep * w:
-        return None
-    return top, h - bottom, left, w - right

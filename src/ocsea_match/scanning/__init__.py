@@ -4,10 +4,20 @@
 ``run_scan(...)`` is what ``ocsea-match scan`` runs: it journals the records into a case folder,
 resumes an interrupted job, shows progress, and writes the outputs the forensic suites import.
 
->>> for record in scan(["evidence/"], lists=["known_list.csv"]):  # doctest: +SKIP
-...     if record.get("matches"):
-...         print(record["path"], record["matches"][0]["entry_id"])
->>> summary = run_scan(["evidence/"], "case-0042", lists=["known_list.csv"], jobs=2)  # doctest: +SKIP
+>>> import hashlib, tempfile
+>>> from PIL import Image
+>>> from ocsea_match.formats import HashList, ListEntry
+>>> with tempfile.TemporaryDirectory() as evidence, tempfile.TemporaryDirectory() as cases:
+...     Image.new("RGB", (64, 48), "white").save(f"{evidence}/a.png")
+...     md5 = hashlib.md5(open(f"{evidence}/a.png", "rb").read()).hexdigest()
+...     known = HashList("known_list", [ListEntry("k1", "md5", md5)])
+...     for record in scan([evidence], lists=[known]):
+...         if record.get("matches"):
+...             print(os.path.basename(record["path"]), record["matches"][0]["entry_id"])
+...     summary = run_scan([evidence], f"{cases}/case-0042", progress="none")
+...     print(summary["files"], sorted(os.listdir(f"{cases}/case-0042"))[:3])
+a.png k1
+1 ['SHA256SUMS', 'case.vics.json', 'hashdeep.txt']
 """
 
 from __future__ import annotations
@@ -22,16 +32,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import SKIP_CODES, MediaError, as_media_error
 from ..formats import HashList, LoadReport, load_list
 from ..decode import DEFAULT_MAX_PIXELS
-from ..files import DEFAULT_FILE_TIME_LIMIT, DEFAULT_MAX_BYTES, file_sha256, hash_bytes, hash_file, open_evidence
-from ..hashers import DEFAULT_ALGORITHMS, PDQ_DIALECTS, _check_algorithms
+from ..evidence import open_evidence
+from ..files import DEFAULT_FILE_TIME_LIMIT, file_sha256, hash_bytes, hash_file
+from ..hashers import DEFAULT_ALGORITHMS, PDQ_DIALECTS, check_algorithms
 from ..index import HashIndex, open_index
+from ..options import DEFAULT_MAX_BYTES, HashOptions, ScanSettings
 from ..parallel import TimeLimited, process_map, usable_jobs
 from ..paths import path_hex, printable
 from .archives import ArchiveLimits, archive_outcome, examine_zip
@@ -42,7 +54,7 @@ from .progress import Progress
 from .tree import crashed_record, entry_record
 from .walk import Entry, display_path, walk
 
-__all__ = ["ArchiveLimits", "KnownGood", "ScanError", "run_scan", "scan"]
+__all__ = ["ArchiveLimits", "KnownGood", "ScanError", "ScanSettings", "run_scan", "scan"]
 
 #: Extensions and the formats their bytes may have; any other format is a name/type mismatch.
 _EXPECTED = {
@@ -58,18 +70,17 @@ _NOT_MEDIA = {"txt", "log", "csv", "json", "xml", "html", "htm", "md", "ini", "c
               "sys", "bin", "db", "pdf", "doc", "rtf"}
 
 
+#: Archive formats the scan descends into (``archives.examine_zip``); others get a record of their own.
+_DESCENDED = ("ZIP",)
+
+
 @dataclass(frozen=True)
-class _Settings:
+class _Work:
     """What every worker needs; small and picklable."""
 
-    algorithms: tuple[str, ...]
-    mode: str = "fast"
-    max_bytes: int = DEFAULT_MAX_BYTES
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    limits: ArchiveLimits = field(default_factory=ArchiveLimits)
+    options: HashOptions
+    limits: ArchiveLimits
     known_good: KnownGood | None = None
-    robust: str | None = None  # "query": pictures also get robust query hashes
-    anchored: bool = False  # and with them the content-anchored squares (robust.query_hashes)
 
 
 # ------------------------------------------------------------------------------------- one file
@@ -97,21 +108,20 @@ def _iso_ns(ns: int) -> str | None:
     return f"{when:%Y-%m-%dT%H:%M:%S}.{frac:09d}Z"
 
 
-def _hash_member(data: bytes, path: str, settings: _Settings) -> dict[str, Any]:
-    record = hash_bytes(data, settings.algorithms, path=path, mode=settings.mode, max_bytes=settings.max_bytes,
-                        max_pixels=settings.max_pixels, skip=settings.known_good, robust=settings.robust,
-                        anchored=settings.anchored)
+def _hash_member(data: bytes, path: str, settings: _Work) -> dict[str, Any]:
+    record = hash_bytes(data, path=path, options=settings.options, skip=settings.known_good)
     _label(record, path.rpartition("!/")[2])
     return record
 
 
-def _scan_entry(entry: Entry, settings: _Settings) -> list[dict[str, Any]]:
-    """The records of one walked entry: an archive's members first, the entry's own last."""
+def _scan_entry(entry: Entry, settings: _Work) -> list[dict[str, Any]]:
+    """The records of one walked entry: an archive's members first, the entry's own last.
+
+    ``hash_file`` sniffs the bytes and routes: an archive the scan descends into (``_DESCENDED``)
+    comes back with its digests and no error (not known-good, readable), and is examined here."""
     if entry.kind != "file":
         return [entry_record(entry)]
-    record = hash_file(entry.path, settings.algorithms, mode=settings.mode, max_bytes=settings.max_bytes,
-                       max_pixels=settings.max_pixels, skip=settings.known_good, robust=settings.robust,
-                        anchored=settings.anchored)
+    record = hash_file(entry.path, options=settings.options, skip=settings.known_good, archives=_DESCENDED)
     record["path"] = display_path(entry.path)
     if entry.mtime_ns is not None:
         record["mtime"] = _iso_ns(entry.mtime_ns)  # None for a time past year 9999
@@ -120,7 +130,7 @@ def _scan_entry(entry: Entry, settings: _Settings) -> list[dict[str, Any]]:
         record["path_hex"] = raw
     _label(record, os.path.basename(record["path"]))
     members: list[dict[str, Any]] = []
-    if record["format"] == "ZIP" and record["status"] == "skipped" and record["error"]["code"] == "unsupported-format":
+    if record["media_type"] == "archive" and record["format"] in _DESCENDED and record["error"] is None:
         try:
             with os.fdopen(open_evidence(entry.path), "rb") as f:
                 members, problem = examine_zip(
@@ -147,10 +157,10 @@ def _algorithms_for(algorithms: Iterable[str] | None, index: HashIndex | None, d
         names = tuple(dict.fromkeys(names + tuple(a for a in index.algorithms if a not in ("md5", "sha1", "sha256"))))
     if dialects and index is not None and "pdq" in names and "pdq" in index.algorithms:
         names = tuple(dict.fromkeys(names + PDQ_DIALECTS))
-    return _check_algorithms(names)
+    return check_algorithms(names)
 
 
-def _groups(entries: Iterable[Entry], settings: _Settings, index: HashIndex | None, jobs: int) -> Iterator[list[dict[str, Any]]]:
+def _groups(entries: Iterable[Entry], settings: _Work, index: HashIndex | None, jobs: int) -> Iterator[list[dict[str, Any]]]:
     work: Callable[[Entry], list[dict[str, Any]]] = functools.partial(_scan_entry, settings=settings)
     if jobs > 1:  # a file that keeps its worker past the limit ends it, and gets a worker-crashed record
         work = TimeLimited(work, DEFAULT_FILE_TIME_LIMIT)
@@ -188,28 +198,37 @@ def scan(
     max_bytes: int = DEFAULT_MAX_BYTES,
     robust: bool = False,
     anchored: bool = False,
+    options: ScanSettings | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Records of every file under ``sources`` (members of ZIP archives included), matched.
 
     Each record is a file record (docs/ARCHITECTURE.md) with ``matches`` when lists are given; ``status`` is
     ``ok``, ``skipped`` (``error.code`` says why: known-good, not-media, symlink ...) or
-    ``error``. Nothing is written anywhere; use ``run_scan`` for a case folder.
+    ``error``. Nothing is written anywhere; use ``run_scan`` for a case folder. ``options``: a
+    ``ScanSettings`` made once, instead of the keywords from ``algorithms`` to ``anchored``.
 
-    >>> [r["status"] for r in scan(["examples/images"])][:2]  # doctest: +SKIP
-    ['ok', 'ok']
+    >>> import tempfile, zipfile
+    >>> from PIL import Image
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     Image.new("RGB", (64, 48), "white").save(f"{folder}/a.png")
+    ...     with zipfile.ZipFile(f"{folder}/b.zip", "w") as z:
+    ...         z.write(f"{folder}/a.png", "inner.png")
+    ...     found = [(os.path.basename(r["path"]), r["status"]) for r in scan([folder])]
+    >>> sorted(found)
+    [('a.png', 'ok'), ('b.zip', 'ok'), ('inner.png', 'ok')]
     """
+    o = options or ScanSettings(algorithms, jobs, mode, dialects, limits, max_bytes, robust, anchored)
     roots = [os.fspath(s) for s in sources]
     if lists:
         index = index or HashIndex()
         for hash_list in _load_lists(lists)[0]:
             index.add_list(hash_list)
-    names = _algorithms_for(algorithms, index, dialects)
+    names = _algorithms_for(o.algorithms, index, o.dialects)
     good_lists = _load_lists(known_good)[0]
     with tempfile.TemporaryDirectory(prefix="ocsea-known-good-") as tmp:
         known = KnownGood.build(good_lists, tmp) if good_lists else None
-        settings = _Settings(names, mode, max_bytes, DEFAULT_MAX_PIXELS, limits, known, "query" if robust else None,
-                         robust and anchored)
-        for group in _groups(walk(roots), settings, index, jobs):
+        settings = _Work(o.hash_options(names), o.limits, known)
+        for group in _groups(walk(roots), settings, index, o.jobs):
             yield from group
 
 
@@ -258,6 +277,7 @@ def run_scan(
     pdq_quality_floor: int | None = None,
     command_line: Sequence[str] | None = None,
     on_list_report: Callable[[LoadReport], None] | None = None,
+    options: ScanSettings | None = None,
 ) -> dict[str, Any]:
     """Scan into ``case_dir`` (records.jsonl, matches.csv, summary.json, case.vics.json,
     hashdeep.txt, provenance.json, SHA256SUMS) and return the summary.
@@ -265,9 +285,11 @@ def run_scan(
     ``resume=True`` finishes an interrupted scan of the same sources with the same settings:
     files already in records.jsonl are not hashed again. ``progress``: ``auto`` (a bar on a
     terminal, log lines otherwise), ``bar``, ``log`` or ``none``. ``pdq_quality_floor``: PDQ
-    hashes under it are not matched (default 50, or the saved index's own). Raises ``ScanError`` when the
-    scan cannot run; bad files never raise, they get records.
+    hashes under it are not matched (default 50, or the saved index's own). ``options``: a
+    ``ScanSettings`` instead of the keywords it holds. Raises ``ScanError`` when the scan cannot
+    run; bad files never raise, they get records.
     """
+    o = options or ScanSettings(algorithms, jobs, mode, dialects, limits, max_bytes, robust, anchored)
     roots = [os.path.abspath(os.fspath(s)) for s in sources]
     case = Path(case_dir).absolute()
     check_case_folder(case, roots, resume)  # before anything is written: a typo must not make a case
@@ -277,20 +299,20 @@ def run_scan(
         good_lists, good_reports = _load_lists(known_good)
     except (OSError, ValueError) as exc:
         raise ScanError(str(exc)) from None
-    names = _algorithms_for(algorithms, index if (lists or index_dir) else None, dialects)
+    names = _algorithms_for(o.algorithms, index if (lists or index_dir) else None, o.dialects)
     idle = index.idle_note(names) if reports and (lists or index_dir) else None
     if idle:  # e.g. --algo phash against PDQ lists: said in the load report, not silently nothing
         reports[-1].notes.append(idle)
-    jobs = usable_jobs(jobs)
+    jobs = usable_jobs(o.jobs)
     for report in reports + good_reports:
         if on_list_report is not None:
             on_list_report(report)
     parameters = {
-        "algorithms": list(names), "mode": mode, "dialects": dialects, "thresholds": index.thresholds,
-        "pdq_quality_floor": index.pdq_quality_floor, "archive_limits": asdict(limits), "max_bytes": max_bytes,
-        "max_pixels": DEFAULT_MAX_PIXELS, "robust": robust,
+        "algorithms": list(names), "mode": o.mode, "dialects": o.dialects, "thresholds": index.thresholds,
+        "pdq_quality_floor": index.pdq_quality_floor, "archive_limits": asdict(o.limits), "max_bytes": o.max_bytes,
+        "max_pixels": DEFAULT_MAX_PIXELS, "robust": o.robust,
     }
-    if robust and anchored:  # named only when on, so a case made before the option still resumes
+    if o.robust and o.anchored:  # named only when on, so a case made before the option still resumes
         parameters["anchored"] = True
     inputs = printable({"sources": roots, "parameters": parameters,
               "lists": [_list_info(p, r) for p, r in zip(lists, reports)],
@@ -313,8 +335,7 @@ def run_scan(
         work = Path(tempfile.mkdtemp(prefix=".work-", dir=case))
     entries = [e for e in walk(roots) if display_path(e.path) not in done]
     known = KnownGood.build(good_lists, work) if good_lists else None
-    settings = _Settings(names, mode, max_bytes, DEFAULT_MAX_PIXELS, limits, known, "query" if robust else None,
-                         robust and anchored)
+    settings = _Work(o.hash_options(names), o.limits, known)
     bar = Progress(progress, total_files=len(entries), total_bytes=sum(e.size for e in entries))
     started = time.monotonic()
     files = size = 0

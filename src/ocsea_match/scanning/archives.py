@@ -6,7 +6,14 @@ headers *and* while inflating (a header may lie): past them, members get ``decom
 records instead of being read, and the archive's record says why. Nested ZIPs are descended
 into up to ``max_depth``; encrypted members are reported, not guessed at.
 
->>> members = examine_zip(open("photos.zip", "rb"), "photos.zip", hash_member)  # doctest: +SKIP
+>>> import zipfile
+>>> from ocsea_match import hash_bytes
+>>> data = io.BytesIO()
+>>> with zipfile.ZipFile(data, "w") as z:
+...     z.writestr("notes.txt", "not a picture")
+>>> members, problem = examine_zip(data, "photos.zip", lambda content, path: hash_bytes(content, path=path))
+>>> [(m["path"], m["member"], m["error"]["code"]) for m in members], problem
+([('photos.zip!/notes.txt', 'notes.txt', 'not-media')], None)
 """
 
 from __future__ import annotations
@@ -16,27 +23,16 @@ import io
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import IO, Any
 
 from ..decode import sniff
 from ..errors import MediaError
+from ..options import ArchiveLimits
+from ..records import new_record
 
 __all__ = ["ArchiveLimits", "archive_outcome", "examine_zip"]
 
 HashMember = Callable[[bytes, str], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class ArchiveLimits:
-    """Bounds for one archive on disk, nested archives included."""
-
-    max_members: int = 100_000
-    max_total_bytes: int = 8 * 1024**3  # uncompressed, summed over all members read
-    max_ratio: float = 200.0  # uncompressed / compressed, for members over ``ratio_from_bytes``
-    ratio_from_bytes: int = 1024 * 1024
-    max_member_bytes: int = 512 * 1024 * 1024  # larger members get digests only (streamed)
-    max_depth: int = 3
 
 
 class _Budget:
@@ -48,8 +44,8 @@ class _Budget:
 def _error_record(path: str, code: str, message: str, declared: int | None = None) -> dict[str, Any]:
     """A member that was not read: ``size`` stays None (no byte of it was digested), and what its
     header claims is ``declared_size``, so that totals count only bytes actually read."""
-    record = {"path": path, "size": None, "md5": None, "sha1": None, "sha256": None, "media_type": None,
-              "format": None, "status": "error", "error": MediaError(code, message).to_json(), "hashes": {}}
+    record = new_record(path)
+    record["error"] = MediaError(code, message).to_json()
     if declared is not None:
         record["declared_size"] = declared
     return record

@@ -6,7 +6,9 @@ category of the closest list entry), ``hashdeep.txt`` (hashdeep 1.0 ``size,md5,s
 ``provenance.json`` (written by the scan itself), ``SHA256SUMS`` of every output file and, last,
 ``report.html`` (the case report, made from those files; added to ``SHA256SUMS``).
 
->>> write_outputs(Path("case"), provenance)  # doctest: +SKIP
+>>> summary = summarize([{"path": "a.jpg", "status": "ok", "size": 3, "media_type": "image", "matches": []}])
+>>> summary["files"], summary["by_status"], summary["adds_up"]
+(1, {'ok': 1}, True)
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 from ..files import file_sha256
 from ..paths import NAMES_ESCAPED, escape_name, one_line, printable
+from ..records import MATCH_CSV_COLUMNS, MATCH_CSV_FILE_COLUMNS
 from ..formats.vics import CONTEXT_CASES_V4, category_value
 from .journal import read_records
 
@@ -92,9 +95,6 @@ def case_writes(case: Path) -> Iterator[None]:
         raise ScanError(f"cannot write the case folder ({where}): {exc.strerror or exc}") from None
 
 
-_MATCH_COLUMNS = ["path", "container_file", "size", "md5", "sha1", "sha256", "media_type", "format",
-                  "list", "entry_id", "category", "algorithm", "distance", "threshold",
-                  "query_share", "listed_share", "timestamps", "listed_timestamp"]
 
 
 def summarize(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -176,13 +176,13 @@ def _media_file(record: dict[str, Any]) -> dict[str, Any]:
 def _write_matches(records: Iterable[dict[str, Any]], path: Path) -> None:
     with open(path, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(_MATCH_COLUMNS)
+        writer.writerow(MATCH_CSV_COLUMNS)
         for r in records:
             for m in r.get("matches") or ():
-                row = {**{k: r.get(k) for k in _MATCH_COLUMNS[:8]}, **m}
+                row = {**{k: r.get(k) for k in MATCH_CSV_COLUMNS[:MATCH_CSV_FILE_COLUMNS]}, **m}
                 if "timestamps" in m:  # a video's: query times (and listed times) as JSON
                     row["timestamps"] = json.dumps(m["timestamps"])
-                writer.writerow(["" if row.get(c) is None else row[c] for c in _MATCH_COLUMNS])
+                writer.writerow(["" if row.get(c) is None else row[c] for c in MATCH_CSV_COLUMNS])
 
 
 def _write_hashdeep(records: Iterable[dict[str, Any]], path: Path, provenance: dict[str, Any]) -> None:

@@ -5,8 +5,13 @@ The records of one walked file (an archive's members, then the archive) are writ
 own record is there; member records without their archive's (a scan killed mid-write) and a torn
 last line are dropped, so that the job is finished without losing or repeating a record.
 
->>> journal = Journal("case/records.jsonl")  # doctest: +SKIP
->>> done = journal.resume()  # keys of the files already done  # doctest: +SKIP
+>>> import tempfile
+>>> with tempfile.TemporaryDirectory() as case:
+...     journal = Journal(f"{case}/records.jsonl")
+...     journal.write([{"path": "a.zip!/x.jpg", "container_file": "a.zip"}, {"path": "a.zip"}])
+...     journal.close()
+...     Journal(f"{case}/records.jsonl").resume()  # keys of the files already done
+{'a.zip'}
 """
 
 from __future__ import annotations

@@ -5,8 +5,13 @@ every worker, so a list of tens of millions of hashes costs each worker no copy 
 ships only a folder name to them. A file whose MD5, SHA-1 or SHA-256 is on a list is
 ``skipped`` with the code ``known-good`` and the list's name, before any decoding.
 
->>> known = KnownGood.build([nsrl_list], folder)  # doctest: +SKIP
->>> known(record)  # MediaError('known-good', ...) or None  # doctest: +SKIP
+>>> import tempfile
+>>> from ocsea_match.formats import HashList, ListEntry
+>>> nsrl = HashList("nsrl", [ListEntry("1", "md5", "d41d8cd98f00b204e9800998ecf8427e")])
+>>> with tempfile.TemporaryDirectory() as folder:
+...     known = KnownGood.build([nsrl], folder)
+...     known({"md5": "d41d8cd98f00b204e9800998ecf8427e", "sha1": None, "sha256": None}).code
+'known-good'
 """
 
 from __future__ import annotations

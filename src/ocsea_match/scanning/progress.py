@@ -3,8 +3,12 @@
 tqdm is small, well kept and already what examiners see in most Python tools; it gives rate and
 ETA by bytes, which is what a seized disk's remaining time depends on.
 
->>> bar = Progress("log", total_files=10, total_bytes=1000)  # doctest: +SKIP
->>> bar.update(records_of_one_file)  # doctest: +SKIP
+>>> import io
+>>> out = io.StringIO()
+>>> bar = Progress("log", total_files=10, total_bytes=1000, out=out)
+>>> bar.update([{"size": 100, "status": "ok", "matches": []}])  # one walked file's records
+>>> bar.close(); out.getvalue().split(",")[0]
+'ocsea-match scan: 1/10 files'
 """
 
 from __future__ import annotations

@@ -4,8 +4,12 @@ Every command walks with ``walk.walk`` (one walker in the project): a folder tha
 listed, a file past PATH_MAX, a link or a FIFO each get a record, so nothing under the paths
 given is silently left out.
 
->>> for record in hash_tree(["evidence/"], ["pdq"], jobs=2):  # doctest: +SKIP
-...     print(record["path"], record["status"])
+>>> import os, tempfile
+>>> with tempfile.TemporaryDirectory() as folder:
+...     _ = open(os.path.join(folder, "notes.txt"), "w").write("not a picture")
+...     os.symlink("notes.txt", os.path.join(folder, "link"))
+...     print([(os.path.basename(r["path"]), r["error"]["code"]) for r in hash_tree([folder], ["pdq"])])
+[('link', 'symlink'), ('notes.txt', 'not-media')]
 """
 
 from __future__ import annotations
@@ -15,8 +19,11 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..errors import MediaError
-from ..files import DEFAULT_FILE_TIME_LIMIT, _new_record, hash_file
-from ..hashers import DEFAULT_ALGORITHMS, _check_algorithms, _draft_for
+from ..files import DEFAULT_FILE_TIME_LIMIT, hash_file
+from ..records import FileRecord, new_record
+from ..records import crashed_record as _crashed_path
+from ..hashers import DEFAULT_ALGORITHMS
+from ..options import HashOptions
 from ..parallel import TimeLimited, process_map
 from .walk import Entry, walk
 
@@ -26,10 +33,10 @@ _KINDS = {"symlink": ("skipped", "symlink"), "special": ("skipped", "special-fil
           "unreadable": ("error", "unreadable"), "missing": ("error", "not-found")}
 
 
-def entry_record(entry: Entry) -> dict[str, Any]:
+def entry_record(entry: Entry) -> FileRecord:
     """The record of a walked entry that is not a regular file (a link, a FIFO, a folder that
     cannot be listed, a path that does not exist)."""
-    record = _new_record(entry.path)
+    record = new_record(entry.path)
     record["status"], code = _KINDS[entry.kind]
     message = {"symlink": "a symbolic link, not followed", "special": f"a {entry.detail}, not opened"}.get(
         entry.kind, entry.detail)
@@ -39,20 +46,15 @@ def entry_record(entry: Entry) -> dict[str, Any]:
     return record
 
 
-def crashed_record(entry: Entry) -> dict[str, Any]:
+def crashed_record(entry: Entry) -> FileRecord:
     """The record of a file whose worker died twice on it (a crash, or past the time limit)."""
-    record = _new_record(entry.path)
-    record["error"] = MediaError(
-        "worker-crashed", "the worker process died while hashing this file, twice (once in the batch, once "
-        f"alone): a crash, or the file kept it busy past the per-file limit of {DEFAULT_FILE_TIME_LIMIT} s",
-    ).to_json()
-    return record
+    return _crashed_path(entry.path, DEFAULT_FILE_TIME_LIMIT)
 
 
-def _hash_entry(entry: Entry, **options: Any) -> dict[str, Any]:
+def _hash_entry(entry: Entry, options: HashOptions) -> FileRecord:
     if entry.kind != "file":
         return entry_record(entry)
-    return hash_file(entry.path, **options)
+    return hash_file(entry.path, options=options)
 
 
 def hash_tree(
@@ -61,15 +63,19 @@ def hash_tree(
     *,
     jobs: int = 1,
     **options: Any,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[FileRecord]:
     """One record per entry under ``paths`` (folders walked as the scan walks them), in order.
 
-    Options go to ``hash_file`` (``mode`` defaults to ``"fast"``, as in ``hash_files``).
+    Options are ``hash_file``'s keywords or ``options=HashOptions(...)`` (``mode`` defaults to
+    ``"fast"``, as in ``hash_files``).
     """
-    names = _check_algorithms(algorithms)
-    options.setdefault("mode", "fast")
-    _draft_for(options["mode"], names)
-    work: Callable[[Entry], dict[str, Any]] = functools.partial(_hash_entry, algorithms=names, **options)
+    settled = options.pop("options", None)
+    if settled is None:
+        options.setdefault("mode", "fast")
+        settled = HashOptions((algorithms,) if isinstance(algorithms, str) else tuple(algorithms), **options)
+    elif options:
+        raise TypeError(f"options= replaces the keywords {sorted(options)}")
+    work: Callable[[Entry], FileRecord] = functools.partial(_hash_entry, options=settled)
     if jobs > 1:
         work = TimeLimited(work, DEFAULT_FILE_TIME_LIMIT)
     yield from process_map(work, walk(list(paths)), jobs=jobs, on_crash=crashed_record)

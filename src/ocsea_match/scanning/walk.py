@@ -8,8 +8,12 @@ access times stay as they were; only a link's own access time may change (Linux 
 every ``readlink``, which reporting the target needs). Names are kept as the OS gives them (``str`` with surrogate escapes for bytes that
 are not UTF-8), and ``display_path``/``path_hex`` report them losslessly.
 
->>> for entry in walk(["evidence/"]):  # doctest: +SKIP
-...     print(entry.kind, entry.path)
+>>> import tempfile
+>>> with tempfile.TemporaryDirectory() as folder:
+...     _ = open(os.path.join(folder, "a.jpg"), "wb").write(b"x")
+...     os.symlink("/etc/passwd", os.path.join(folder, "b"))
+...     print([(entry.kind, os.path.basename(entry.path)) for entry in walk([folder])])
+[('file', 'a.jpg'), ('symlink', 'b')]
 """
 
 from __future__ import annotations

@@ -7,8 +7,11 @@ the kernel ends the worker. When a worker dies (a decoder crash, or the time lim
 replaced and each upload that was in it is tried once more alone, as ``process_map`` does, so
 that only the upload that kills its worker again gets a ``worker-crashed`` record.
 
->>> pool = DecodePool(workers=2, time_limit=120)  # doctest: +SKIP
->>> record = await pool.hash(data, ["pdq"])  # doctest: +SKIP
+>>> pool = DecodePool(workers=1, time_limit=120)
+>>> record = asyncio.run(pool.hash(b"not a picture", ["pdq"]))
+>>> record["path"], record["error"]["code"]
+('<upload>', 'not-media')
+>>> pool.close()
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from ..decode import DEFAULT_MAX_PIXELS
-from ..files import _crashed, hash_bytes
-from ..parallel import TimeLimited, _discard, _new_pool, _run_alone
+from ..files import hash_bytes
+from ..records import crashed_record
+from ..parallel import TimeLimited, discard, new_pool, run_alone
 
 __all__ = ["DecodePool", "Overloaded", "UPLOAD_PATH"]
 
@@ -61,7 +65,7 @@ class DecodePool:
         # hasher: a module-level function of ((data, algorithms), **options), for tests
         work = functools.partial(hasher or _hash_upload, mode=mode, max_pixels=max_pixels, robust=robust)
         self._work = TimeLimited(work, time_limit)
-        self._pool: ProcessPoolExecutor = _new_pool(self.workers, _worker_start, ())
+        self._pool: ProcessPoolExecutor = new_pool(self.workers, _worker_start, ())
         self._swap = threading.Lock()
         self._slots: asyncio.Semaphore | None = None
         self.waiting = 0
@@ -93,11 +97,11 @@ class DecodePool:
             except BrokenProcessPool:
                 self._replace(pool)
                 # it may have died for another upload: once more, alone in a fresh worker
-                ok, record = await asyncio.to_thread(_run_alone, self._work, (data, tuple(algorithms)), _worker_start, ())
+                ok, record = await asyncio.to_thread(run_alone, self._work, (data, tuple(algorithms)), _worker_start, ())
                 if ok and record is not None:
                     return record
                 self.crashes += 1
-                return _crashed(UPLOAD_PATH)
+                return crashed_record(UPLOAD_PATH)
         finally:
             self.in_flight -= 1
             self._slots.release()
@@ -105,8 +109,8 @@ class DecodePool:
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         with self._swap:
             if self._pool is broken:
-                self._pool = _new_pool(self.workers, _worker_start, ())
-                threading.Thread(target=_discard, args=(broken,), daemon=True).start()
+                self._pool = new_pool(self.workers, _worker_start, ())
+                threading.Thread(target=discard, args=(broken,), daemon=True).start()
 
     def close(self) -> None:
         """Wait for the uploads in flight, then end the workers."""
