@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 from . import _core
@@ -84,6 +83,8 @@ class Flat:
 
     def __init__(self, bits: int) -> None:
         self.nbytes = bits // 8
+        import faiss  # here, not at the top: only a 64-bit table needs FAISS (issue #12)
+
         self.index = faiss.IndexBinaryFlat(bits)
         self._entries = np.zeros(0, np.uint32)
 
@@ -99,6 +100,8 @@ class Flat:
 
     @property
     def rows(self) -> np.ndarray:
+        import faiss
+
         return faiss.vector_to_array(self.index.xb).reshape(-1, self.nbytes)
 
     @property

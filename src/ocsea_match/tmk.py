@@ -25,13 +25,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import av
 import numpy as np
-from av.video.reformatter import Interpolation, VideoReformatter
 
 from . import _tmk
 from .errors import MediaError
 from .video import _DEFAULT_MAX_PIXELS, VideoHashes, VideoSource, _open, _sample
+
+# PyAV is imported where a video is decoded, not here: `import ocsea_match` and picture hashing
+# do not pay for it (issue #12)
 
 __all__ = ["TMK", "TMKError", "hash_video_tmk", "hash_video_with_tmk", "load_tmk", "TMK_THRESHOLDS", "TMK_FILE_SIZE"]
 
@@ -264,6 +265,8 @@ def _plan(source: VideoSource, time_limit: float) -> tuple[VideoSource, set[int]
     if isinstance(source, (bytes, bytearray, memoryview)):
         source = bytes(source)
     position = source.tell() if hasattr(source, "tell") else None
+    import av
+
     try:
         needed = _needed_frames(source, time_limit)
     except (MediaError, av.error.FFmpegError, OSError, ValueError):
@@ -322,6 +325,8 @@ def _hash(container: Any, max_pixels: int, time_limit: float, max_frames: int, n
     warnings: list[str] = []
     truncated = False
     deadline = time.monotonic() + time_limit
+    import av
+
     try:
         for frame in _frames(container, stream, needed):
             if time.monotonic() > deadline:
@@ -347,6 +352,9 @@ class _Builder:
         self.rule, self.tb, self.start, self.in_fps = _timing(container, stream)
         self.max_pixels = max_pixels
         self.folder = _Folder()
+        from av.video.reformatter import Interpolation, VideoReformatter
+
+        self.interpolation = Interpolation.BICUBIC
         self.scaler = VideoReformatter()
         self.feature = np.empty(DIM, np.float32)
         self.previous_frame: Any = None
@@ -360,7 +368,7 @@ class _Builder:
     def _feature_of(self, frame: Any) -> np.ndarray:
         if frame.width * frame.height > self.max_pixels:
             raise MediaError("decompression-bomb", f"a {frame.width}x{frame.height} frame, over the limit")
-        small = self.scaler.reformat(frame, width=64, height=64, format="rgb24", interpolation=Interpolation.BICUBIC)
+        small = self.scaler.reformat(frame, width=64, height=64, format="rgb24", interpolation=self.interpolation)
         _tmk.pdqf_into(np.ascontiguousarray(small.to_ndarray()), self.feature)
         return self.feature.copy()
 
