@@ -70,3 +70,9 @@ def test_unknown_names_still_raise_attribute_error() -> None:
     else:
         raise AssertionError("an unknown name resolved")
     assert not hasattr(ocsea_match, "_SOURCES_X")
+
+
+def test_all_is_exactly_the_lazy_table() -> None:
+    table = set(ocsea_match._SOURCES) | set(ocsea_match._SUBMODULES) | {"__version__"}
+    assert sorted(ocsea_match.__all__) == sorted(table)
+    assert len(ocsea_match.__all__) == len(set(ocsea_match.__all__))

@@ -1,8 +1,13 @@
 """ocsea_match: perceptual hashing and known-material matching for hotlines and examiners.
 
 >>> import ocsea_match
->>> record = ocsea_match.hash_file("examples/images/gradient.png", ["pdq", "phash"])  # doctest: +SKIP
->>> hashes = ocsea_match.hash_image(pil_image, algorithms=("pdq",))  # doctest: +SKIP
+>>> record = ocsea_match.hash_file("seized/gradient.png", ["pdq", "phash"])  # never raises
+>>> record["status"], sorted(record["hashes"])
+('ok', ['pdq', 'phash'])
+>>> from PIL import Image
+>>> hashes = ocsea_match.hash_image(Image.open("seized/gradient.png"), algorithms=("pdq",))
+>>> hashes["pdq"].hex == record["hashes"]["pdq"]["hex"]
+True
 
 The public API is what this module exports; everything else is private.
 
@@ -64,7 +69,50 @@ _SOURCES: dict[str, str] = {
 # public submodules: ``ocsea_match.robust.list_hashes(...)`` (README, "Robust matching")
 _SUBMODULES = ("robust",)
 
-__all__ = sorted([*_SOURCES, *_SUBMODULES, "__version__"])
+# the public names, spelled out for readers and static tools (tests/test_lazy_import.py checks
+# that it is exactly _SOURCES, _SUBMODULES and __version__)
+__all__ = [
+    "ALGORITHMS",
+    "ArchiveLimits",
+    "ConversionReport",
+    "DEFAULT_ALGORITHMS",
+    "DEFAULT_MAX_PIXELS",
+    "ERROR_CODES",
+    "EmptyListError",
+    "HASH_BITS",
+    "Hash",
+    "HashIndex",
+    "HashList",
+    "IndexFileError",
+    "ListEntry",
+    "ListError",
+    "LoadReport",
+    "MediaError",
+    "ScanError",
+    "TMK",
+    "VideoFrame",
+    "VideoHashes",
+    "__version__",
+    "convert_list",
+    "hamming_many_to_many",
+    "hamming_one_to_many",
+    "hash_bytes",
+    "hash_file",
+    "hash_files",
+    "hash_image",
+    "hash_video",
+    "hash_video_tmk",
+    "hash_video_with_tmk",
+    "load_list",
+    "load_tmk",
+    "pack_hashes",
+    "pdq_dihedral",
+    "robust",
+    "run_scan",
+    "scan",
+    "sniff",
+    "write_report",
+]
 
 
 def __getattr__(name: str) -> Any:
