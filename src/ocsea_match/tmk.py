@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _tmk
+from ._tmk import fold, pdqf_into
+from ._tmk import level2 as level2_score  # not `level2`: TMK.matches has a parameter of that name
 from .errors import MediaError
 from .video import _DEFAULT_MAX_PIXELS, VideoHashes, VideoSource, _open, _sample
 
@@ -88,7 +89,7 @@ class TMK:
         True
         """
         self._check_compatible(other)
-        return self.level1(other), float(_tmk.level2(self.cos, self.sin, other.cos, other.sin,
+        return self.level1(other), float(level2_score(self.cos, self.sin, other.cos, other.sin,
                                                       np.asarray(self.periods, np.int32), self.coefficients))
 
     def level1(self, other: TMK) -> float:
@@ -214,7 +215,7 @@ class _Folder:
 
     def flush(self) -> None:
         if self.filled:
-            _tmk.fold(self.batch[: self.filled], self.count, self.periods, self.sums, self.cos, self.sin)
+            fold(self.batch[: self.filled], self.count, self.periods, self.sums, self.cos, self.sin)
             self.count += self.filled
             self.filled = 0
 
@@ -375,7 +376,7 @@ class _Builder:
         if frame.width * frame.height > self.max_pixels:
             raise MediaError("decompression-bomb", f"a {frame.width}x{frame.height} frame, over the limit")
         small = self.scaler.reformat(frame, width=64, height=64, format="rgb24", interpolation=self.interpolation)
-        _tmk.pdqf_into(np.ascontiguousarray(small.to_ndarray()), self.feature)
+        pdqf_into(np.ascontiguousarray(small.to_ndarray()), self.feature)
         return self.feature.copy()
 
     def push(self, frame: Any) -> None:
