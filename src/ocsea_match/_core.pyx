@@ -28,6 +28,7 @@ from libc.stdint cimport uint8_t, uint64_t, int32_t, int64_t
 # the sdist and wheel): SIMD loops, popcount, the range scan's instruction-set variants.
 cdef extern from "_core_simd.h" nogil:
     int ocsea_cpu_level()
+    const double HAAR "OCSEA_HAAR"  # 1/sqrt(2), pywt's Haar tap: a C constant the compiler folds
     int ocsea_hamming(const uint8_t* a, const uint8_t* b, Py_ssize_t nbytes)
     void ocsea_luma_row(const uint8_t* p, float* o, size_t n, size_t c, int bgr)
     void ocsea_col_step(float* sums, int ncols, const float* a, const float* b, float* out, float div)
@@ -55,7 +56,6 @@ cdef enum:
     ROW_BLOCK = 16  # rows filtered together by the row pass: ocsea_box_tile16's width
     ROWS_PER_THREAD_MIN = 65536  # range_search_256: fewer rows a thread cost more than they save
 
-cdef double HAAR = 0.7071067811865476  # 1/sqrt(2), pywt's Haar filter tap
 
 # 16x64 DCT matrix of PDQ, float32, computed as the reference does: a float32 scale factor
 # times a float64 cosine, rounded to float32.

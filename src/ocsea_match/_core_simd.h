@@ -32,6 +32,11 @@
 #define OCSEA_POPCOUNT64(x) __builtin_popcountll(x)
 #endif
 
+/* 1/sqrt(2), pywt's Haar filter tap (whash). A literal, not a variable: the Haar loops store
+   through double pointers, and a variable would have to be re-read after every store (measured:
+   whash_low 3x slower, its loops no longer vectorised). */
+#define OCSEA_HAAR 0.7071067811865476
+
 /* ------------------------------------------------------------------------------------------ */
 /* The CPU level: the one run-time dispatch                                                   */
 /* ------------------------------------------------------------------------------------------ */
