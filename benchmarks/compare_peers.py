@@ -40,12 +40,11 @@ import numpy as np
 import pdqhash
 import PIL
 import scipy.fftpack  # noqa: F401 - imagehash.phash imports it lazily; keep that out of the timings
+from peak_memory import MEMORY_CASES, largest_jpeg, memory
 from PIL import Image
+from stages import FLOOR_LABEL, draft_decode, make_small_set, print_goals, print_profile, profile, small_set_folder
 
 import ocsea_match
-from peak_memory import MEMORY_CASES, largest_jpeg, memory
-from stages import (FLOOR_LABEL, draft_decode, make_small_set, print_goals, print_profile, profile,
-                    small_set_folder)
 
 cv2.setNumThreads(1)
 

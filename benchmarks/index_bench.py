@@ -37,8 +37,8 @@ from typing import Any
 
 import faiss
 import numpy as np
-
 from compare_peers import cpu_model, git_revision  # same folder
+
 from ocsea_match import Hash, HashIndex, _core
 
 faiss.omp_set_num_threads(1)
@@ -245,7 +245,7 @@ def rss() -> int:
 
 try:
     _LIBC: ctypes.CDLL | None = ctypes.CDLL("libc.so.6")
-    _LIBC.malloc_trim  # glibc only
+    _LIBC.malloc_trim  # noqa: B018 (glibc only: elsewhere this raises AttributeError)
 except (OSError, AttributeError):
     _LIBC = None
 

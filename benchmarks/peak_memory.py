@@ -9,7 +9,6 @@ import sys
 
 from PIL import Image
 
-
 # ru_maxrss survives exec: a child started by this (big) process would report at least this
 # process's peak. The probe therefore forks first: the fork starts a fresh high-water mark at the
 # size of a bare interpreter, and does the imports and the hashing.

@@ -62,9 +62,10 @@ def crop_sides(img: Image.Image, top: float, bottom: float, left: float, right: 
 
 def pad_sides(img: Image.Image, widths: list[float], fill: Colour) -> Image.Image:
     w, h = img.size
-    t, b, l, r = round(h * widths[0]), round(h * widths[1]), round(w * widths[2]), round(w * widths[3])
-    canvas = Image.new("RGB", (w + l + r, h + t + b), fill)
-    canvas.paste(img, (l, t))
+    top, bottom = round(h * widths[0]), round(h * widths[1])
+    left, right = round(w * widths[2]), round(w * widths[3])
+    canvas = Image.new("RGB", (w + left + right, h + top + bottom), fill)
+    canvas.paste(img, (left, top))
     return canvas
 
 

@@ -62,15 +62,8 @@ def test_pdq_from_luma_dihedral(benchmark, luma: np.ndarray) -> None:
     assert hashes.shape == (8, 32)
 
 
-@pytest.mark.skipif(not hasattr(_core, "phash_dct_low"), reason="no _core.phash_dct_low in this build")
-def test_phash_dct_low(benchmark, rng: np.random.Generator) -> None:
-    pixels = np.ascontiguousarray(rng.integers(0, 256, size=(32, 32), dtype=np.uint8))
-    out = benchmark(_core.phash_dct_low, pixels, 8)
-    assert out.shape == (8, 8)
-
-
 def test_phash_dct_scipy(benchmark, rng: np.random.Generator) -> None:
-    """The pHash DCT as imagehash computes it (SciPy), for comparison with the kernel above."""
+    """The pHash DCT as imagehash and hashers.py compute it (SciPy: no native kernel does it)."""
     dct = pytest.importorskip("scipy.fft").dct
     pixels = rng.integers(0, 256, size=(32, 32), dtype=np.uint8)
     out = benchmark(lambda px: dct(dct(px, axis=0), axis=1)[:8, :8], pixels)

@@ -77,8 +77,7 @@ def hash_bytes_target(data: bytes) -> None:
 
 def lists_target(data: bytes) -> None:
     """``load_list`` on the bytes as a file; what loads must index and convert without a traceback."""
-    from ocsea_match import HashIndex, ListError, load_list
-    from ocsea_match import formats
+    from ocsea_match import HashIndex, ListError, formats, load_list
 
     path = scratch() / "known_list.txt"
     path.write_bytes(data)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import resource
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -14,17 +12,8 @@ from PIL import Image
 
 import ocsea_match
 from ocsea_match import ERROR_CODES, MediaError, hash_file, hash_files, hash_image
-from conftest import encode
 
-
-def png_declaring(width: int, height: int) -> bytes:
-    """A tiny, valid-looking PNG whose header declares width x height gray pixels."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+from helpers import encode, png_declaring
 
 
 @pytest.fixture()

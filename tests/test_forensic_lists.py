@@ -10,6 +10,8 @@ import pytest
 
 from ocsea_match import HashIndex, ListError, hash_file, load_list
 
+from helpers import make_nsrl
+
 
 @pytest.fixture()
 def files(tmp_path: Path) -> list[Path]:
@@ -33,19 +35,6 @@ def test_hashdeep_list(files: list[Path], tmp_path: Path) -> None:
     assert [n for n, _ in reports[0].problems] == [7, 7]
     matches = index.match(hash_file(files[1]))
     assert {(m["entry_id"], m["algorithm"]) for m in matches} == {("/case/a, b/f1.bin", "md5"), ("/case/a, b/f1.bin", "sha256")}
-
-
-def make_nsrl(path: Path, files: list[Path]) -> None:
-    con = sqlite3.connect(path)
-    con.execute("CREATE TABLE FILE (sha256 TEXT, sha1 TEXT, md5 TEXT, crc32 TEXT, file_name TEXT, file_size INTEGER, package_id INTEGER)")
-    for p in files:
-        data = p.read_bytes()
-        con.execute("INSERT INTO FILE VALUES (?, ?, ?, '', ?, ?, 1)", (
-            hashlib.sha256(data).hexdigest().upper(), hashlib.sha1(data).hexdigest().upper(),
-            hashlib.md5(data).hexdigest().upper(), p.name, len(data)))
-    con.execute("CREATE VIEW DISTINCT_HASH AS SELECT DISTINCT sha256, sha1, md5 FROM FILE")
-    con.commit()
-    con.close()
 
 
 def test_nsrl_rdsv3_known_good(files: list[Path], tmp_path: Path) -> None:

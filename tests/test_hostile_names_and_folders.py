@@ -23,11 +23,11 @@ import pytest
 from PIL import Image
 
 from ocsea_match import ScanError, load_list, run_scan
+from ocsea_match._wording import plural
 from ocsea_match.cli import EXIT_CANNOT_RUN, EXIT_OK, main
 from ocsea_match.paths import escape_name, unescape_name
 from ocsea_match.scanning.journal import read_records
 from ocsea_match.scanning.progress import Progress
-from ocsea_match._wording import plural
 
 ODD = b"odd-\xff\xfe.png"  # not UTF-8
 NEWLINE = "new\nline.png"

@@ -24,7 +24,7 @@ from ocsea_match.decode import PICTURE_FORMATS
 from ocsea_match.parallel import default_jobs, usable_jobs
 from ocsea_match.video import content_box
 
-from conftest import SHARED
+from helpers import SHARED
 
 DOORKNOB = SHARED / "video-reference" / "tmk" / "sample-videos" / "doorknob-hd-no-bar.mp4"
 

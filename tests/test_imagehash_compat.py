@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import ocsea_match
-from conftest import corpus_paths, needs_corpus
+
+from helpers import corpus_paths, needs_corpus
 
 imagehash = pytest.importorskip("imagehash", reason="imagehash is the oracle: pip install -e '.[dev]'")
 

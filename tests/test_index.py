@@ -14,7 +14,8 @@ from PIL import Image, ImageFilter
 import ocsea_match
 from ocsea_match import HashIndex, IndexFileError, ListError, hash_file, hash_image, load_list
 from ocsea_match.formats import read_list_text
-from conftest import PDQ_REFERENCE, needs_pdq_reference
+
+from helpers import PDQ_REFERENCE, needs_pdq_reference
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from ocsea_match import HashIndex
-from ocsea_match.formats import EmptyListError, ListError, load_list
-from ocsea_match.formats import columnar
+from ocsea_match.formats import EmptyListError, ListError, columnar, load_list
 from ocsea_match.formats.columnar import read_columns
 
 

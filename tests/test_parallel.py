@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from crashy import crashed, sleepy, square_or_die
 from ocsea_match import hash_file, hash_files
 from ocsea_match.parallel import process_map
+
+from crashy import crashed, sleepy, square_or_die
 
 
 def test_in_process_and_pool_give_the_same_ordered_results() -> None:

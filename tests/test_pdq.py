@@ -11,23 +11,15 @@ from PIL import Image
 
 import ocsea_match
 from ocsea_match import _core, hash_image
-from conftest import PDQ_REFERENCE, corpus_paths, needs_corpus, needs_pdq_reference
+
+from helpers import PDQ_REFERENCE, bits_hex, corpus_paths, needs_corpus, needs_pdq_reference, oracle
 
 pdqhash = pytest.importorskip("pdqhash", reason="pdqhash is the PDQ oracle: pip install -e '.[dev]'")
 
 
-def _hex(bits: np.ndarray) -> str:
-    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex()
-
-
-def oracle(rgb: np.ndarray) -> tuple[str, int]:
-    bits, quality = pdqhash.compute(rgb)
-    return _hex(bits), int(quality)
-
-
 def oracle_dihedral(rgb: np.ndarray) -> list[str]:
     vectors, _ = pdqhash.compute_dihedral(rgb)
-    return [_hex(v) for v in vectors]
+    return [bits_hex(v) for v in vectors]
 
 
 def reference_rows() -> list[dict[str, str]]:

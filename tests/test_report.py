@@ -20,11 +20,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from conftest import encode
 from ocsea_match import hash_file, write_report
 from ocsea_match.cli import main
 from ocsea_match.report import pages
 from ocsea_match.scanning import run_scan
+
+from helpers import encode
 
 HOSTILE = "<script>alert(1)<script>.jpg"
 HOSTILE_IMG = "<img src=x onerror=alert(3)>.png"
@@ -208,7 +209,7 @@ def test_nothing_external_is_referenced(case: dict[str, Path]) -> None:
         text = page.read_text(encoding="utf-8")
         parsed = _parse(page)
         assert not {"link", "iframe", "object", "embed", "base", "img", "video", "audio"} & set(parsed.tags)
-        for tag, name, value in parsed.urls:
+        for tag, _name, value in parsed.urls:
             assert value.startswith("#") or (tag == "a" and re.fullmatch(r"(\.\./)?[\w.-]+(/[\w.-]+)?\.html", value)), value
         assert "@import" not in text and "url(" not in text and "//" not in re.sub(r"/\*.*?\*/", "", text, flags=re.S).replace("http-equiv", "")
         assert parsed.tags.count("script") == 1 and "default-src 'none'" in text

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 
-import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -22,23 +21,7 @@ from ocsea_match.robust import (
     query_hashes,
 )
 
-
-def scene(seed: int, h: int = 480, w: int = 640) -> Image.Image:
-    """A picture with structure at every scale: blurred noise at three scales and a few shapes."""
-    rng = np.random.default_rng(seed)
-    pixels = np.zeros((h, w, 3), np.float32)
-    for sigma, weight in ((40, 1.0), (12, 0.6), (3, 0.3)):
-        noise = rng.normal(0, 1, (h, w, 3)).astype(np.float32)
-        field = cv2.GaussianBlur(noise, (0, 0), sigma)
-        pixels += weight * field / (field.std() + 1e-6)
-    pixels = np.clip(128 + 40 * pixels, 0, 255).astype(np.uint8)
-    for _ in range(6):
-        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-        centre = (int(rng.integers(0, w)), int(rng.integers(0, h)))
-        axes = (int(rng.integers(20, w // 4)), int(rng.integers(20, h // 4)))
-        cv2.ellipse(pixels, centre, axes, float(rng.uniform(0, 180)), 0, 360, colour, -1)
-    return Image.fromarray(pixels)
-
+from helpers import jpeg, scene
 
 ORIGINAL = scene(1)
 LISTED = list_hashes(ORIGINAL)
@@ -71,12 +54,6 @@ def caption_strip(img: Image.Image) -> Image.Image:
     out.paste(img, (0, round(h * 0.2)))
     ImageDraw.Draw(out).text((20, 20), "when it finally works", fill="black", font=ImageFont.load_default(size=40))
     return out
-
-
-def jpeg(img: Image.Image, quality: int = 80) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=quality)
-    return buf.getvalue()
 
 
 # ------------------------------------------------------------------------------------ the plain hash

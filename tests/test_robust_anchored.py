@@ -9,12 +9,13 @@ import json
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
-from test_robust import jpeg, scene
 
 from ocsea_match import Hash
 from ocsea_match.anchored import anchored_hashes
 from ocsea_match.hashers import _core
 from ocsea_match.robust import THRESHOLD, best_distance, is_match, list_hashes, query_hashes
+
+from helpers import jpeg, scene
 
 SEEDS = (11, 21, 31)
 ORIGINALS = [scene(seed, 600, 800) for seed in SEEDS]

@@ -20,15 +20,14 @@ from typing import Any
 import pytest
 from PIL import Image
 
-import videoclips as vc
-from conftest import encode
 from ocsea_match import hash_file, load_list
 from ocsea_match.cli import main
 from ocsea_match.scanning import ArchiveLimits, ScanError, run_scan, scan
 from ocsea_match.scanning.journal import Journal, read_records
 from ocsea_match.scanning.walk import list_folder
-from test_bad_input import png_declaring
-from test_forensic_lists import make_nsrl
+
+import videoclips as vc
+from helpers import encode, make_nsrl, png_declaring
 
 NON_UTF8 = b"caf\xe9.jpg"
 

@@ -19,6 +19,7 @@ pytest.importorskip("starlette", reason="the service extra is not installed (pip
 from ocsea_match.formats import read_list_text  # noqa: E402
 from ocsea_match.service.audit import verify  # noqa: E402
 from ocsea_match.service.keys import KeyStore  # noqa: E402
+
 from service_server import ROOT, Server, make_keys, picture, post_json, record_of, write_list  # noqa: E402
 
 UPLOAD_LIMIT_MB = 1

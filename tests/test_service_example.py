@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("starlette", reason="the service extra is not installed (pip install '.[service]')")
 
 from ocsea_match.service.audit import verify  # noqa: E402
+
 from service_server import ROOT, Server, free_port, make_keys, picture, post_json, record_of, write_list  # noqa: E402
 
 

@@ -20,6 +20,7 @@ pytest.importorskip("starlette", reason="the service extra is not installed (pip
 
 from ocsea_match.service.audit import verify  # noqa: E402
 from ocsea_match.service.banks import BankStore, check  # noqa: E402
+
 from service_server import ROOT, Server, make_keys, picture, post_json, record_of, write_list  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}

@@ -11,6 +11,7 @@ from ocsea_match.service.audit import AuditError, AuditLog, verify
 from ocsea_match.service.banks import BankError, BankStore, check
 from ocsea_match.service.keys import KeyFileError, KeyStore
 from ocsea_match.service.limits import RateLimiter
+
 from service_server import picture, record_of
 
 
@@ -114,6 +115,7 @@ def test_decode_pool_survives_crashes_and_stuck_decoders():
     import asyncio
 
     from ocsea_match.service.decoding import DecodePool
+
     from service_workers import crashy_upload
 
     good = picture(5, (64, 64))
@@ -136,6 +138,7 @@ def test_decode_pool_refuses_past_its_queue():
     import asyncio
 
     from ocsea_match.service.decoding import DecodePool, Overloaded
+
     from service_workers import crashy_upload
 
     pool = DecodePool(workers=1, time_limit=10, queue=1, hasher=crashy_upload)

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import videoclips as vc
-from conftest import SHARED
 from ocsea_match import TMK, MediaError, hash_video_tmk, load_tmk
 from ocsea_match.tmk import TMK_FILE_SIZE, TMKError, _FrameRateRule, _hash, _needed_frames, hash_video_with_tmk
 from ocsea_match.video import hash_video, open_video
+
+import videoclips as vc
+from helpers import SHARED
 
 REFERENCE = SHARED / "video-reference" / "tmk"
 needs_reference = pytest.mark.skipif(

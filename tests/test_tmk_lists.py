@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-import videoclips as vc
-from conftest import SHARED
 from ocsea_match import TMK, HashIndex, ListError, hash_file, hash_video_tmk, load_list
 from ocsea_match.cli import EXIT_MATCHES, main
 from ocsea_match.formats import dump_list, read_list_text
 from ocsea_match.tmk_lists import tmk_to_text
+
+import videoclips as vc
+from helpers import SHARED
 
 REFERENCE = SHARED / "video-reference" / "tmk"
 

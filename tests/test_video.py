@@ -9,12 +9,12 @@ import av
 import numpy as np
 import pytest
 
-import videoclips as vc
-from conftest import SHARED
 from ocsea_match import MediaError, hash_file, load_list
 from ocsea_match.formats import dump_list, read_list_text
 from ocsea_match.video import content_box, hash_video
-from test_pdq import oracle
+
+import videoclips as vc
+from helpers import SHARED, oracle
 
 CORPUS_VIDEOS = SHARED / "corpus" / "videos"
 

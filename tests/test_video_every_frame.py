@@ -8,10 +8,11 @@ from pathlib import Path
 import av
 import pytest
 
-import videoclips as vc
-from conftest import SHARED
 from ocsea_match.hashes import Hash
 from ocsea_match.video import hash_video
+
+import videoclips as vc
+from helpers import SHARED
 
 REFERENCE = SHARED / "video-reference"
 

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-import videoclips as vc
-from conftest import SHARED
 from ocsea_match import HashIndex, hash_file, hash_image, load_list
 from ocsea_match.cli import EXIT_MATCHES, EXIT_OK, main
 from ocsea_match.formats import HashList, ListEntry
 from video_helpers import frames_of, match_video
+
+import videoclips as vc
+from helpers import SHARED
 
 CORPUS_VIDEOS = SHARED / "corpus" / "videos"
 

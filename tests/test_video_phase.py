@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import videoclips as vc
 from ocsea_match import HashIndex, hash_file
 from ocsea_match.video import LIST_EVERY_SECONDS
+
+import videoclips as vc
 
 EDITS = ("cut", "25fps", "faster", "240p", "letterbox", "crop")
 

@@ -11,7 +11,6 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import faiss
 import numpy as np
 
 from . import _core
@@ -81,6 +80,8 @@ class Flat:
 
     def __init__(self, bits: int) -> None:
         self.nbytes = bits // 8
+        import faiss  # here, not at the top: only a 64-bit table needs FAISS (issue #12)
+
         self.index = faiss.IndexBinaryFlat(bits)
         self._entries = np.zeros(0, np.uint32)
 
@@ -96,6 +97,8 @@ class Flat:
 
     @property
     def rows(self) -> np.ndarray:
+        import faiss
+
         return faiss.vector_to_array(self.index.xb).reshape(-1, self.nbytes)
 
     @property

@@ -16,12 +16,9 @@ NumPy buffers, the GIL released. ``tmk.py`` checks shapes and owns everything el
 """
 
 import numpy as np
-cimport numpy as cnp
 from libc.math cimport cos, sin, sqrt, M_PI
 from libc.stdlib cimport malloc, free
 from libc.stdint cimport uint8_t, int32_t, int64_t
-
-cnp.import_array()
 
 cdef float _D[16][64]
 

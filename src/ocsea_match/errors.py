@@ -88,8 +88,12 @@ def media_errors() -> Iterator[None]:
     """Re-raise any failure inside the block as a ``MediaError`` (see ``as_media_error``): what
     the public entry points (``hash_image``, ``hash_video``) promise to raise.
 
-    >>> with media_errors():  # doctest: +SKIP
-    ...     decode(data)
+    >>> try:
+    ...     with media_errors():
+    ...         raise ValueError("zero-size array")  # what a decoder might raise
+    ... except MediaError as exc:
+    ...     print(exc.code, exc)
+    internal-error ValueError: zero-size array
     """
     try:
         yield

@@ -2,7 +2,8 @@
 CSV and the terminal table. Names follow ``paths``: always valid UTF-8, a table line never broken
 by a newline in a name.
 
->>> TableWriter(sys.stdout).write({"path": "a\\nb.jpg", "status": "ok"})  # doctest: +SKIP
+>>> import sys
+>>> TableWriter(sys.stdout).write({"path": "a\\nb.jpg", "status": "ok"})
 -      a\\x0ab.jpg
 """
 

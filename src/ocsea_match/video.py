@@ -37,17 +37,20 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any, Union
+from typing import IO, TYPE_CHECKING, Any, Union
 
-import av
 import numpy as np
-from av.video.reformatter import Interpolation, VideoReformatter
 
 from . import _core
 from .errors import MediaError, media_errors
 from .hashes import Hash
 from .video_match import VIDEO_DEFAULTS
 from .picture import content_box
+
+# PyAV is imported where a video is opened, not here: `import ocsea_match` and picture hashing
+# do not pay for it (issue #12)
+if TYPE_CHECKING:
+    from av.video.reformatter import VideoReformatter
 
 __all__ = ["VideoFrame", "VideoHashes", "hash_video", "VIDEO_DEFAULTS", "LIST_EVERY_SECONDS", "VIDEO_MAX_PIXELS", "open_video",
            "sample_frames"]
@@ -114,6 +117,8 @@ def open_video(source: VideoSource) -> tuple[Any, IO[bytes] | None]:
     else:
         handle = None
         target = source if hasattr(source, "read") else os.fspath(source)  # type: ignore[arg-type]
+    import av
+
     try:
         container = av.open(target, mode="r", timeout=30.0, metadata_errors="ignore")
     except av.error.InvalidDataError as exc:
@@ -184,6 +189,9 @@ def sample_frames(container: Any, every: float, dedupe: int | None, max_pixels: 
     target = 0.0  # the next sample time
     last_kept: Hash | None = None
     last_time: float | None = None
+    import av
+    from av.video.reformatter import VideoReformatter
+
     to_rgb = VideoReformatter()  # keeps its conversion context: 3x faster than a new one per frame
     intra_only = bool(getattr(ctx.codec, "intra_only", False))  # MJPEG, ProRes ...: no frame refers to another
     skip = "DEFAULT"
@@ -250,6 +258,8 @@ def _frame_pdq(frame: Any, to_rgb: VideoReformatter) -> tuple[Hash, Hash | None]
     # an explicit interpolation: the same pixels as PyAV's default for this unscaled conversion
     # (checked on 1,367 frames of 20 clips, every codec here), and 2-4x faster on small frames,
     # where the default's conversion context is rebuilt every other call
+    from av.video.reformatter import Interpolation
+
     rgb = np.ascontiguousarray(to_rgb.reformat(frame, format="rgb24", interpolation=Interpolation.BILINEAR).to_ndarray())
     luma = _core.luma_from_rgb(rgb)
     box = content_box(luma)

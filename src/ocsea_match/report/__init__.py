@@ -8,8 +8,9 @@ method. The report is a deterministic function of the case files: rendering agai
 same bytes, which is how its SHA-256 in ``SHA256SUMS`` is reproduced.
 
 >>> import ocsea_match
->>> ocsea_match.write_report("case-0042", "case-0042/report.html")  # doctest: +SKIP
-[PosixPath('case-0042/report.html')]
+>>> summary = ocsea_match.run_scan(["seized"], "case-0043")  # or: ocsea-match scan seized case-0043
+>>> ocsea_match.write_report("case-0043", "case-0043/report.html")
+[...Path('case-0043/report.html')]
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def write_report(case_dir: str | os.PathLike[str], path: str | os.PathLike[str] 
     read read-only from the evidence (off by default: the report then holds no picture at all).
     Raises ``FileNotFoundError`` when ``case_dir`` has no ``records.jsonl``.
 
-    >>> write_report("case-0042", "/tmp/case-0042.html")  # doctest: +SKIP
+    >>> [path.name for path in write_report("case-0042", "case-0042.html")]
+    ['case-0042.html']
     """
     case = Path(case_dir)
     out = Path(path) if path is not None else case / REPORT
@@ -50,8 +52,8 @@ def report_command(case_dir: str, output: str | None, thumbnails: bool = False) 
     reproduced) and the case folder verified; 1: the integrity check failed, or the existing report
     differs; 2: could not run (no case folder, output inside the evidence).
 
-    >>> report_command("case-0042", "/tmp/r.html")  # doctest: +SKIP
-    (0, '...')
+    >>> report_command("case-0042", "r.html")
+    (0, 'r.html written (SHA-256 ...). VERIFIED: all 6 case files listed in SHA256SUMS ...')
     """
     import filecmp
     import json

@@ -2,9 +2,17 @@
 out as numbered pages beside the report (``report-files/matches-0001.html`` ...), 2,000 rows
 each, while the records are read; only one page of rows is in memory at a time.
 
->>> table = PagedTable("matches", write_page, inline_max=1000, page_size=2000)  # doctest: +SKIP
->>> for row in rows: table.add(row)  # doctest: +SKIP
->>> info = table.finish()  # doctest: +SKIP
+>>> def write_page(name, number, rows, first_row, has_next):
+...     print(name, len(rows), "rows from", first_row, "more" if has_next else "last")
+>>> table = PagedTable("matches", write_page, inline_max=2, page_size=3)
+>>> for n in range(7):
+...     table.add({"n": n})
+matches-0001.html 3 rows from 1 more
+matches-0002.html 3 rows from 4 more
+>>> info = table.finish()
+matches-0003.html 1 rows from 7 last
+>>> info.total, info.pages
+(7, ['matches-0001.html', 'matches-0002.html', 'matches-0003.html'])
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ Everything the page shows is a function of the case files (and of this package's
 rendering the same case twice gives the same bytes: no clock, no absolute path of where the case
 is now, no random ids. ``--thumbnails`` is the exception: it also reads the evidence.
 
->>> written = render_case(Path("case"), Path("case/report.html"))  # doctest: +SKIP
+>>> written = render_case(Path("case-0042"), Path("case-0042/report.html"))
+>>> [path.name for path in written]
+['report.html']
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from markupsafe import Markup, escape
 
 from ..files import file_sha256
 from . import charts
+from . import pages as _pages
 from .gather import Row, Stats, gather
 from .integrity import Integrity, verify_case
 from .method import algorithm_rows
-from . import pages as _pages
 from .pages import PagedTable, TableInfo
 from .thumbs import Thumbnailer
 

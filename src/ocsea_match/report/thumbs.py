@@ -5,7 +5,9 @@ recorded name (``path_hex``), archive members out of their ZIP; a file whose SHA
 the recorded one, or that is gone, gets a sentence instead of a picture. A thumbnail is at most
 ``SIDE`` pixels on its longer side, a JPEG in a ``data:`` URI.
 
->>> Thumbnailer().for_row(row)  # doctest: +SKIP
+>>> import json
+>>> row = json.loads(open("case-0042/records.jsonl").readline())  # a record of the scan
+>>> Thumbnailer().for_row(row)
 {'uri': 'data:image/jpeg;base64,...', 'note': ''}
 """
 

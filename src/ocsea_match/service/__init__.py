@@ -4,8 +4,13 @@
 uvicorn, httpx, prometheus-client). The key store, the audit log and the banks are plain Python
 and SQLite, usable (and used by the CLI's ``keys``, ``audit`` and ``bank`` commands) without it.
 
->>> from ocsea_match.service import create_app  # doctest: +SKIP
->>> app = create_app(["known_list.csv"], keys="keys.json", audit_log="audit.jsonl")  # doctest: +SKIP
+>>> import ocsea_match
+>>> record = ocsea_match.hash_file("seized/gradient.png", ["pdq"])
+>>> _ = open("known_list.csv", "w").write(record["hashes"]["pdq"]["hex"] + "\\n")  # a PDQ list
+>>> from ocsea_match.service.keys import KeyStore
+>>> secret = KeyStore.open("keys.json", create=True).add("analyst-1", ["match"])
+>>> from ocsea_match.service import create_app
+>>> app = create_app(["known_list.csv"], keys="keys.json", audit_log="audit.jsonl")
 >>> # uvicorn.run(app, host="127.0.0.1", port=8080), or mount it in your own Starlette app
 
 ``import ocsea_match`` never imports this package; importing this package imports no web

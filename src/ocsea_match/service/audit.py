@@ -8,10 +8,11 @@ unseen by the chain alone: note the last hash (``audit verify`` prints it) somew
 then. Lines say who asked what and what was answered (digests, PDQ, matches), never pixels or
 bodies.
 
->>> log = AuditLog("audit.jsonl")  # doctest: +SKIP
->>> log.append({"event": "match", "key": "analyst-1", "status": 200})  # doctest: +SKIP
->>> verify("audit.jsonl")  # doctest: +SKIP
-VerifyResult(ok=True, lines=1, broken_line=None, message='...', last_hash='...')
+>>> log = AuditLog("audit.jsonl")
+>>> line_hash = log.append({"event": "match", "key": "analyst-1", "status": 200})
+>>> log.close()
+>>> verify("audit.jsonl")
+VerifyResult(ok=True, lines=1, broken_line=None, message='1 lines, chain intact; ...', last_hash='...')
 """
 
 from __future__ import annotations

@@ -5,10 +5,12 @@ a key is a random secret, not a password, so a fast digest is enough and nothing
 someone call the service is stored. Presented keys are compared with ``hmac.compare_digest``
 against every stored digest (constant time, no early exit on the first match).
 
->>> store = KeyStore.open("keys.json", create=True)  # doctest: +SKIP
->>> secret = store.add("analyst-1", ["match", "hashes"])  # doctest: +SKIP
->>> store.authenticate(secret).name  # doctest: +SKIP
+>>> store = KeyStore.open("keys.json", create=True)
+>>> secret = store.add("analyst-1", ["match", "hashes"])
+>>> store.authenticate(secret).name
 'analyst-1'
+>>> store.authenticate("not-a-key") is None
+True
 """
 
 from __future__ import annotations
