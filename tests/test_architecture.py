@@ -22,45 +22,11 @@ from pathlib import Path
 PKG = Path(__file__).resolve().parents[1] / "src" / "ocsea_match"
 MAX_LINES = 450
 
-# (a) TO BE EMPTIED AT MERGE (issue #12): "module: name" -> how many uses today
-ALLOWED_PRIVATE_USES: dict[str, int] = {
-    # pipeline: picture.py and hashers.run replace these
-    "files.py: hashers._check_algorithms": 1,
-    "files.py: hashers._displayed": 1,
-    "files.py: hashers._draft_for": 1,
-    "files.py: hashers._picture_from_decoded": 1,
-    "files.py: hashers._run": 1,
-    "robust.py: hashers._pdq_hashes": 1,
-    "robust.py: hashers._to_picture": 1,
-    "scanning/__init__.py: hashers._check_algorithms": 1,
-    "scanning/tree.py: files._new_record": 1,
-    "scanning/tree.py: hashers._check_algorithms": 1,
-    "scanning/tree.py: hashers._draft_for": 1,
-    "service/decoding.py: files._crashed": 1,
-    "service/decoding.py: parallel._discard": 1,
-    "service/decoding.py: parallel._new_pool": 1,
-    "service/decoding.py: parallel._run_alone": 1,
-    "cli_service.py: cli._print_reports": 1,
-    # vocab: video.py / tmk.py share the decoding loop; the index's parts get a constructor
-    "tmk.py: video._DEFAULT_MAX_PIXELS": 1,
-    "tmk.py: video._open": 1,
-    "tmk.py: video._sample": 1,
-    "_index_columns.py: ._lock": 1,
-    "_index_columns.py: ._check_new": 1,
-    "_index_columns.py: ._entries": 2,
-    "_index_columns.py: ._perceptual": 2,
-    "_index_columns.py: ._times": 1,
-    "_index_columns.py: ._add_rows": 1,
-    "service/matcher.py: ._entries": 1,
-}
+# (a) "module: name" -> how many uses are tolerated (none since issue #12; keep it empty)
+ALLOWED_PRIVATE_USES: dict[str, int] = {}
 
-# (b) TO BE EMPTIED AT MERGE (issue #12): module -> its length today (vocab splits index.py and
-# readers.py; pipeline's cli.py moves its options out)
-ALLOWED_LONG_MODULES: dict[str, int] = {
-    "index.py": 678,
-    "cli.py": 462,
-    "formats/readers.py": 456,
-}
+# (b) module -> its tolerated length (none since issue #12; split a module instead)
+ALLOWED_LONG_MODULES: dict[str, int] = {}
 
 
 def _modules() -> dict[str, ast.Module]:

@@ -10,8 +10,7 @@ import json
 import string
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ocsea_match import HashIndex, HashList, ListEntry, ListError, convert_list, load_list
 from ocsea_match.formats import WRITERS, read_list_text

@@ -64,6 +64,13 @@ _SOURCES: dict[str, str] = {
     "hash_video_tmk": "tmk",
     "hash_video_with_tmk": "tmk",
     "load_tmk": "tmk",
+    "HashOptions": "options",
+    "ScanSettings": "options",
+    "FileRecord": "records",
+    "Match": "matches",
+    "ALGORITHM_INFO": "algorithms",
+    "AlgorithmInfo": "algorithms",
+    "parse_hex": "algorithms",
 }
 
 # public submodules: ``ocsea_match.robust.list_hashes(...)`` (README, "Robust matching")
@@ -73,22 +80,28 @@ _SUBMODULES = ("robust",)
 # that it is exactly _SOURCES, _SUBMODULES and __version__)
 __all__ = [
     "ALGORITHMS",
+    "ALGORITHM_INFO",
+    "AlgorithmInfo",
     "ArchiveLimits",
     "ConversionReport",
     "DEFAULT_ALGORITHMS",
     "DEFAULT_MAX_PIXELS",
     "ERROR_CODES",
     "EmptyListError",
+    "FileRecord",
     "HASH_BITS",
     "Hash",
     "HashIndex",
     "HashList",
+    "HashOptions",
     "IndexFileError",
     "ListEntry",
     "ListError",
     "LoadReport",
+    "Match",
     "MediaError",
     "ScanError",
+    "ScanSettings",
     "TMK",
     "VideoFrame",
     "VideoHashes",
@@ -106,6 +119,7 @@ __all__ = [
     "load_list",
     "load_tmk",
     "pack_hashes",
+    "parse_hex",
     "pdq_dihedral",
     "robust",
     "run_scan",
@@ -134,6 +148,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what a type checker sees: the same names, imported eagerly
     from . import robust
+    from .algorithms import ALGORITHM_INFO, AlgorithmInfo, parse_hex
     from .decode import DEFAULT_MAX_PIXELS, sniff
     from .errors import ERROR_CODES, MediaError
     from .files import hash_bytes, hash_file, hash_files
@@ -150,6 +165,9 @@ if TYPE_CHECKING:  # what a type checker sees: the same names, imported eagerly
     from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, hash_image, pdq_dihedral
     from .hashes import HASH_BITS, Hash, hamming_many_to_many, hamming_one_to_many, pack_hashes
     from .index import HashIndex, IndexFileError
+    from .matches import Match
+    from .options import HashOptions, ScanSettings
+    from .records import FileRecord
     from .report import write_report
     from .scanning import ArchiveLimits, ScanError, run_scan, scan
     from .tmk import TMK, hash_video_tmk, hash_video_with_tmk, load_tmk

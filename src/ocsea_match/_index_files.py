@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from .algorithms import ALGORITHM_INFO, EXACT
 from ._index_store import Entries, Ids, IndexParts
+from .algorithms import ALGORITHM_INFO, EXACT
 from .tmk_lists import TMKTable
 
 __all__ = ["FORMAT_VERSION", "IndexFileError", "load_parts", "read_npy", "save_parts"]

@@ -17,7 +17,7 @@ import hashlib
 import os
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Union
+from typing import Any
 
 from . import robust
 from .decode import DEFAULT_MAX_PIXELS, open_image, sniff
@@ -92,7 +92,7 @@ def _chunks(f: Any, head: bytes) -> Iterator[bytes]:
 
 #: Called with a record once its digests are known; a ``MediaError`` it returns skips the
 #: perceptual work and becomes the record's reason (``status: "skipped"``), e.g. known-good files.
-SkipCheck = Callable[[FileRecord], Union[MediaError, None]]
+SkipCheck = Callable[[FileRecord], MediaError | None]
 
 
 def hash_file(

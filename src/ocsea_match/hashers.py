@@ -21,9 +21,9 @@ from PIL import Image
 from scipy.fft import dct as _dct
 
 from . import _core
+from .algorithms import PDQ_DIALECTS as _DIALECTS, VIDEO as _VIDEO
 from .decode import DEFAULT_MAX_PIXELS
 from .errors import media_errors
-from .algorithms import PDQ_DIALECTS as _DIALECTS, VIDEO as _VIDEO
 from .hashes import Hash
 from .picture import FAST_MIN_SIDES, MODES, ImageInput, Picture, draft_for, to_picture
 

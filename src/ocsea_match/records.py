@@ -15,7 +15,7 @@ worker died; the CSV columns taken from records are listed here once.
 from __future__ import annotations
 
 import os
-from typing import Any, Optional, TypedDict
+from typing import Any, TypedDict
 
 from .paths import display_path, path_hex
 
@@ -24,14 +24,14 @@ __all__ = ["FileRecord", "MATCH_CSV_COLUMNS", "MATCH_CSV_FILE_COLUMNS", "RECORD_
 
 class _Required(TypedDict):
     path: str  # always valid UTF-8: bytes that are not are shown as \xNN (paths.display_path)
-    size: Optional[int]  # bytes read (None: nothing was read)
-    md5: Optional[str]
-    sha1: Optional[str]
-    sha256: Optional[str]
-    media_type: Optional[str]  # "image", "video", "archive", "other"
-    format: Optional[str]  # "JPEG", "PNG", "MP4", "ZIP" ...
+    size: int | None  # bytes read (None: nothing was read)
+    md5: str | None
+    sha1: str | None
+    sha256: str | None
+    media_type: str | None  # "image", "video", "archive", "other"
+    format: str | None  # "JPEG", "PNG", "MP4", "ZIP" ...
     status: str  # "ok" | "skipped" | "error" (errors.status_of)
-    error: Optional[dict[str, str]]  # {"code", "message"}: errors.ERROR_CODES
+    error: dict[str, str] | None  # {"code", "message"}: errors.ERROR_CODES
     hashes: dict[str, dict[str, Any]]  # algorithm -> {"hex", "quality"?}
 
 
@@ -57,7 +57,7 @@ class FileRecord(_Required, total=False):
     tmk: str  # Meta's .tmk, base64
     matches: list[dict[str, Any]]
     # what the scan adds
-    mtime: Optional[str]
+    mtime: str | None
     parent: str
     member: str
     container_file: str

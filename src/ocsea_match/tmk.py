@@ -29,8 +29,11 @@ from typing import Any
 
 import numpy as np
 
-from ._tmk import fold, pdqf_into
-from ._tmk import level2 as level2_score  # not `level2`: TMK.matches has a parameter of that name
+from ._tmk import (
+    fold,
+    level2 as level2_score,  # not `level2`: TMK.matches has a parameter of that name
+    pdqf_into,
+)
 from .errors import MediaError
 from .video import VIDEO_MAX_PIXELS, VideoHashes, VideoSource, open_video, sample_frames
 

@@ -44,8 +44,8 @@ import numpy as np
 from . import _core
 from .errors import MediaError, media_errors
 from .hashes import Hash
-from .video_match import VIDEO_DEFAULTS
 from .picture import content_box
+from .video_match import VIDEO_DEFAULTS
 
 # PyAV is imported where a video is opened, not here: `import ocsea_match` and picture hashing
 # do not pay for it (issue #12)

@@ -20,7 +20,6 @@ sha256sum text, hashdeep, NIST NSRL RDSv3 SQLite (known-good), Project VIC VICS 
 
 from __future__ import annotations
 
-
 from .convert import ConversionReport, convert_list
 from .model import EmptyListError, HashList, ListEntry, ListError, LoadReport
 from .readers import detect_format, load_list, read_list_text

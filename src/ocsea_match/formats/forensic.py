@@ -6,8 +6,8 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
-from ..paths import NAMES_ESCAPED, unescape_name
 from ..algorithms import DIGESTS
+from ..paths import NAMES_ESCAPED, unescape_name
 from .model import HashList, ListEntry, ListError, LoadReport, check_hex
 
 __all__ = ["is_hashdeep", "read_hashdeep", "is_sqlite", "read_nsrl"]

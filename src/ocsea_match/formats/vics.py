@@ -14,7 +14,17 @@ import json
 from typing import Any
 
 from .._wording import plural
-from .model import HEX_LENGTHS, HashList, ListEntry, ListError, LoadReport, check_hex, check_quality, check_timestamp, parse_json
+from .model import (
+    HEX_LENGTHS,
+    HashList,
+    ListEntry,
+    ListError,
+    LoadReport,
+    check_hex,
+    check_quality,
+    check_timestamp,
+    parse_json,
+)
 
 __all__ = ["is_vics", "read_vics", "dump_vics"]
 

@@ -24,8 +24,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from ..files import file_sha256
-from . import charts
-from . import pages as _pages
+from . import charts, pages as _pages
 from .gather import Row, Stats, gather
 from .integrity import Integrity, verify_case
 from .method import algorithm_rows

@@ -36,11 +36,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import SKIP_CODES, MediaError, as_media_error
-from ..formats import HashList, LoadReport, load_list
 from ..decode import DEFAULT_MAX_PIXELS
+from ..errors import SKIP_CODES, MediaError, as_media_error
 from ..evidence import open_evidence
 from ..files import DEFAULT_FILE_TIME_LIMIT, file_sha256, hash_bytes, hash_file
+from ..formats import HashList, LoadReport, load_list
 from ..hashers import DEFAULT_ALGORITHMS, PDQ_DIALECTS, check_algorithms
 from ..index import HashIndex, open_index
 from ..options import DEFAULT_MAX_BYTES, HashOptions, ScanSettings

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from ..files import file_sha256
+from ..formats.vics import CONTEXT_CASES_V4, category_value
 from ..paths import NAMES_ESCAPED, escape_name, one_line, printable
 from ..records import MATCH_CSV_COLUMNS, MATCH_CSV_FILE_COLUMNS
-from ..formats.vics import CONTEXT_CASES_V4, category_value
 from .journal import read_records
 
 __all__ = ["OUTPUT_FILES", "ScanError", "case_writes", "check_case_folder", "write_outputs", "summarize", "vics_cases"]

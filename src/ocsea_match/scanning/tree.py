@@ -20,11 +20,10 @@ from typing import Any
 
 from ..errors import MediaError
 from ..files import DEFAULT_FILE_TIME_LIMIT, hash_file
-from ..records import FileRecord, new_record
-from ..records import crashed_record as _crashed_path
 from ..hashers import DEFAULT_ALGORITHMS
 from ..options import HashOptions
 from ..parallel import TimeLimited, process_map
+from ..records import FileRecord, crashed_record as _crashed_path, new_record
 from .walk import Entry, walk
 
 __all__ = ["entry_record", "crashed_record", "hash_tree"]

@@ -28,8 +28,8 @@ from typing import Any
 
 from ..decode import DEFAULT_MAX_PIXELS
 from ..files import hash_bytes
-from ..records import crashed_record
 from ..parallel import TimeLimited, discard, new_pool, run_alone
+from ..records import crashed_record
 
 __all__ = ["DecodePool", "Overloaded", "UPLOAD_PATH"]
 
