@@ -15,7 +15,7 @@ that no other frame references are not decoded at all (FFmpeg's ``skip_frame``),
 typical H.264 file with B-frames halves the decoding work. Decoding is bounded in time and in
 frame size, so one poisoned file cannot stall a batch.
 
->>> import io, numpy as np
+>>> import io, av, numpy as np
 >>> buffer = io.BytesIO()  # a 2 s clip, 4 frames a second: a gradient, brighter after 1 s
 >>> with av.open(buffer, "w", format="mp4") as out:
 ...     stream = out.add_stream("mpeg4", rate=4)
