@@ -13,7 +13,7 @@ import videoclips as vc
 from conftest import SHARED
 from ocsea_match import TMK, MediaError, hash_video_tmk, load_tmk
 from ocsea_match.tmk import TMK_FILE_SIZE, TMKError, _FrameRateRule, _hash, _needed_frames, hash_video_with_tmk
-from ocsea_match.video import _open, hash_video
+from ocsea_match.video import hash_video, open_video
 
 REFERENCE = SHARED / "video-reference" / "tmk"
 needs_reference = pytest.mark.skipif(
@@ -128,7 +128,7 @@ def test_skipping_dropped_frames_changes_nothing(tmp_path: Path) -> None:
     clip = vc.write(tmp_path / "clip30.mp4", vc.fast_motion(3, seconds=3.0), fps=30)
     needed = _needed_frames(clip)
     assert needed is not None and len(needed) < 90
-    container, handle = _open(clip)
+    container, handle = open_video(clip)
     try:
         every = _hash(container, 10**9, 600.0, 10**6, None)
     finally:

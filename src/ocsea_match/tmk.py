@@ -31,7 +31,7 @@ from av.video.reformatter import Interpolation, VideoReformatter
 
 from . import _tmk
 from .errors import MediaError
-from .video import _DEFAULT_MAX_PIXELS, VideoHashes, VideoSource, _open, _sample
+from .video import DEFAULT_MAX_PIXELS, VideoHashes, VideoSource, open_video, sample
 
 __all__ = ["TMK", "TMKError", "hash_video_tmk", "hash_video_with_tmk", "load_tmk", "TMK_THRESHOLDS", "TMK_FILE_SIZE"]
 
@@ -225,7 +225,7 @@ class _Folder:
 
 
 def hash_video_tmk(
-    source: VideoSource, *, max_pixels: int = _DEFAULT_MAX_PIXELS, time_limit: float = 600.0, max_frames: int = 1_000_000,
+    source: VideoSource, *, max_pixels: int = DEFAULT_MAX_PIXELS, time_limit: float = 600.0, max_frames: int = 1_000_000,
 ) -> TMK:
     """TMK+PDQF of a video (path, bytes or binary file object), as Meta's ``tmk-hash-video`` makes it.
 
@@ -237,7 +237,7 @@ def hash_video_tmk(
     338
     """
     source, needed = _plan(source, time_limit / 4)
-    container, handle = _open(source)
+    container, handle = open_video(source)
     try:
         return _hash(container, max_pixels, time_limit, max_frames, needed)
     finally:
@@ -280,7 +280,7 @@ def _needed_frames(source: VideoSource, time_limit: float = 60.0) -> set[int] | 
     A frame the rule drops leaves the rule's state as it was, so skipping its decoding (when
     no other frame refers to it) changes nothing in the result.
     """
-    container, handle = _open(source)
+    container, handle = open_video(source)
     try:
         if not container.streams.video:
             return None
@@ -385,7 +385,7 @@ class _Builder:
 
 def hash_video_with_tmk(
     source: VideoSource, every_seconds: float = 1.0, *, dedupe_distance: int | None = 4,
-    max_pixels: int = _DEFAULT_MAX_PIXELS, time_limit: float = 600.0,
+    max_pixels: int = DEFAULT_MAX_PIXELS, time_limit: float = 600.0,
 ) -> tuple[VideoHashes, TMK]:
     """``hash_video`` and ``hash_video_tmk`` of one video from one decoding pass.
 
@@ -394,12 +394,12 @@ def hash_video_with_tmk(
     if not every_seconds > 0:
         raise ValueError("every_seconds must be positive")
     source, needed = _plan(source, time_limit / 4)
-    container, handle = _open(source)
+    container, handle = open_video(source)
     try:
         if not container.streams.video:
             raise MediaError("no-video-frames", "no video stream (audio only, or not a video)")
         builder = _Builder(container, container.streams.video[0], max_pixels)
-        video = _sample(container, every_seconds, dedupe_distance, max_pixels, time_limit, 100_000,
+        video = sample(container, every_seconds, dedupe_distance, max_pixels, time_limit, 100_000,
                         observer=builder.push, observer_needs=needed)
         return video, builder.finish(video.truncated, video.warnings)
     finally:
