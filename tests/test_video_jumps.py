@@ -9,8 +9,8 @@ from typing import Any
 
 import av
 import pytest
-
 import videoclips as vc
+
 from ocsea_match import MediaError
 from ocsea_match.video import DEFAULT_MAX_PIXELS, hash_video, open_video, sample
 
