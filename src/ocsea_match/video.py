@@ -150,7 +150,8 @@ def hash_video(
     if not every_seconds > 0:
         raise ValueError("every_seconds must be positive")
     stream_like = hasattr(source, "read")
-    position = source.tell() if stream_like and source.seekable() else None  # type: ignore[union-attr]
+    seekable = stream_like and bool(getattr(source, "seekable", lambda: False)())
+    position = source.tell() if seekable else None  # type: ignore[union-attr]
     # jumping over packets to keyframes; once more without, when a keyframe flag proves wrong
     for jump in (not stream_like or position is not None, False):
         container, handle = open_video(source)
