@@ -13,8 +13,8 @@ close to the original's); ``dedupe_distance=None`` keeps every sampled frame as 
 Decoding is FFmpeg's, through PyAV (its wheels carry FFmpeg). Between the sampled frames, frames
 that no other frame references are not decoded at all (FFmpeg's ``skip_frame``), which for a
 typical H.264 file with B-frames halves the decoding work, and when a keyframe comes before the
-next sample time, the packets before it are not decoded either (as if it seeked there). Decoding is bounded in time and in
-frame size, so one poisoned file cannot stall a batch.
+next sample time, the packets before it are not decoded either (as if it seeked there).
+Decoding is bounded in time and in frame size, so one poisoned file cannot stall a batch.
 
 >>> video = hash_video("clip.mp4")  # doctest: +SKIP
 >>> [(f.timestamp, f.hash.hex[:8], f.hash.quality) for f in video.frames][:2]  # doctest: +SKIP
@@ -231,7 +231,7 @@ def sample(container: Any, every: float, dedupe: int | None, max_pixels: int, ti
                         held.clear()
                     held.append(packet)
                     continue
-                if not packet.size:  # the end: what is held lies before the next sample time
+                if not packet.size and packet.pts is None:  # the end: what is held lies before the next sample
                     last_time = max([last_time or 0.0] + [(p.pts - start) * tb for p in held])
                     held.clear()
                 elif held:
@@ -242,6 +242,9 @@ def sample(container: Any, every: float, dedupe: int | None, max_pixels: int, ti
                         ctx.skip_frame = skip = "DEFAULT"
                 elif tb is not None and packet.pts is not None and not every_frame:
                     t = (packet.pts - start) * tb
+                    if intra_only and t + 1e-6 < target:
+                        last_time = max(0.0, t)  # a frame before the next sample time: not decoded at all
+                        continue
                     # decode a frame nothing references only when it may be the next sampled one
                     near = target - 1e-6 <= t < target + frame_time - 1e-6
                     wanted = "DEFAULT" if near or packet.is_keyframe else "NONREF"
