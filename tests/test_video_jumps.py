@@ -72,7 +72,8 @@ def _sampled(path: Path, jump: bool, all_keyframes: bool = False) -> tuple[list[
         container.close()
 
 
-@pytest.mark.parametrize("codec,gop,b_frames", [("mpeg4", 4, 0), ("mpeg4", 5, 2), ("libx264", 6, 2)])
+@pytest.mark.parametrize("codec,gop,b_frames", [("mpeg4", 4, 0), ("mpeg4", 5, 2), ("libx264", 6, 2),
+                                                ("libx264", FPS, 2), ("mpeg4", FPS, 0)])  # keyframes at the sample times
 def test_jumping_decodes_less_and_samples_the_same_frames(tmp_path: Path, codec: str, gop: int, b_frames: int) -> None:
     path = _clip(tmp_path / f"{codec}.mp4", codec, gop, b_frames)
     jumped, decoded_jumping = _sampled(path, jump=True)

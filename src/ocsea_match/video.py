@@ -231,6 +231,10 @@ def sample(container: Any, every: float, dedupe: int | None, max_pixels: int, ti
                         held.clear()
                     held.append(packet)
                     continue
+                if held and t is not None and t <= target + 1e-6 and (packet.is_keyframe or intra_only) \
+                        and all(p.pts < packet.pts for p in held):
+                    last_time, jumped_to = max(0.0, t), packet.pts  # a keyframe right at the sample time
+                    held.clear()
                 if not packet.size and packet.pts is None:  # the end: what is held lies before the next sample
                     last_time = max([last_time or 0.0] + [(p.pts - start) * tb for p in held])
                     held.clear()
