@@ -12,8 +12,8 @@ close to the original's); ``dedupe_distance=None`` keeps every sampled frame as 
 
 Decoding is FFmpeg's, through PyAV (its wheels carry FFmpeg). Between the sampled frames, frames
 that no other frame references are not decoded at all (FFmpeg's ``skip_frame``), which for a
-typical H.264 file with B-frames halves the decoding work, and when a keyframe comes before the
-next sample time, the packets before it are not decoded either (as if it seeked there).
+typical H.264 file with B-frames halves the decoding work, and when a keyframe comes at or before
+the next sample time, the packets before it are not decoded either (as if it seeked there).
 Decoding is bounded in time and in frame size, so one poisoned file cannot stall a batch.
 
 >>> video = hash_video("clip.mp4")  # doctest: +SKIP
@@ -175,7 +175,7 @@ def sample(container: Any, every: float, dedupe: int | None, max_pixels: int, ti
     also sees every decoded frame, and then only frames neither needs are left undecoded
     (``observer_needs``: packet times it needs, ``None``: every frame).
 
-    ``jump``: packets between sample times are held back and dropped when a keyframe still before
+    ``jump``: packets between sample times are held back and dropped when a keyframe at or before
     the next sample time comes (decoding restarts there, as after a seek): frames are those of
     decoding every packet, as long as the keyframes the container flags are real ones; raises
     ``_JumpFailed`` when one is not (the caller then samples again without jumping).
@@ -209,8 +209,8 @@ def sample(container: Any, every: float, dedupe: int | None, max_pixels: int, ti
     to_rgb = VideoReformatter()  # keeps its conversion context: 3x faster than a new one per frame
     intra_only = bool(getattr(ctx.codec, "intra_only", False))  # MJPEG, ProRes ...: no frame refers to another
     skip = "DEFAULT"
-    # packets before the next sample time are held back, not decoded; a keyframe before that time
-    # drops them (decoding restarts there: a jump), otherwise they are decoded when it comes
+    # packets before the next sample time are held back, not decoded; a keyframe at or before that
+    # time drops them (decoding restarts there: a jump), otherwise they are decoded when it comes
     held: list[Any] = []
     jump = jump and observer is None and not every_frame and tb is not None
     jumped_to: int | None = None  # the keyframe jumped to, until its frame shows it is one
