@@ -1,9 +1,16 @@
 """Video hashing speed next to Meta's vpdq, TMK+PDQF next to the decoding floor, and the
 sampling-phase rule's recall over an edit suite, in one run.
 
-    python benchmarks/video_bench.py [FOLDER] [--repeat 3] [--json out.json] [--no-phase]
+    python benchmarks/video_bench.py [FOLDER ...] [--repeat 3] [--json out.json] [--no-phase]
+                                     [--make-clips DIR] [--all-cores]
 
-FOLDER: videos (default ../shared/corpus/videos). Everything runs on one thread per clip.
+FOLDER: videos (default ../shared/corpus/videos). ``--make-clips DIR`` first writes five held-out
+320x240 clips there (20 s of the corpus's 720p clip, 30 fps, each codec with FFmpeg's default
+settings: H.264, MJPEG, MPEG-4, VP9, Cinepak) and benchmarks them too. Equal threads: the whole
+process is pinned to one CPU (vpdq's decoder starts slice threads of its own whatever its
+``thread_count``; pinned, they share the one CPU; ``--all-cores`` leaves it free), and the peers
+run interleaved (ours, vpdq, floor, TMK, then again) so that other load on the machine hits all
+alike; best of ``--repeat`` each.
 
 1. vPDQ, 1 frame/s, best of ``--repeat``: ``ocsea_match.hash_video`` (every sampled frame kept, as
    vpdq does), ``vpdq.computeHash(seconds_per_hash=1, thread_count=1)`` when the vpdq package is
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -57,15 +65,44 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _best(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
-    """Best wall time, best CPU time (all threads of this process), and the last result."""
-    wall, cpu, result = float("inf"), float("inf"), None
+def _best(runs: dict[str, Callable[[], Any]], repeat: int) -> dict[str, tuple[float, float, Any]]:
+    """Per name: best wall time, best CPU time (all threads of this process) and the last result,
+    the runs interleaved ``repeat`` times."""
+    out: dict[str, tuple[float, float, Any]] = {name: (float("inf"), float("inf"), None) for name in runs}
     for _ in range(repeat):
-        start, start_cpu = time.perf_counter(), _cpu()
-        result = fn()
-        wall = min(wall, time.perf_counter() - start)
-        cpu = min(cpu, _cpu() - start_cpu)
-    return wall, cpu, result
+        for name, fn in runs.items():
+            start, start_cpu = time.perf_counter(), _cpu()
+            result = fn()
+            wall, cpu = time.perf_counter() - start, _cpu() - start_cpu
+            out[name] = (min(out[name][0], wall), min(out[name][1], cpu), result)
+    return out
+
+
+def make_clips(folder: Path, source: Path = DEFAULT / "slideshow_720p_h264.mp4", seconds: float = 20.0) -> list[Path]:
+    """Five 320x240 clips of ``source`` at 30 fps, one per codec, FFmpeg's default settings
+    (keyframes every 12 frames for MPEG-4 and Cinepak, x264's and libvpx's own for H.264/VP9)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with av.open(str(source)) as c:
+        frames = [f.reformat(320, 240, "rgb24", interpolation="AREA").to_ndarray()
+                  for _, f in zip(range(int(seconds * 30)), c.decode(video=0))]
+    paths = []
+    for name, codec, pix_fmt in (("held_h264.mp4", "libx264", "yuv420p"), ("held_mjpeg.avi", "mjpeg", "yuvj420p"),
+                                 ("held_mpeg4.avi", "mpeg4", "yuv420p"), ("held_vp9.webm", "libvpx-vp9", "yuv420p"),
+                                 ("held_cinepak.avi", "cinepak", "rgb24")):
+        path = folder / name
+        paths.append(path)
+        if path.exists():
+            continue
+        with av.open(str(path), "w") as out:
+            stream = out.add_stream(codec, rate=30)
+            stream.width, stream.height, stream.pix_fmt = 320, 240, pix_fmt
+            for picture in frames:
+                frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+                for packet in stream.encode(frame if pix_fmt == "rgb24" else frame.reformat(format=pix_fmt)):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+    return paths
 
 
 def _decode_all(path: Path) -> int:
@@ -82,21 +119,26 @@ def speed(videos: list[Path], repeat: int) -> list[dict[str, Any]]:
             duration = float(c.duration) / 1e6
             codec = c.streams.video[0].codec_context.name
             size = f"{c.streams.video[0].codec_context.width}x{c.streams.video[0].codec_context.height}"
-        ours_w, ours_c, ours = _best(lambda: hash_video(path, dedupe_distance=None), repeat)
-        dec_w, dec_c, _ = _best(lambda: _decode_all(path), repeat)
-        tmk_w, tmk_c, _ = _best(lambda: hash_video_tmk(path), repeat)
+        runs: dict[str, Callable[[], Any]] = {"ours": lambda p=path: hash_video(p, dedupe_distance=None),
+                                              "decode": lambda p=path: _decode_all(p), "tmk": lambda p=path: hash_video_tmk(p)}
+        if vpdq is not None:
+            runs["vpdq"] = lambda p=path: vpdq.computeHash(str(p), seconds_per_hash=1, thread_count=1)
+        if tmkpy is not None:
+            runs["tmkpy"] = lambda p=path: tmkpy.hashVideo(str(p))  # pragma: no cover
+        timed = _best(runs, repeat)
+        (ours_w, ours_c, ours), (dec_w, dec_c, _), (tmk_w, tmk_c, _) = timed["ours"], timed["decode"], timed["tmk"]
         row: dict[str, Any] = {"video": path.name, "codec": f"{codec} {size}", "seconds": duration, "ours_wall": ours_w,
                                "ours_cpu": ours_c, "decode_wall": dec_w, "decode_cpu": dec_c, "tmk_wall": tmk_w,
                                "tmk_cpu": tmk_c, "frames": len(ours.frames)}
         if vpdq is not None:
-            vp_w, vp_c, theirs = _best(lambda: vpdq.computeHash(str(path), seconds_per_hash=1, thread_count=1), repeat)
+            vp_w, vp_c, theirs = timed["vpdq"]
             by_number = {f.frame_number: f.hash.hex for f in ours.frames}
             distances = [bin(int(by_number[t.frame_number], 16) ^ int(t.hex, 16)).count("1")
                          for t in theirs if t.frame_number in by_number]
             row.update(vpdq_wall=vp_w, vpdq_cpu=vp_c, vpdq_frames=len(theirs), within_10=sum(d <= 10 for d in distances),
                        max_distance=max(distances, default=None))
         if tmkpy is not None:
-            row["tmkpy_wall"] = _best(lambda: tmkpy.hashVideo(str(path)), repeat)[0]  # pragma: no cover
+            row["tmkpy_wall"] = timed["tmkpy"][0]  # pragma: no cover
         rows.append(row)
     print(f"\n{'vPDQ, 1 frame/s':24} {'codec':16} {'s':>5} {'ours xRT':>9} {'vpdq xRT':>9} {'wall ratio':>10} "
           f"{'cpu ratio':>9} {'ours/decode-all cpu':>19} {'<=10 bits of vpdq':>18}")
@@ -171,12 +213,20 @@ def phase(intervals: tuple[float, ...] = (1.0, 0.5, 0.25)) -> list[dict[str, Any
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("folder", type=Path, nargs="?", default=DEFAULT)
+    parser.add_argument("folders", type=Path, nargs="*", default=[DEFAULT])
+    parser.add_argument("--make-clips", type=Path, metavar="DIR", help="write the five held-out 320x240 clips there first")
+    parser.add_argument("--all-cores", action="store_true", help="do not pin the process to one CPU")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--no-phase", action="store_true", help="leave out the sampling-phase suite")
     args = parser.parse_args()
-    videos = sorted(p for p in args.folder.iterdir() if p.is_file())
+    if not args.all_cores and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    videos = sorted(p for folder in args.folders for p in folder.iterdir() if p.is_file())
+    if args.make_clips:
+        videos += [p for p in make_clips(args.make_clips) if p not in videos]
+    print(f"{len(videos)} videos, best of {args.repeat} interleaved runs, "
+          f"{'all CPUs' if args.all_cores else 'pinned to one CPU'}; load average {os.getloadavg()[0]:.1f}")
     if vpdq is None:
         print("vpdq is not importable: its columns are left out (see this script's docstring)")
     result: dict[str, Any] = {"speed": speed(videos, args.repeat)}
