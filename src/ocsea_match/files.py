@@ -417,6 +417,7 @@ def hash_files(
     jobs: int = 1,
     ordered: bool = True,
     file_time_limit: int | None = DEFAULT_FILE_TIME_LIMIT,
+    executor: Any = None,
     **options: Any,
 ) -> Iterator[dict[str, Any]]:
     """Hash many files, yielding one file record per file as soon as it is ready.
@@ -429,6 +430,8 @@ def hash_files(
     ``mode`` defaults to ``"fast"`` here, as batch work does. With ``jobs > 1`` a file that
     keeps its worker busy for more than ``file_time_limit`` seconds (a decoder stuck on a
     poisoned file) ends that worker and gets a ``worker-crashed`` record; the batch goes on.
+    ``executor``: a Dask ``Client``, an ``ocsea_match.cluster.Cluster`` or any ``Executor`` runs the
+    files there in shards instead (``jobs`` is then unused; ``ocsea_match.cluster.executor_map``).
 
     >>> for record in hash_files(["a.jpg", "b.png"], ["pdq"], jobs=2):  # doctest: +SKIP
     ...     print(record["path"], record["status"])
@@ -437,6 +440,10 @@ def hash_files(
     options.setdefault("mode", "fast")
     _draft_for(options["mode"], names)
     work: Callable[[Any], dict[str, Any]] = functools.partial(hash_file, algorithms=names, **options)
+    if executor is not None:  # on a cluster: ocsea_match.cluster
+        from .cluster import executor_map
+        yield from executor_map(work, paths, executor, on_crash=_crashed, ordered=ordered, file_time_limit=file_time_limit)
+        return
     if jobs > 1 and file_time_limit:
         work = TimeLimited(work, file_time_limit)
     yield from process_map(work, paths, jobs=jobs, on_crash=_crashed, ordered=ordered)

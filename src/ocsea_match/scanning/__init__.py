@@ -150,11 +150,17 @@ def _algorithms_for(algorithms: Iterable[str] | None, index: HashIndex | None, d
     return _check_algorithms(names)
 
 
-def _groups(entries: Iterable[Entry], settings: _Settings, index: HashIndex | None, jobs: int) -> Iterator[list[dict[str, Any]]]:
+def _groups(entries: Iterable[Entry], settings: _Settings, index: HashIndex | None, jobs: int,
+            executor: Any = None) -> Iterator[list[dict[str, Any]]]:
     work: Callable[[Entry], list[dict[str, Any]]] = functools.partial(_scan_entry, settings=settings)
-    if jobs > 1:  # a file that keeps its worker past the limit ends it, and gets a worker-crashed record
-        work = TimeLimited(work, DEFAULT_FILE_TIME_LIMIT)
-    for group in process_map(work, entries, jobs=jobs, on_crash=_crashed_entry):
+    if executor is not None:  # on a cluster: ocsea_match.cluster
+        from ..cluster import executor_map
+        groups = executor_map(work, entries, executor, on_crash=_crashed_entry, file_time_limit=DEFAULT_FILE_TIME_LIMIT)
+    else:
+        if jobs > 1:  # a file that keeps its worker past the limit ends it, and gets a worker-crashed record
+            work = TimeLimited(work, DEFAULT_FILE_TIME_LIMIT)
+        groups = process_map(work, entries, jobs=jobs, on_crash=_crashed_entry)
+    for group in groups:
         for record in group:
             if index is not None:
                 record["matches"] = index.match(record)
@@ -188,12 +194,14 @@ def scan(
     max_bytes: int = DEFAULT_MAX_BYTES,
     robust: bool = False,
     anchored: bool = False,
+    executor: Any = None,
 ) -> Iterator[dict[str, Any]]:
     """Records of every file under ``sources`` (members of ZIP archives included), matched.
 
     Each record is a file record (docs/ARCHITECTURE.md) with ``matches`` when lists are given; ``status`` is
     ``ok``, ``skipped`` (``error.code`` says why: known-good, not-media, symlink ...) or
-    ``error``. Nothing is written anywhere; use ``run_scan`` for a case folder.
+    ``error``. Nothing is written anywhere; use ``run_scan`` for a case folder. ``executor``: a Dask
+    ``Client`` or an ``ocsea_match.cluster.Cluster`` to hash on instead of ``jobs`` processes.
 
     >>> [r["status"] for r in scan(["examples/images"])][:2]  # doctest: +SKIP
     ['ok', 'ok']
@@ -209,7 +217,7 @@ def scan(
         known = KnownGood.build(good_lists, tmp) if good_lists else None
         settings = _Settings(names, mode, max_bytes, DEFAULT_MAX_PIXELS, limits, known, "query" if robust else None,
                          robust and anchored)
-        for group in _groups(walk(roots), settings, index, jobs):
+        for group in _groups(walk(roots), settings, index, jobs, executor):
             yield from group
 
 
@@ -258,6 +266,7 @@ def run_scan(
     pdq_quality_floor: int | None = None,
     command_line: Sequence[str] | None = None,
     on_list_report: Callable[[LoadReport], None] | None = None,
+    executor: Any = None,
 ) -> dict[str, Any]:
     """Scan into ``case_dir`` (records.jsonl, matches.csv, summary.json, case.vics.json,
     hashdeep.txt, provenance.json, SHA256SUMS) and return the summary.
@@ -266,7 +275,8 @@ def run_scan(
     files already in records.jsonl are not hashed again. ``progress``: ``auto`` (a bar on a
     terminal, log lines otherwise), ``bar``, ``log`` or ``none``. ``pdq_quality_floor``: PDQ
     hashes under it are not matched (default 50, or the saved index's own). Raises ``ScanError`` when the
-    scan cannot run; bad files never raise, they get records.
+    scan cannot run; bad files never raise, they get records. ``executor``: a Dask ``Client`` or an
+    ``ocsea_match.cluster.Cluster`` to hash on (same case folder; the run's provenance names the cluster).
     """
     roots = [os.path.abspath(os.fspath(s)) for s in sources]
     case = Path(case_dir).absolute()
@@ -297,6 +307,12 @@ def run_scan(
               "known_good": [_list_info(p, r) for p, r in zip(known_good, good_reports)],
               "index_dir": os.path.abspath(index_dir) if index_dir else None})  # names as text, always UTF-8
     provenance = _provenance(case, inputs, resume, command_line)
+    if executor is not None:  # scheduler, workers, their versions; refused when they differ, before any write
+        from ..cluster import ClusterError, describe_cluster
+        try:
+            cluster = describe_cluster(executor)
+        except ClusterError as exc:
+            raise ScanError(str(exc)) from None
     with case_writes(case):  # cannot create or write it: ScanError, and nothing left behind
         case.mkdir(parents=True, exist_ok=True)
         for stale in case.glob(".work-*"):  # scratch space of a killed run
@@ -308,6 +324,8 @@ def run_scan(
         journal.write([])  # records.jsonl exists from the start, even for a source with no file
         run = {"start": _utc_now(), "end": None, "resumed": resume, "files_done_before": len(done),
                "jobs": jobs, "interrupted": False}
+        if executor is not None:
+            run["cluster"] = cluster
         provenance["runs"].append(run)
         (case / PROVENANCE).write_text(json.dumps(printable(provenance), ensure_ascii=False, indent=1), encoding="utf-8")
         work = Path(tempfile.mkdtemp(prefix=".work-", dir=case))
@@ -320,7 +338,7 @@ def run_scan(
     files = size = 0
     finished = False
     try:
-        for group in _groups(entries, settings, index if index.algorithms else None, jobs):
+        for group in _groups(entries, settings, index if index.algorithms else None, jobs, executor):
             if not index.algorithms:
                 for record in group:
                     record["matches"] = []

@@ -60,16 +60,22 @@ def hash_tree(
     algorithms: Iterable[str] | str = DEFAULT_ALGORITHMS,
     *,
     jobs: int = 1,
+    executor: Any = None,
     **options: Any,
 ) -> Iterator[dict[str, Any]]:
     """One record per entry under ``paths`` (folders walked as the scan walks them), in order.
 
-    Options go to ``hash_file`` (``mode`` defaults to ``"fast"``, as in ``hash_files``).
+    Options go to ``hash_file`` (``mode`` defaults to ``"fast"``, as in ``hash_files``);
+    ``executor``: a cluster to hash on instead of ``jobs`` processes (``hash_files``).
     """
     names = _check_algorithms(algorithms)
     options.setdefault("mode", "fast")
     _draft_for(options["mode"], names)
     work: Callable[[Entry], dict[str, Any]] = functools.partial(_hash_entry, algorithms=names, **options)
+    if executor is not None:  # on a cluster: ocsea_match.cluster
+        from ..cluster import executor_map
+        yield from executor_map(work, walk(list(paths)), executor, on_crash=crashed_record, file_time_limit=DEFAULT_FILE_TIME_LIMIT)
+        return
     if jobs > 1:
         work = TimeLimited(work, DEFAULT_FILE_TIME_LIMIT)
     yield from process_map(work, walk(list(paths)), jobs=jobs, on_crash=crashed_record)
