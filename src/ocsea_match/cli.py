@@ -23,7 +23,7 @@ import warnings
 from collections import Counter
 from typing import IO, Any
 
-from . import __version__, cli_service
+from . import __version__, cli_cluster, cli_service
 from ._wording import plural
 from .formats import WRITERS, EmptyListError, ListError, LoadReport, convert_list, load_list
 from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS, VIDEO_ALGORITHMS
@@ -139,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--robust", action="store_true",
                     help="also query every picture with robust hashes (crops, borders, banners, mirroring, rotations)")
     _add_anchored_option(sc)
+    cli_cluster.add_options(sc)
     sc.add_argument("--quiet", action="store_true", help="no progress and no summary on standard error")
     _add_floor_option(sc)
     rp = sub.add_parser("report", help="render a case folder as one self-contained HTML report",
@@ -197,6 +198,7 @@ def _add_hashing_options(p: argparse.ArgumentParser, formats: tuple[str, ...], d
         help="also hash pictures as displayed (EXIF orientation applied) when the tag turns them",
     )
     p.add_argument("--jobs", type=_positive, default=default_jobs(), help="worker processes (default: all cores)")
+    cli_cluster.add_options(p)
     p.add_argument("--every", type=float, default=1.0, metavar="SECONDS",
                    help="video frames: one per SECONDS of media time (default 1, vPDQ's; list videos at 0.25)")
     p.add_argument("--quiet", action="store_true", help="no summary on standard error")
@@ -248,7 +250,7 @@ def _run(args: argparse.Namespace, algorithms: tuple[str, ...], index: HashIndex
         robust = ("query" if index is not None else "both") if args.robust or args.anchored else None
         records = hash_tree(
             args.paths, algorithms, jobs=args.jobs, mode=args.mode, displayed=args.displayed, robust=robust,
-            anchored=args.anchored, every_seconds=args.every,
+            anchored=args.anchored, every_seconds=args.every, executor=getattr(args, "executor", None),
         )
         for record in records:
             counts[record["status"]] += 1
@@ -405,7 +407,7 @@ def _cmd_scan(args: argparse.Namespace, argv: list[str] | None) -> int:
             algorithms=args.algo, jobs=args.jobs, mode=args.mode, dialects=not args.no_dialects, resume=args.resume,
             robust=args.robust or args.anchored, anchored=args.anchored, pdq_quality_floor=args.pdq_quality_floor,
             progress="none" if args.quiet else "auto", command_line=command,
-            on_list_report=lambda report: _print_reports([report], args.quiet),
+            on_list_report=lambda report: _print_reports([report], args.quiet), executor=args.executor,
         )
     except ScanError as exc:
         print(f"ocsea-match: {exc}", file=sys.stderr)
@@ -438,15 +440,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in cli_service.COMMANDS:  # serve, keys, audit, bank (issue 13)
             return cli_service.run(args)
         if args.command == "hash":
-            return _cmd_hash(args)
+            return cli_cluster.run(args, lambda: _cmd_hash(args))
         if args.command == "match":
-            return _cmd_match(args)
+            return cli_cluster.run(args, lambda: _cmd_match(args))
         if args.command == "index":
             return _cmd_index(args)
         if args.command == "convert":
             return _cmd_convert(args)
         if args.command == "scan":
-            return _cmd_scan(args, argv)
+            return cli_cluster.run(args, lambda: _cmd_scan(args, argv))
         if args.command == "report":
             from .report import report_command
 

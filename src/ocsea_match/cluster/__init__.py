@@ -12,11 +12,11 @@ cluster is opened (``pip install 'ocsea-match[dask]'``).
 ...     summary = run_scan(["evidence/"], "case-0042", lists=["known_list.csv"], executor=cluster)
 """
 
-from .connect import ClusterError, check_address, connect, describe_cluster, environment_versions
+from .connect import ClusterError, check_address, compare_versions, connect, describe_cluster, environment_versions
 from .pathmap import PathMap
 from .shards import Cluster, executor_map, run_shard
 
 __all__ = [
-    "Cluster", "ClusterError", "PathMap", "check_address", "connect", "describe_cluster", "environment_versions",
+    "Cluster", "ClusterError", "PathMap", "check_address", "compare_versions", "connect", "describe_cluster", "environment_versions",
     "executor_map", "run_shard",
 ]

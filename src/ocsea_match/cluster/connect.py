@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import os
 import socket
 import sys
 from collections.abc import Iterator
@@ -25,14 +26,16 @@ from urllib.parse import urlsplit
 from .pathmap import PathMap
 from .shards import Cluster
 
-__all__ = ["ClusterError", "connect", "describe_cluster", "environment_versions", "check_address"]
+__all__ = ["ClusterError", "compare_versions", "connect", "describe_cluster", "environment_versions", "check_address"]
 
 #: Packages whose versions decide a record's bytes; every worker must have the client's.
 _PACKAGES = ("ocsea-match", "numpy", "scipy", "pillow", "opencv-python-headless", "av", "faiss-cpu",
              "dask", "distributed")
 
-#: A shard that killed this many workers is split (Dask's default, 3, costs more restarts per poison file).
-ALLOWED_FAILURES = 1
+#: Dask re-runs a task whose worker died this many times before it fails it (``KilledWorker``). The
+#: map re-runs a failed shard itself, split, and an item alone once more as the only suspect, so
+#: nothing is lost at 0, and a poison file costs 3 worker restarts instead of Dask's default 4 per try.
+ALLOWED_FAILURES = 0
 
 
 class ClusterError(RuntimeError):
@@ -99,11 +102,14 @@ def connect(
     import dask
 
     local = None
-    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+    # one task at a time on a one-thread worker: a worker's death is blamed on the file it was on,
+    # not also on a task queued behind it (Dask counts both as suspects)
+    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+                          "distributed.scheduler.worker-saturation": 1.0}):
         if address == "local":
             local = distributed.LocalCluster(
                 n_workers=max(1, jobs), threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None, protocol="tcp://", silence_logs=50,
+                dashboard_address=None, protocol="tcp://", silence_logs=int(os.environ.get("OCSEA_DASK_LOG", 50)),
             )
             client = distributed.Client(local, set_as_default=False)
             shown = local.scheduler_address
@@ -144,6 +150,19 @@ def environment_versions() -> dict[str, str]:
     return versions
 
 
+def compare_versions(mine: dict[str, str], theirs: dict[str, dict[str, str]]) -> None:
+    """``ClusterError`` when a worker's versions (``{address: versions}``) differ from ``mine``.
+
+    >>> compare_versions({"numpy": "2.0"}, {"tcp://127.0.0.1:1": {"numpy": "2.0"}})
+    """
+    for address, versions in sorted(theirs.items()):
+        differ = {k: (mine.get(k), v) for k, v in versions.items() if mine.get(k) != v}
+        if differ:
+            said = ", ".join(f"{k} {here} here, {there} there" for k, (here, there) in sorted(differ.items()))
+            raise ClusterError(f"worker {address} differs from this machine ({said}): the records would not be "
+                               "what one machine makes; install the same versions everywhere")
+
+
 def describe_cluster(executor: Any) -> dict[str, Any]:
     """What the provenance says of the cluster: scheduler, workers, the versions on each.
 
@@ -159,12 +178,8 @@ def describe_cluster(executor: Any) -> dict[str, Any]:
     theirs = client.run(environment_versions)
     info = client.scheduler_info()
     workers = []
-    for address, versions in sorted(theirs.items()):
-        differ = {k: (mine.get(k), v) for k, v in versions.items() if mine.get(k) != v}
-        if differ:
-            said = ", ".join(f"{k} {here} here, {there} there" for k, (here, there) in sorted(differ.items()))
-            raise ClusterError(f"worker {address} differs from this machine ({said}): the records would not be "
-                               "what one machine makes; install the same versions everywhere")
+    compare_versions(mine, theirs)
+    for address in sorted(theirs):
         worker = info.get("workers", {}).get(address, {})
         workers.append({"address": address, "host": worker.get("host"), "threads": worker.get("nthreads"),
                         "memory_limit": worker.get("memory_limit")})

@@ -9,8 +9,9 @@ Faults. A worker that dies mid-shard (killed, its machine lost, out of memory) l
 Dask scheduler re-runs its shard on another worker, and a shard's records come back only whole.
 A shard that keeps killing its workers ends with Dask's ``KilledWorker``; it is then split (into
 up to ``SPLIT`` parts, again and again) until the file that kills every worker it lands on is
-alone, and that file gets ``on_crash(item)`` (the same ``worker-crashed`` record as the process
-pool) while the rest of the shard is hashed. A per-file time limit holds on the workers: a
+alone. Dask also blames the tasks queued behind it on the dying worker, so an item that fails
+alone is run once more as the only suspect in flight; failing again, it gets ``on_crash(item)``
+(the same ``worker-crashed`` record as the process pool) while the rest of the shard is hashed. A per-file time limit holds on the workers: a
 watchdog thread ends a worker process whose current file has run past it (SIGALRM, which the
 process pool uses, cannot be used in a Dask worker's task thread), which is then that file's crash.
 
@@ -25,6 +26,7 @@ import os
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor
 from concurrent.futures import wait as wait_futures
@@ -155,7 +157,7 @@ class _Submitter:
 
     def __init__(self, cluster: Cluster, fn: Callable[[Any], Any], file_time_limit: float | None) -> None:
         self.cluster, self.fn, self.limit = cluster, fn, file_time_limit
-        self.pending: dict[Any, tuple[int, list[Any], Any]] = {}
+        self.pending: dict[Any, tuple[int, list[Any], Any, bool]] = {}
         self.tag = uuid.uuid4().hex[:8]
         self.done_queue: Any = None
         if cluster.is_dask:
@@ -163,7 +165,7 @@ class _Submitter:
 
             self.done_queue = as_completed(loop=cluster.executor.loop)
 
-    def submit(self, first: int, items: list[Any]) -> None:
+    def submit(self, first: int, items: list[Any], solo: bool = False) -> None:
         args = (self.fn, items, os.getpid(), self.limit, self.cluster.path_map or None)
         if self.cluster.is_dask:
             future = self.cluster.executor.submit(run_shard, *args, pure=False,
@@ -171,13 +173,13 @@ class _Submitter:
             self.done_queue.add(future)
         else:
             future = self.cluster.executor.submit(run_shard, *args)
-        self.pending[self._key(future)] = (first, items, future)
+        self.pending[self._key(future)] = (first, items, future, solo)
 
     def _key(self, future: Any) -> Any:
         return future.key if self.cluster.is_dask else future
 
-    def finished(self) -> list[tuple[int, list[Any], Any]]:
-        """At least one finished shard: ``(first index, items, future)``."""
+    def finished(self) -> list[tuple[int, list[Any], Any, bool]]:
+        """At least one finished shard: ``(first index, items, future, solo)``."""
         if self.cluster.is_dask:
             futures = [next(self.done_queue)]
         else:
@@ -185,7 +187,7 @@ class _Submitter:
         return [self.pending.pop(self._key(f)) for f in futures]
 
     def cancel(self) -> None:
-        for _, _, future in self.pending.values():
+        for _, _, future, _ in self.pending.values():
             future.cancel()
         self.pending.clear()
 
@@ -213,6 +215,8 @@ def executor_map(
     source = iter(items)
     sub = _Submitter(cluster, fn, file_time_limit)
     ready: dict[int, R] = {}
+    suspects: deque[tuple[int, T]] = deque()  # alone, it killed its workers: run again, one at a time
+    solo_busy = False
     next_in = next_out = 0
     exhausted = False
     try:
@@ -231,18 +235,25 @@ def executor_map(
                 if shard:
                     sub.submit(next_in, shard)
                     next_in += len(shard)
+            if suspects and not solo_busy:
+                idx, item = suspects.popleft()
+                sub.submit(idx, [item], solo=True)
+                solo_busy = True
             if not sub.pending and not ready:
                 break
             if sub.pending:
-                for first, shard_items, future in sub.finished():
+                for first, shard_items, future, solo in sub.finished():
+                    solo_busy = solo_busy and not solo
                     exc = future.exception()
                     if exc is None:
                         for offset, result in enumerate(future.result()):
                             ready[first + offset] = result
                     elif not _is_killed_worker(exc):
                         raise exc
-                    elif len(shard_items) == 1:
+                    elif solo:  # it killed its workers again, with no other suspect in flight: the culprit
                         ready[first] = on_crash(shard_items[0])
+                    elif len(shard_items) == 1:  # or a task queued on the same worker as the culprit
+                        suspects.append((first, shard_items[0]))
                     else:  # split until the item that kills its workers is alone
                         step = -(-len(shard_items) // SPLIT)
                         for start in range(0, len(shard_items), step):
