@@ -32,9 +32,11 @@ from cluster_workers import PoisonAndDelay  # noqa: E402
 from crashy import crashed, sleepy, square_or_die  # noqa: E402
 
 from ocsea_match.cluster import (  # noqa: E402
-    Cluster, ClusterError, PathMap, check_address, compare_versions, connect, executor_map,
+    Cluster, ClusterError, PathMap, ShardedIndex, build_sharded_index, check_address, compare_versions, connect,
+    executor_map,
 )
 from ocsea_match.files import hash_files  # noqa: E402
+from ocsea_match.index import HashIndex, IndexFileError  # noqa: E402
 from ocsea_match.scanning import run_scan  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
@@ -327,3 +329,38 @@ def test_path_map_reads_remote_and_records_local(evidence, tmp_path):
     assert [r["sha256"] for r in records] == [r["sha256"] for r in expected]
     with pytest.raises(ValueError):
         PathMap.parse(["relative=/x"])
+
+
+# ------------------------------------------------------------------------------------- sharded index
+
+
+def test_sharded_index_matches_exactly_as_one_index(cluster, tmp_path):
+    rng = np.random.default_rng(5)
+    rows = rng.integers(0, 256, (3000, 32), dtype=np.uint8)
+    lines = ["hash,id,category,quality"]
+    for i, row in enumerate(rows):  # ids repeated across the cut, qualities under the floor, two categories
+        lines.append(f"{row.tobytes().hex()},{(i * 7) % 2900},{'a' if i % 3 else 'b'},{30 if i % 50 == 0 else 90}")
+    lines.append("not-a-hash,1,a,90")
+    known = tmp_path / "known_list.csv"
+    known.write_text("\n".join(lines) + "\n")
+    other = tmp_path / "other_list.txt"
+    other.write_text("".join(f"{r.tobytes().hex()}\n" for r in rows[:40:3]))
+    queries = rows[rng.integers(0, len(rows), 300)].copy()
+    queries ^= ((rng.integers(0, 256, queries.shape) < 10) * rng.integers(1, 256, queries.shape)).astype(np.uint8)
+    records = [{"hashes": {"pdq": {"hex": q.tobytes().hex(), "quality": 100}}} for q in queries]
+    single, single_reports = HashIndex.from_lists([known, other])
+    done = _cli("index", "build", str(known), str(other), "-o", str(tmp_path / "sharded"), "--shards", "3",
+                env={**os.environ, "PYTHONPATH": str(SRC)})
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "sharded").iterdir()) == ["manifest.json", "shard-000", "shard-001",
+                                                                        "shard-002"]
+    assert not list((tmp_path / "sharded").rglob("*.pkl"))
+    reports = build_sharded_index([known, other], tmp_path / "again", shards=3)
+    assert [r.to_json() for r in reports] == [r.to_json() for r in single_reports]
+    index = ShardedIndex(cluster, tmp_path / "sharded", batch=64)
+    expected = single.match_many(records)
+    assert sum(map(len, expected)) > 250
+    assert index.match_many(records) == expected
+    (tmp_path / "sharded" / "shard-001" / "manifest.json").write_text("{}")
+    with pytest.raises(IndexFileError):
+        ShardedIndex(cluster, tmp_path / "sharded")

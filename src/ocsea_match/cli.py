@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--strict", action="store_true", help="refuse a list with any bad line")
     _add_floor_option(b, saved=True)
+    cli_cluster.add_index_options(b)
     sc = sub.add_parser(
         "scan", help="scan a seized folder into a case folder: every file hashed, matched and accounted for",
         description="Walk the sources (symlinks never followed, ZIP archives descended into), hash every file "
@@ -359,6 +360,8 @@ def _cmd_match(args: argparse.Namespace) -> int:
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
+    if args.shards > 1:  # for a cluster's workers (ocsea_match.cluster)
+        return cli_cluster.build_shards(args, _print_reports)
     floor = DEFAULT_PDQ_QUALITY_FLOOR if args.pdq_quality_floor is None else args.pdq_quality_floor
     try:
         index, reports = HashIndex.from_lists(args.lists, strict=args.strict, thresholds=dict(args.threshold),

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["add_options", "run"]
+__all__ = ["add_options", "add_index_options", "build_shards", "run"]
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
@@ -66,3 +66,36 @@ def run(args: argparse.Namespace, command: Callable[[], int]) -> int:
             return 2
         args.executor = cluster
         return command()
+
+
+def add_index_options(p: argparse.ArgumentParser) -> None:
+    """``index build --shards N``."""
+    p.add_argument("--shards", type=int, default=1, metavar="N",
+                   help="write N shards (each a saved index: .npy and a manifest) that a cluster's workers load "
+                   "one each (ocsea_match.cluster.ShardedIndex); PDQ lists are cut into N parts")
+
+
+def build_shards(args: argparse.Namespace, print_reports: Callable[[list[Any], bool], None]) -> int:
+    """``index build --shards N``: the sharded index written, the load reports printed; the exit code."""
+    from .cluster import build_sharded_index
+    from .formats import ListError
+    from .thresholds import DEFAULT_PDQ_QUALITY_FLOOR
+
+    floor = DEFAULT_PDQ_QUALITY_FLOOR if args.pdq_quality_floor is None else args.pdq_quality_floor
+    try:
+        reports = build_sharded_index(args.lists, args.output, shards=args.shards, strict=args.strict,
+                                      thresholds=dict(args.threshold), pdq_quality_floor=floor)
+    except (ListError, ValueError) as exc:
+        report = getattr(exc, "report", None)
+        if report is not None:
+            print_reports([report], False)
+        print(f"ocsea-match: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"ocsea-match: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print_reports(reports, False)
+    entries = sum(r.loaded for r in reports)
+    print(f"ocsea-match: sharded index ({args.shards} shards) of {entries} list entries written to {args.output}",
+          file=sys.stderr)
+    return 0

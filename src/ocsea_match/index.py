@@ -128,6 +128,14 @@ class HashIndex:
         add_columns(self, columns)
         return columns.report
 
+    def add_columns(self, columns: Any) -> LoadReport:
+        """Add a PDQ list already read into columns (``formats.columnar.read_columns``, or a slice of
+        one: a sharded index's part, ``ocsea_match.cluster``); returns its load report."""
+        from ._index_columns import add_columns
+
+        add_columns(self, columns)
+        return columns.report
+
     def add_list(self, hash_list: HashList, report: LoadReport | None = None) -> None:
         """Add every entry of a list; entries that cannot be matched are noted in ``report`` (those
         under the PDQ quality floor by name, in ``report.unmatched``). ``EmptyListError`` (and
