@@ -144,8 +144,12 @@ def test_shards_follow_the_byte_bound(evidence):
                                      on_crash=crashed))) == len(paths)
         assert seen == [1] * len(paths)
         seen.clear()
-        list(executor_map(os.path.getsize, paths, Cluster(pool, files_per_shard=4), on_crash=crashed))
+        list(executor_map(os.path.getsize, iter(paths), Cluster(pool, files_per_shard=4), on_crash=crashed))
         assert seen[0] == 4 and sum(seen) == len(paths)
+        seen.clear()  # a known count: shards shrink towards the end (remaining / twice the threads)
+        list(executor_map(os.path.getsize, paths * 4, Cluster(pool, files_per_shard=32), on_crash=crashed))
+        assert seen[0] == -(-len(paths) * 4 // 4) and seen[-1] == 1 and sum(seen) == len(paths) * 4
+        assert seen == sorted(seen, reverse=True)
 
 
 # ------------------------------------------------------------------------------------- faults

@@ -3,7 +3,9 @@
 ``executor_map`` has ``parallel.process_map``'s contract (one result per item, input order kept,
 bounded memory, a crash reported through ``on_crash``, nothing lost, nothing yielded twice), but
 sends *shards* — batches of items, bounded by count and by bytes — so the scheduler handles one
-task per few dozen files instead of one per file, and results stream back as shards finish.
+task per few dozen files instead of one per file, and results stream back as shards finish. When
+the number of items is known (a list), shards shrink towards the end (a shard is at most the
+remaining items over twice the threads), so no worker idles while another finishes a big one.
 
 Faults. A worker that dies mid-shard (killed, its machine lost, out of memory) loses nothing: the
 Dask scheduler re-runs its shard on another worker, and a shard's records come back only whole.
@@ -27,7 +29,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import FIRST_COMPLETED, Executor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
@@ -210,8 +212,10 @@ def executor_map(
     to be yielded, whatever the input's length.
     """
     cluster = Cluster.of(executor)
+    threads = cluster.threads()
     files, size_cap = max(1, cluster.files_per_shard), max(1, cluster.bytes_per_shard)
-    window = (2 * cluster.threads() + 2) * files
+    total = len(items) if isinstance(items, Sized) else None  # the scan's entries: a known count
+    window = (2 * threads + 2) * files
     source = iter(items)
     sub = _Submitter(cluster, fn, file_time_limit)
     ready: dict[int, R] = {}
@@ -224,7 +228,10 @@ def executor_map(
             while not exhausted and next_in - next_out < window:
                 shard: list[T] = []
                 size = 0
-                while len(shard) < files and size < size_cap:
+                count = files
+                if total is not None:  # shards shrink towards the end, so no worker idles while one finishes
+                    count = max(1, min(files, -(-(total - next_in) // (2 * threads))))
+                while len(shard) < count and size < size_cap:
                     try:
                         item = next(source)
                     except StopIteration:
