@@ -28,16 +28,23 @@ from PIL import Image
 
 distributed = pytest.importorskip("distributed", reason="Dask is not installed (pip install 'ocsea-match[dask]')")
 
-from cluster_workers import PoisonAndDelay  # noqa: E402
-from crashy import crashed, sleepy, square_or_die  # noqa: E402
+from cluster_workers import PoisonAndDelay
+from crashy import crashed, sleepy, square_or_die
 
-from ocsea_match.cluster import (  # noqa: E402
-    Cluster, ClusterError, PathMap, ShardedIndex, build_sharded_index, check_address, compare_versions, connect,
+from ocsea_match.cluster import (
+    Cluster,
+    ClusterError,
+    PathMap,
+    ShardedIndex,
+    build_sharded_index,
+    check_address,
+    compare_versions,
+    connect,
     executor_map,
 )
-from ocsea_match.files import hash_files  # noqa: E402
-from ocsea_match.index import HashIndex, IndexFileError  # noqa: E402
-from ocsea_match.scanning import run_scan  # noqa: E402
+from ocsea_match.files import hash_files
+from ocsea_match.index import HashIndex, IndexFileError
+from ocsea_match.scanning import run_scan
 
 TESTS = Path(__file__).resolve().parent
 SRC = TESTS.parent / "src"
@@ -253,7 +260,7 @@ def scheduler():
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ocsea_match", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "ocsea_match", *args], check=False, env=env, capture_output=True, text=True,
                           timeout=120)
 
 

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["add_options", "add_index_options", "build_shards", "run"]
+__all__ = ["add_index_options", "add_options", "build_shards", "run"]
 
 
 def add_options(p: argparse.ArgumentParser) -> None:

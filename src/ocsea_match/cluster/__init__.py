@@ -12,12 +12,36 @@ cluster is opened (``pip install 'ocsea-match[dask]'``).
 ...     summary = run_scan(["evidence/"], "case-0042", lists=["known_list.csv"], executor=cluster)
 """
 
-from .connect import ClusterError, check_address, compare_versions, connect, describe_cluster, environment_versions
-from .index_shards import ShardedIndex, build_sharded_index, is_sharded_index, merge_matches
+from .connect import (
+    ClusterError,
+    check_address,
+    compare_versions,
+    connect,
+    describe_cluster,
+    environment_versions,
+)
+from .index_shards import (
+    ShardedIndex,
+    build_sharded_index,
+    is_sharded_index,
+    merge_matches,
+)
 from .pathmap import PathMap
 from .shards import Cluster, executor_map, run_shard
 
 __all__ = [
-    "Cluster", "ClusterError", "PathMap", "check_address", "compare_versions", "connect", "describe_cluster", "environment_versions",
-    "executor_map", "run_shard", "ShardedIndex", "build_sharded_index", "is_sharded_index", "merge_matches",
+    "Cluster",
+    "ClusterError",
+    "PathMap",
+    "ShardedIndex",
+    "build_sharded_index",
+    "check_address",
+    "compare_versions",
+    "connect",
+    "describe_cluster",
+    "environment_versions",
+    "executor_map",
+    "is_sharded_index",
+    "merge_matches",
+    "run_shard",
 ]

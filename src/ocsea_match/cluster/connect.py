@@ -23,10 +23,11 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..parallel import usable_jobs
 from .pathmap import PathMap
 from .shards import Cluster
 
-__all__ = ["ClusterError", "compare_versions", "connect", "describe_cluster", "environment_versions", "check_address"]
+__all__ = ["ClusterError", "check_address", "compare_versions", "connect", "describe_cluster", "environment_versions"]
 
 #: Packages whose versions decide a record's bytes; every worker must have the client's.
 _PACKAGES = ("ocsea-match", "numpy", "scipy", "pillow", "opencv-python-headless", "av", "faiss-cpu",
@@ -94,8 +95,8 @@ def connect(
 ) -> Iterator[Cluster]:
     """A ``Cluster`` for ``address`` (``local``, ``tcp://...``, ``tls://...``), closed on leaving.
 
-    ``local`` starts a ``LocalCluster`` of ``jobs`` one-thread worker processes on 127.0.0.1 (no
-    dashboard); otherwise the client connects to a running scheduler and waits up to ``timeout``
+    ``local`` starts a ``LocalCluster`` of ``jobs`` one-thread worker processes on 127.0.0.1 (at
+    most the CPU count, as ``--jobs`` everywhere; no dashboard); otherwise the client connects to a running scheduler and waits up to ``timeout``
     seconds for a worker. ``security``: a ``distributed.Security`` (TLS certificates) for ``tls://``.
     """
     distributed = _needs_dask()
@@ -108,8 +109,8 @@ def connect(
                           "distributed.scheduler.worker-saturation": 1.0}):
         if address == "local":
             local = distributed.LocalCluster(
-                n_workers=max(1, jobs), threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None, protocol="tcp://", silence_logs=int(os.environ.get("OCSEA_DASK_LOG", 50)),
+                n_workers=usable_jobs(jobs), threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None, protocol="tcp://", silence_logs=int(os.environ.get("OCSEA_DASK_LOG", "50")),
             )
             client = distributed.Client(local, set_as_default=False)
             shown = local.scheduler_address
@@ -175,7 +176,13 @@ def describe_cluster(executor: Any) -> dict[str, Any]:
                 "threads": cluster.threads()}
     client = cluster.executor
     mine = environment_versions()
-    theirs = client.run(environment_versions)
+    try:
+        theirs = client.run(environment_versions)
+    except Exception as exc:  # noqa: BLE001 - e.g. a worker without ocsea-match: its import fails there
+        raise ClusterError(f"the workers cannot run ocsea-match ({type(exc).__name__}: {exc}); install the same "
+                           "versions on every worker") from None
+    if not theirs:
+        raise ClusterError("the cluster has no worker")
     info = client.scheduler_info()
     workers = []
     compare_versions(mine, theirs)

@@ -30,14 +30,14 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sized
-from concurrent.futures import FIRST_COMPLETED, Executor
+from concurrent.futures import FIRST_COMPLETED
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .pathmap import PathMap
 
-__all__ = ["Cluster", "executor_map", "run_shard", "SPLIT"]
+__all__ = ["SPLIT", "Cluster", "executor_map", "run_shard"]
 
 T = TypeVar("T")
 R = TypeVar("R")
