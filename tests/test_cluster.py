@@ -44,7 +44,7 @@ from ocsea_match.cluster import (
 )
 from ocsea_match.files import hash_files
 from ocsea_match.index import HashIndex, IndexFileError
-from ocsea_match.scanning import run_scan
+from ocsea_match.scanning import run_scan, scan
 
 TESTS = Path(__file__).resolve().parent
 SRC = TESTS.parent / "src"
@@ -134,6 +134,12 @@ def test_hash_files_on_a_client_or_an_executor(cluster, evidence):
         assert list(hash_files(paths, ["pdq", "phash"], executor=pool)) == expected
     unordered = list(hash_files(paths, ["pdq", "phash"], executor=cluster, ordered=False))
     assert sorted(unordered, key=lambda r: r["path"]) == sorted(expected, key=lambda r: r["path"])
+
+
+def test_scan_generator_on_the_cluster(cluster, evidence, known_list):
+    expected = list(scan([evidence], lists=[known_list]))
+    assert list(scan([evidence], lists=[known_list], executor=cluster)) == expected
+    assert sum(bool(r["matches"]) for r in expected) == 2
 
 
 def test_shards_follow_the_byte_bound(evidence):
