@@ -19,6 +19,7 @@ import ipaddress
 import os
 import socket
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -121,6 +122,10 @@ def connect(
             except OSError as exc:
                 raise ClusterError(f"cannot reach the scheduler at {address}: {exc}") from None
             shown = address
+    keeper = threading.Event()
+    if local is not None:  # a nanny that failed to restart its worker (a loaded machine) is replaced
+        threading.Thread(target=_keep_workers, args=(local, usable_jobs(jobs, say=False), keeper),
+                         name="ocsea-keep-workers", daemon=True).start()
     try:
         try:
             client.wait_for_workers(1, timeout=timeout)
@@ -129,9 +134,22 @@ def connect(
         yield Cluster(client, path_map=path_map or PathMap(), files_per_shard=files_per_shard,
                       bytes_per_shard=bytes_per_shard, address=shown)
     finally:
+        keeper.set()
         client.close()
         if local is not None:
             local.close()
+
+
+def _keep_workers(local: Any, n: int, stop: threading.Event) -> None:
+    """Every 2 s, bring a local cluster back to ``n`` workers: a worker killed by a poison file is
+    restarted by its nanny, but a nanny whose restart failed (slow start on a loaded machine) is
+    dropped, and without this a local cluster could end with no worker and a scan wait forever."""
+    while not stop.wait(2):
+        try:
+            if len(local.workers) < n:
+                local.scale(n)
+        except Exception:  # noqa: BLE001, S112 - closing, or a transient failure: try again next time
+            continue
 
 
 def environment_versions() -> dict[str, str]:
