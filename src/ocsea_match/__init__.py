@@ -73,8 +73,9 @@ _SOURCES: dict[str, str] = {
     "parse_hex": "algorithms",
 }
 
-# public submodules: ``ocsea_match.robust.list_hashes(...)`` (README, "Robust matching")
-_SUBMODULES = ("robust",)
+# public submodules: ``ocsea_match.robust.list_hashes(...)`` (README, "Robust matching"),
+# ``ocsea_match.cluster.connect("local")`` (README, "Past one machine"; Dask only when used)
+_SUBMODULES = ("cluster", "robust")
 
 # the public names, spelled out for readers and static tools (tests/test_lazy_import.py checks
 # that it is exactly _SOURCES, _SUBMODULES and __version__)
@@ -106,6 +107,7 @@ __all__ = [
     "VideoFrame",
     "VideoHashes",
     "__version__",
+    "cluster",
     "convert_list",
     "hamming_many_to_many",
     "hamming_one_to_many",
@@ -147,7 +149,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what a type checker sees: the same names, imported eagerly
-    from . import robust
+    from . import cluster, robust
     from .algorithms import ALGORITHM_INFO, AlgorithmInfo, parse_hex
     from .decode import DEFAULT_MAX_PIXELS, sniff
     from .errors import ERROR_CODES, MediaError

@@ -1,25 +1,29 @@
 """A PDQ list read into columns (``formats.columnar``) added to a HashIndex as ``add_list`` adds it.
 
-Package-internal: ``HashIndex.add_list_file`` adds through it (``HashIndex.new_list``). Same entries, numbers, categories, quality-floor report lines and refusal
+Package-internal: ``HashIndex.add_list_file`` adds through it (``HashIndex.new_list``), and
+``HashIndex.add_hashes`` adds packed rows through ``add_packed``. Same entries, numbers, categories, quality-floor report lines and refusal
 as ``add_list`` of the ``HashList`` that ``load_list`` reads from the same file, without a Python
 object per entry when the ids are generated or plain decimal numbers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._index_store import Ids, Split256
 from ._wording import plural
+from .algorithms import ALGORITHM_INFO
 from .formats import EmptyListError
 from .formats.columnar import Columns
+from .hashes import match_family
 
 if TYPE_CHECKING:
     from .index import HashIndex
 
-__all__ = ["add_columns"]
+__all__ = ["add_columns", "add_packed"]
 
 
 def add_columns(index: HashIndex, columns: Columns) -> None:
@@ -78,3 +82,41 @@ def add_columns(index: HashIndex, columns: Columns) -> None:
             parts.perceptual["pdq"] = Split256(head, tail, entries)
         else:
             parts.add_rows("pdq", np.hstack([head, tail]), entries)
+
+
+def add_packed(index: HashIndex, list_name: str, algorithm: str, rows: np.ndarray, entry_ids: Sequence[str] | None,
+               categories: str | Sequence[str | None] | None, qualities: Sequence[int] | np.ndarray | None) -> int:
+    """``HashIndex.add_hashes``: a list given as packed rows, one entry per row; returns the count added."""
+    info = ALGORITHM_INFO.get(algorithm)
+    if info is None or info.kind == "video":
+        raise ValueError(f"unknown algorithm {algorithm!r}")
+    width = info.nbytes
+    rows = np.asarray(rows)
+    if rows.dtype != np.uint8 or rows.ndim != 2 or rows.shape[1] != width:
+        raise ValueError(f"{algorithm} rows must be a uint8 array of shape (n, {width}), got {rows.dtype} {rows.shape}")
+    count = len(rows)
+    codes = index.parts.entries.encode(categories, count)
+    if entry_ids is not None and len(entry_ids) != count:
+        raise ValueError(f"{len(entry_ids)} entry ids for {count} rows")
+    kept: np.ndarray | None = None
+    if qualities is not None and match_family(algorithm) == "pdq":
+        quality = np.asarray(qualities)
+        if quality.shape != (count,):
+            raise ValueError(f"{quality.size} qualities for {count} rows")
+        if (quality < index.pdq_quality_floor).any():
+            kept = np.flatnonzero(quality >= index.pdq_quality_floor)
+            rows, codes = rows[kept], codes[kept]
+    if entry_ids is not None:
+        ids = Ids.explicit(entry_ids if kept is None else [entry_ids[i] for i in kept])
+    else:
+        ids = Ids(len(rows), numbers=None if kept is None else (kept + 1).astype(np.uint32))
+    with index.new_list(list_name) as parts:
+        first = parts.entries.append(list_name, ids, codes)
+        numbers = np.arange(first, first + len(rows), dtype=np.int64)
+        if info.exact:
+            table = parts.exact[algorithm]
+            for value, number in zip(rows, numbers.tolist()):
+                table.setdefault(value.tobytes().hex(), []).append(number)
+        else:
+            parts.add_rows(info.family, rows, numbers)
+    return len(rows)

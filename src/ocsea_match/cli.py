@@ -20,7 +20,7 @@ import argparse
 import sys
 import warnings
 
-from . import __version__, cli_service
+from . import __version__, cli_cluster, cli_service
 from ._wording import plural
 from .cli_records import EXIT_CANNOT_RUN, EXIT_FILE_ERRORS, EXIT_MATCHES, EXIT_OK, print_reports, write_records
 from .formats import WRITERS, EmptyListError, ListError, LoadReport, convert_list, load_list
@@ -105,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--strict", action="store_true", help="refuse a list with any bad line")
     _add_floor_option(b, saved=True)
+    cli_cluster.add_index_options(b)
     sc = sub.add_parser(
         "scan", help="scan a seized folder into a case folder: every file hashed, matched and accounted for",
         description="Walk the sources (symlinks never followed, ZIP archives descended into), hash every file "
@@ -130,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--robust", action="store_true",
                     help="also query every picture with robust hashes (crops, borders, banners, mirroring, rotations)")
     _add_anchored_option(sc)
+    cli_cluster.add_options(sc)
     sc.add_argument("--quiet", action="store_true", help="no progress and no summary on standard error")
     _add_floor_option(sc)
     rp = sub.add_parser("report", help="render a case folder as one self-contained HTML report",
@@ -188,6 +190,7 @@ def _add_hashing_options(p: argparse.ArgumentParser, formats: tuple[str, ...], d
         help="also hash pictures as displayed (EXIF orientation applied) when the tag turns them",
     )
     p.add_argument("--jobs", type=_positive, default=default_jobs(), help="worker processes (default: all cores)")
+    cli_cluster.add_options(p)
     p.add_argument("--every", type=float, default=1.0, metavar="SECONDS",
                    help="video frames: one per SECONDS of media time (default 1, vPDQ's; list videos at 0.25)")
     p.add_argument("--quiet", action="store_true", help="no summary on standard error")
@@ -260,6 +263,8 @@ def _cmd_match(args: argparse.Namespace) -> int:
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
+    if args.shards > 1:  # for a cluster's workers (ocsea_match.cluster)
+        return cli_cluster.build_shards(args, print_reports)
     floor = DEFAULT_PDQ_QUALITY_FLOOR if args.pdq_quality_floor is None else args.pdq_quality_floor
     try:
         index, reports = HashIndex.from_lists(args.lists, strict=args.strict, thresholds=dict(args.threshold),
@@ -308,7 +313,7 @@ def _cmd_scan(args: argparse.Namespace, argv: list[str] | None) -> int:
             algorithms=args.algo, jobs=args.jobs, mode=args.mode, dialects=not args.no_dialects, resume=args.resume,
             robust=args.robust or args.anchored, anchored=args.anchored, pdq_quality_floor=args.pdq_quality_floor,
             progress="none" if args.quiet else "auto", command_line=command,
-            on_list_report=lambda report: print_reports([report], args.quiet),
+            on_list_report=lambda report: print_reports([report], args.quiet), executor=args.executor,
         )
     except ScanError as exc:
         print(f"ocsea-match: {exc}", file=sys.stderr)
@@ -341,15 +346,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in cli_service.COMMANDS:  # serve, keys, audit, bank (issue 13)
             return cli_service.run(args)
         if args.command == "hash":
-            return _cmd_hash(args)
+            return cli_cluster.run(args, lambda: _cmd_hash(args))
         if args.command == "match":
-            return _cmd_match(args)
+            return cli_cluster.run(args, lambda: _cmd_match(args))
         if args.command == "index":
             return _cmd_index(args)
         if args.command == "convert":
             return _cmd_convert(args)
         if args.command == "scan":
-            return _cmd_scan(args, argv)
+            return cli_cluster.run(args, lambda: _cmd_scan(args, argv))
         if args.command == "report":
             from .report import report_command
 

@@ -56,7 +56,7 @@ def write_records(args: argparse.Namespace, algorithms: tuple[str, ...], index: 
         robust = ("query" if index is not None else "both") if args.robust or args.anchored else None
         records = hash_tree(
             args.paths, algorithms, jobs=args.jobs, mode=args.mode, displayed=args.displayed, robust=robust,
-            anchored=args.anchored, every_seconds=args.every,
+            anchored=args.anchored, every_seconds=args.every, executor=getattr(args, "executor", None),
         )
         for record in records:
             counts[record["status"]] += 1

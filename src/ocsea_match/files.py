@@ -318,6 +318,7 @@ def hash_files(
     jobs: int = 1,
     ordered: bool = True,
     file_time_limit: int | None = DEFAULT_FILE_TIME_LIMIT,
+    executor: Any = None,
     **options: Any,
 ) -> Iterator[FileRecord]:
     """Hash many files, yielding one file record per file as soon as it is ready.
@@ -330,6 +331,8 @@ def hash_files(
     ``options=HashOptions(...)``); unlike there, ``mode`` defaults to ``"fast"`` here, as batch work does. With ``jobs > 1`` a file that
     keeps its worker busy for more than ``file_time_limit`` seconds (a decoder stuck on a
     poisoned file) ends that worker and gets a ``worker-crashed`` record; the batch goes on.
+    ``executor``: a Dask ``Client``, an ``ocsea_match.cluster.Cluster`` or any ``Executor`` runs the
+    files there in shards instead (``jobs`` is then unused; ``ocsea_match.cluster.executor_map``).
 
     >>> [r["error"]["code"] for r in hash_files(["/no/such.jpg", "/"], ["pdq"])]
     ['not-found', 'is-directory']
@@ -342,6 +345,11 @@ def hash_files(
     elif options:
         raise TypeError(f"options= replaces the keywords {sorted(options)}")
     work: Callable[[Any], FileRecord] = functools.partial(hash_file, options=settled, skip=skip)
+    if executor is not None:  # on a cluster: ocsea_match.cluster
+        from .cluster import executor_map
+        yield from executor_map(work, paths, executor, on_crash=crashed_record, ordered=ordered,
+                                file_time_limit=file_time_limit)
+        return
     if jobs > 1 and file_time_limit:
         work = TimeLimited(work, file_time_limit)
     yield from process_map(work, paths, jobs=jobs, on_crash=crashed_record, ordered=ordered)

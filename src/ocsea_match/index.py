@@ -45,7 +45,7 @@ import numpy as np
 from ._index_files import IndexFileError, load_parts, save_parts
 from ._index_store import Ids, IndexParts
 from ._wording import plural
-from .algorithms import ALGORITHM_INFO, EXACT
+from .algorithms import EXACT
 from .formats import EmptyListError, HashList, LoadReport, load_list
 from .hashes import HASH_BITS, Hash, match_family
 from .matches import Found, Match, as_hash, best_matches, hits, note
@@ -141,7 +141,6 @@ class HashIndex:
         >>> report.loaded, report.problems
         (1, [(3, "not a 64-character PDQ hash: 'not a hash'")])
         """
-        from ._index_columns import add_columns
         from .formats.columnar import read_columns
 
         columns = read_columns(path, strict=strict)
@@ -149,6 +148,12 @@ class HashIndex:
             hash_list, report = load_list(path, strict=strict)
             self.add_list(hash_list, report)
             return report
+        return self.add_columns(columns)
+
+    def add_columns(self, columns: Any) -> LoadReport:
+        """Add a PDQ list read into columns (``formats.columnar.read_columns``, or a shard's slice)."""
+        from ._index_columns import add_columns
+
         add_columns(self, columns)
         return columns.report
 
@@ -237,39 +242,9 @@ class HashIndex:
         >>> HashIndex().add_hashes("export-2024", "pdq", np.zeros((2, 32), np.uint8), categories="1")
         2
         """
-        info = ALGORITHM_INFO.get(algorithm)
-        if info is None or info.kind == "video":
-            raise ValueError(f"unknown algorithm {algorithm!r}")
-        width = info.nbytes
-        rows = np.asarray(rows)
-        if rows.dtype != np.uint8 or rows.ndim != 2 or rows.shape[1] != width:
-            raise ValueError(f"{algorithm} rows must be a uint8 array of shape (n, {width}), got {rows.dtype} {rows.shape}")
-        count = len(rows)
-        codes = self.parts.entries.encode(categories, count)
-        if entry_ids is not None and len(entry_ids) != count:
-            raise ValueError(f"{len(entry_ids)} entry ids for {count} rows")
-        kept: np.ndarray | None = None
-        if qualities is not None and match_family(algorithm) == "pdq":
-            quality = np.asarray(qualities)
-            if quality.shape != (count,):
-                raise ValueError(f"{quality.size} qualities for {count} rows")
-            if (quality < self.pdq_quality_floor).any():
-                kept = np.flatnonzero(quality >= self.pdq_quality_floor)
-                rows, codes = rows[kept], codes[kept]
-        if entry_ids is not None:
-            ids = Ids.explicit(entry_ids if kept is None else [entry_ids[i] for i in kept])
-        else:
-            ids = Ids(len(rows), numbers=None if kept is None else (kept + 1).astype(np.uint32))
-        with self.new_list(list_name) as parts:
-            first = parts.entries.append(list_name, ids, codes)
-            numbers = np.arange(first, first + len(rows), dtype=np.int64)
-            if info.exact:
-                table = parts.exact[algorithm]
-                for value, number in zip(rows, numbers.tolist()):
-                    table.setdefault(value.tobytes().hex(), []).append(number)
-            else:
-                parts.add_rows(info.family, rows, numbers)
-        return len(rows)
+        from ._index_columns import add_packed
+
+        return add_packed(self, list_name, algorithm, rows, entry_ids, categories, qualities)
 
     def __len__(self) -> int:
         return len(self.parts.entries)

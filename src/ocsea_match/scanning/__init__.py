@@ -160,11 +160,17 @@ def _algorithms_for(algorithms: Iterable[str] | None, index: HashIndex | None, d
     return check_algorithms(names)
 
 
-def _groups(entries: Iterable[Entry], settings: _Work, index: HashIndex | None, jobs: int) -> Iterator[list[dict[str, Any]]]:
+def _groups(entries: Iterable[Entry], settings: _Work, index: HashIndex | None, jobs: int,
+            executor: Any = None) -> Iterator[list[dict[str, Any]]]:
     work: Callable[[Entry], list[dict[str, Any]]] = functools.partial(_scan_entry, settings=settings)
-    if jobs > 1:  # a file that keeps its worker past the limit ends it, and gets a worker-crashed record
-        work = TimeLimited(work, DEFAULT_FILE_TIME_LIMIT)
-    for group in process_map(work, entries, jobs=jobs, on_crash=_crashed_entry):
+    if executor is not None:  # on a cluster: ocsea_match.cluster
+        from ..cluster import executor_map
+        groups = executor_map(work, entries, executor, on_crash=_crashed_entry, file_time_limit=DEFAULT_FILE_TIME_LIMIT)
+    else:
+        if jobs > 1:  # a file that keeps its worker past the limit ends it, and gets a worker-crashed record
+            work = TimeLimited(work, DEFAULT_FILE_TIME_LIMIT)
+        groups = process_map(work, entries, jobs=jobs, on_crash=_crashed_entry)
+    for group in groups:
         for record in group:
             if index is not None:
                 record["matches"] = index.match(record)
@@ -199,13 +205,15 @@ def scan(
     robust: bool = False,
     anchored: bool = False,
     options: ScanSettings | None = None,
+    executor: Any = None,
 ) -> Iterator[dict[str, Any]]:
     """Records of every file under ``sources`` (members of ZIP archives included), matched.
 
     Each record is a file record (docs/ARCHITECTURE.md) with ``matches`` when lists are given; ``status`` is
     ``ok``, ``skipped`` (``error.code`` says why: known-good, not-media, symlink ...) or
     ``error``. Nothing is written anywhere; use ``run_scan`` for a case folder. ``options``: a
-    ``ScanSettings`` made once, instead of the keywords from ``algorithms`` to ``anchored``.
+    ``ScanSettings`` made once, instead of the keywords from ``algorithms`` to ``anchored``. ``executor``: a Dask
+    ``Client`` or an ``ocsea_match.cluster.Cluster`` to hash on instead of ``jobs`` processes.
 
     >>> import tempfile, zipfile
     >>> from PIL import Image
@@ -228,7 +236,7 @@ def scan(
     with tempfile.TemporaryDirectory(prefix="ocsea-known-good-") as tmp:
         known = KnownGood.build(good_lists, tmp) if good_lists else None
         settings = _Work(o.hash_options(names), o.limits, known)
-        for group in _groups(walk(roots), settings, index, o.jobs):
+        for group in _groups(walk(roots), settings, index, o.jobs, executor):
             yield from group
 
 
@@ -278,6 +286,7 @@ def run_scan(
     command_line: Sequence[str] | None = None,
     on_list_report: Callable[[LoadReport], None] | None = None,
     options: ScanSettings | None = None,
+    executor: Any = None,
 ) -> dict[str, Any]:
     """Scan into ``case_dir`` (records.jsonl, matches.csv, summary.json, case.vics.json,
     hashdeep.txt, provenance.json, SHA256SUMS) and return the summary.
@@ -287,7 +296,8 @@ def run_scan(
     terminal, log lines otherwise), ``bar``, ``log`` or ``none``. ``pdq_quality_floor``: PDQ
     hashes under it are not matched (default 50, or the saved index's own). ``options``: a
     ``ScanSettings`` instead of the keywords it holds. Raises ``ScanError`` when the scan cannot
-    run; bad files never raise, they get records.
+    run; bad files never raise, they get records. ``executor``: a Dask ``Client`` or an
+    ``ocsea_match.cluster.Cluster`` to hash on (same case folder; the run's provenance names the cluster).
     """
     o = options or ScanSettings(algorithms, jobs, mode, dialects, limits, max_bytes, robust, anchored)
     roots = [os.path.abspath(os.fspath(s)) for s in sources]
@@ -319,6 +329,12 @@ def run_scan(
               "known_good": [_list_info(p, r) for p, r in zip(known_good, good_reports)],
               "index_dir": os.path.abspath(index_dir) if index_dir else None})  # names as text, always UTF-8
     provenance = _provenance(case, inputs, resume, command_line)
+    if executor is not None:  # scheduler, workers, their versions; refused when they differ, before any write
+        from ..cluster import ClusterError, describe_cluster
+        try:
+            cluster = describe_cluster(executor)
+        except ClusterError as exc:
+            raise ScanError(str(exc)) from None
     with case_writes(case):  # cannot create or write it: ScanError, and nothing left behind
         case.mkdir(parents=True, exist_ok=True)
         for stale in case.glob(".work-*"):  # scratch space of a killed run
@@ -330,6 +346,8 @@ def run_scan(
         journal.write([])  # records.jsonl exists from the start, even for a source with no file
         run = {"start": _utc_now(), "end": None, "resumed": resume, "files_done_before": len(done),
                "jobs": jobs, "interrupted": False}
+        if executor is not None:
+            run["cluster"] = cluster
         provenance["runs"].append(run)
         (case / PROVENANCE).write_text(json.dumps(printable(provenance), ensure_ascii=False, indent=1), encoding="utf-8")
         work = Path(tempfile.mkdtemp(prefix=".work-", dir=case))
@@ -341,7 +359,7 @@ def run_scan(
     files = size = 0
     finished = False
     try:
-        for group in _groups(entries, settings, index if index.algorithms else None, jobs):
+        for group in _groups(entries, settings, index if index.algorithms else None, jobs, executor):
             if not index.algorithms:
                 for record in group:
                     record["matches"] = []

@@ -61,12 +61,14 @@ def hash_tree(
     algorithms: Iterable[str] | str = DEFAULT_ALGORITHMS,
     *,
     jobs: int = 1,
+    executor: Any = None,
     **options: Any,
 ) -> Iterator[FileRecord]:
     """One record per entry under ``paths`` (folders walked as the scan walks them), in order.
 
     Options are ``hash_file``'s keywords or ``options=HashOptions(...)`` (``mode`` defaults to
-    ``"fast"``, as in ``hash_files``).
+    ``"fast"``, as in ``hash_files``); ``executor``: a cluster to hash on instead of ``jobs``
+    processes (``hash_files``).
     """
     settled = options.pop("options", None)
     if settled is None:
@@ -75,6 +77,11 @@ def hash_tree(
     elif options:
         raise TypeError(f"options= replaces the keywords {sorted(options)}")
     work: Callable[[Entry], FileRecord] = functools.partial(_hash_entry, options=settled)
+    if executor is not None:  # on a cluster: ocsea_match.cluster
+        from ..cluster import executor_map
+        yield from executor_map(work, walk(list(paths)), executor, on_crash=crashed_record,
+                                file_time_limit=DEFAULT_FILE_TIME_LIMIT)
+        return
     if jobs > 1:
         work = TimeLimited(work, DEFAULT_FILE_TIME_LIMIT)
     yield from process_map(work, walk(list(paths)), jobs=jobs, on_crash=crashed_record)

@@ -1,0 +1,47 @@
+"""Past one machine: hash, match and scan on a Dask cluster, with the same records (issue #18).
+
+``executor_map`` is the cluster's counterpart of ``parallel.process_map``: files go out in shards,
+records come back in input order, a killed worker loses nothing and a file that kills every worker
+it lands on is isolated and gets a ``worker-crashed`` record. ``connect`` opens a cluster
+(``local``, ``tcp://``, ``tls://``); ``describe_cluster`` names it in a case's provenance;
+``PathMap`` maps the client's evidence paths to the workers'. Dask is imported only when a
+cluster is opened (``pip install 'ocsea-match[dask]'``).
+
+>>> from ocsea_match.cluster import connect  # doctest: +SKIP
+>>> with connect("local", jobs=2) as cluster:  # doctest: +SKIP
+...     summary = run_scan(["evidence/"], "case-0042", lists=["known_list.csv"], executor=cluster)
+"""
+
+from .connect import (
+    ClusterError,
+    check_address,
+    compare_versions,
+    connect,
+    describe_cluster,
+    environment_versions,
+)
+from .index_shards import (
+    ShardedIndex,
+    build_sharded_index,
+    is_sharded_index,
+    merge_matches,
+)
+from .pathmap import PathMap
+from .shards import Cluster, executor_map, run_shard
+
+__all__ = [
+    "Cluster",
+    "ClusterError",
+    "PathMap",
+    "ShardedIndex",
+    "build_sharded_index",
+    "check_address",
+    "compare_versions",
+    "connect",
+    "describe_cluster",
+    "environment_versions",
+    "executor_map",
+    "is_sharded_index",
+    "merge_matches",
+    "run_shard",
+]
