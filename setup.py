@@ -29,7 +29,7 @@ def _native(name: str) -> Extension:
     )
 
 
-extensions = [_native("_core"), _native("_tmk")]  # _tmk: TMK+PDQF (tmk.py)
+extensions = [_native("_core"), _native("_tmk"), _native("_mih")]  # _tmk: TMK+PDQF (tmk.py); _mih: robust_search.py
 
 setup(
     ext_modules=cythonize(

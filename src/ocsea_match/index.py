@@ -49,7 +49,7 @@ from .algorithms import ALGORITHM_INFO, EXACT
 from .formats import EmptyListError, HashList, LoadReport, load_list
 from .hashes import HASH_BITS, Hash, match_family
 from .matches import Found, Match, as_hash, best_matches, hits, note
-from .robust_match import match_robust
+from .robust_match import match_robust, robust_nbytes
 from .thresholds import DEFAULT_PDQ_QUALITY_FLOOR, DEFAULT_THRESHOLDS, check_quality_floor, check_thresholds
 from .video_match import VIDEO_DEFAULTS, match_frames
 
@@ -316,6 +316,8 @@ class HashIndex:
         for family, table in self.parts.perceptual.items():
             parts[f"{family} hashes"] = table.hash_bytes
             parts[f"{family} entry numbers"] = table.entries.nbytes
+        if self.robust and robust_nbytes(self.parts):  # the robust probe's substring tables, once built
+            parts["robust search tables"] = robust_nbytes(self.parts)
         parts["entry categories"] = self.parts.entries.codes.nbytes
         parts["entry ids"] = sum(ids.nbytes for ids in self.parts.entries.ids)
         if len(self.parts.tmk):
