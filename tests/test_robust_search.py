@@ -56,6 +56,7 @@ def test_substring_index_equals_the_exhaustive_scan(threshold: int) -> None:
     index = SubstringIndex(_table(rows[:split]), _table(rows[split:]), threshold=threshold)
     found = _found(*index.search(q, threshold))
     truth = _truth(q, rows, threshold)
+    assert _found(*index.search(q, threshold, threads=3)) == found  # queries shared by threads: same hits
     assert len(found) == len(set(found)), "a row reported twice"
     assert set(found) == truth
     assert len(truth) >= 2 * len(q) * (threshold + 1)  # every planted neighbour within the threshold

@@ -25,4 +25,5 @@ def search(
     radius: int,
     max_distance: int,
     min_row: int = 0,
+    threads: int = 1,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int64]]: ...

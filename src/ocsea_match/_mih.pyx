@@ -17,6 +17,9 @@ is the Python side.
 
 import numpy as np
 
+cimport openmp
+from cython.parallel cimport prange
+from libc.stdlib cimport calloc, free
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
 cdef extern from *:
@@ -301,16 +304,18 @@ def build(const uint64_t[:, ::1] head_a, const uint64_t[:, ::1] tail_a,
 def search(const uint8_t[:, ::1] queries, const uint64_t[:, ::1] head_a, const uint64_t[:, ::1] tail_a,
            const uint64_t[:, ::1] head_b, const uint64_t[:, ::1] tail_b,
            const uint32_t[:, ::1] offsets, const uint32_t[:, ::1] ids, const int32_t[::1] starts,
-           const uint64_t[:, ::1] masks, int key_bits, int radius, int max_distance, Py_ssize_t min_row=0):
+           const uint64_t[:, ::1] masks, int key_bits, int radius, int max_distance, Py_ssize_t min_row=0,
+           int threads=1):
     """Every row (numbered a then b, from ``min_row`` on) within ``max_distance`` of each query, as
     ``(lims, distances, labels)`` in FAISS ``range_search``'s shape, rows ascending per query.
 
     ``offsets``/``ids`` from ``build`` with the same rows, ``starts`` and ``key_bits``; ``masks``:
     uint64 (m, 4), the bits of each substring (a query's substring j within ``radius`` of a row's
     is what the tables find). Exact when ``max_distance <= m * (radius + 1) - 1``; refused past it.
+    ``threads``: OpenMP threads, each taking a share of the queries (0: OpenMP's default).
     """
     cdef mih_index x = _index(head_a, tail_a, head_b, tail_b, starts, key_bits)
-    cdef Py_ssize_t nq = queries.shape[0], i
+    cdef Py_ssize_t nq = queries.shape[0], per, first, last
     if queries.shape[1] != 32:
         raise ValueError("queries must be uint8 (q, 32)")
     if not 0 <= radius <= 2 or radius >= key_bits or x.m > 64:
@@ -332,27 +337,50 @@ def search(const uint8_t[:, ::1] queries, const uint64_t[:, ::1] head_a, const u
     x.radius = radius
     qwords = np.frombuffer(np.asarray(queries).tobytes(), dtype=np.uint64).reshape(nq, 4)
     cdef const uint64_t[:, ::1] qw = qwords
-    cdef mih_hits hits
-    hits.q = NULL
-    hits.row = NULL
-    hits.d = NULL
-    hits.n = 0
-    hits.cap = 0
-    cdef mih_scratch scratch
-    cdef int bad
+    cdef int nthreads = threads if threads > 0 else openmp.omp_get_max_threads()
+    nthreads = max(1, min(nthreads, nq))
+    per = (nq + nthreads - 1) // nthreads
+    cdef mih_hits* hits = <mih_hits*>calloc(nthreads, sizeof(mih_hits))
+    cdef mih_scratch* scratch = <mih_scratch*>calloc(nthreads, sizeof(mih_scratch))
+    cdef int* failed = <int*>calloc(nthreads, sizeof(int))
+    cdef int tid, bad = 0
+    if hits == NULL or scratch == NULL or failed == NULL:
+        free(hits)
+        free(scratch)
+        free(failed)
+        raise MemoryError("_mih.search: out of memory")
     try:
         with nogil:
-            bad = mih_scratch_init(&scratch, x.m)
-            if not bad:
-                bad = mih_search(&x, &qw[0, 0], nq, max_distance, min_row, &scratch, &hits)
+            if nthreads == 1:
+                failed[0] = mih_scratch_init(&scratch[0], x.m) or mih_search(&x, &qw[0, 0], nq, max_distance, min_row,
+                                                                             &scratch[0], &hits[0])
+            else:
+                for tid in prange(nthreads, schedule="static", num_threads=nthreads):
+                    first = tid * per
+                    last = min(nq, first + per)
+                    if first < last:
+                        failed[tid] = mih_scratch_init(&scratch[tid], x.m) or mih_search(
+                            &x, &qw[first, 0], last - first, max_distance, min_row, &scratch[tid], &hits[tid])
+            for tid in range(nthreads):
+                bad = bad | failed[tid]
         if bad:
             raise MemoryError("_mih.search: out of memory")
-        owners = np.asarray(<int32_t[:hits.n]>hits.q).copy() if hits.n else np.zeros(0, np.int32)
-        rows = np.asarray(<int64_t[:hits.n]>hits.row).copy() if hits.n else np.zeros(0, np.int64)
-        dist = np.asarray(<int32_t[:hits.n]>hits.d).copy() if hits.n else np.zeros(0, np.int32)
+        owners, rows, dist = [], [], []
+        for tid in range(nthreads):
+            if hits[tid].n:
+                owners.append(np.asarray(<int32_t[:hits[tid].n]>hits[tid].q).astype(np.int64) + tid * per)
+                rows.append(np.asarray(<int64_t[:hits[tid].n]>hits[tid].row).copy())
+                dist.append(np.asarray(<int32_t[:hits[tid].n]>hits[tid].d).copy())
     finally:
-        mih_scratch_free(&scratch)
-        mih_hits_free(&hits)
-    order = np.lexsort((rows, owners))
-    np.cumsum(np.bincount(owners, minlength=nq), out=lims[1:])
-    return lims, dist[order], rows[order]
+        for tid in range(nthreads):
+            mih_scratch_free(&scratch[tid])
+            mih_hits_free(&hits[tid])
+        free(hits)
+        free(scratch)
+        free(failed)
+    if not owners:
+        return lims, np.zeros(0, np.int32), np.zeros(0, np.int64)
+    owner, row, distance = np.concatenate(owners), np.concatenate(rows), np.concatenate(dist)
+    order = np.lexsort((row, owner))
+    np.cumsum(np.bincount(owner, minlength=nq), out=lims[1:])
+    return lims, distance[order], row[order]

@@ -59,7 +59,7 @@ def match_robust(queries: Sequence[Mapping[str, Any]], found: list[Found], parts
     if search is None:
         return
     if turned and search.pdq is not None:
-        lims, distances, labels = search.turned(np.stack(turned))
+        lims, distances, labels = search.turned(np.stack(turned), threads)
         entries = search.pdq.entries[labels]
         for r, k in hits(lims):
             note(found[turned_owners[r]], int(entries[k]), "pdq", "pdq-dihedral", int(distances[k]))
@@ -71,7 +71,7 @@ def match_robust(queries: Sequence[Mapping[str, Any]], found: list[Found], parts
     for rows, who, derived_only in probes:
         if not rows:
             continue
-        lims, distances, entries, _ = search.variants(np.stack(rows), derived_only=derived_only)
+        lims, distances, entries, _ = search.variants(np.stack(rows), derived_only=derived_only, threads=threads)
         for r, k in hits(lims):
             note(found[who[r]], int(entries[k]), "pdq-robust", "pdq-robust", int(distances[k]))
 

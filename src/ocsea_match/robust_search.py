@@ -106,15 +106,16 @@ class SubstringIndex:
     def __len__(self) -> int:
         return self.ids.shape[1]
 
-    def search(self, queries: np.ndarray, threshold: int, *, only_b: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, threshold: int, *, only_b: bool = False,
+               threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(lims, distances, row numbers)`` of every row within ``threshold`` of each query (uint8
         (q, 32)), as ``range_search_256`` gives them; row numbers of ``b`` follow ``a``'s.
-        ``only_b``: rows of ``b`` only."""
+        ``only_b``: rows of ``b`` only; ``threads``: OpenMP threads sharing the queries (0: all)."""
         if threshold > self.threshold:
             raise ValueError(f"this index is exact up to {self.threshold} bits, not {threshold}")
         (ha, ta), (hb, tb) = self.halves
         return _mih.search(np.ascontiguousarray(queries, np.uint8), ha, ta, hb, tb, self.offsets, self.ids,
-                           self.starts, self.masks, self.key_bits, 1, threshold, self.first_b if only_b else 0)
+                           self.starts, self.masks, self.key_bits, 1, threshold, self.first_b if only_b else 0, threads)
 
     @property
     def nbytes(self) -> int:
@@ -168,19 +169,20 @@ class RobustSearch:
         return ((plain, robust) == (self.plain, self.robust) and pdq is self.pdq and derived is self.derived
                 and all(a is b for a, b in zip(heads, self._heads)))
 
-    def turned(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def turned(self, queries: np.ndarray, threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(lims, distances, pdq rows)`` within ``plain`` of each query."""
         index = self._index("plain")
         if index is None:
-            return self.pdq.search(queries, self.plain, 1)
-        return index.search(queries, self.plain)
+            return self.pdq.search(queries, self.plain, threads)
+        return index.search(queries, self.plain, threads=threads)
 
-    def variants(self, queries: np.ndarray, *, derived_only: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def variants(self, queries: np.ndarray, *, derived_only: bool = False,
+                 threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(lims, distances, entry numbers, is_derived)`` of listed rows within ``robust`` of each query."""
         index = self._index("all")
         if index is None:
-            return self._scan(queries, derived_only)
-        lims, distances, labels = index.search(queries, self.robust, only_b=derived_only)
+            return self._scan(queries, derived_only, threads)
+        lims, distances, labels = index.search(queries, self.robust, only_b=derived_only, threads=threads)
         first_b = index.first_b
         derived = labels >= first_b
         entries = np.empty(len(labels), np.uint32)
@@ -190,13 +192,13 @@ class RobustSearch:
             entries[derived] = self.derived.entries[labels[derived] - first_b]
         return lims, distances, entries, derived
 
-    def _scan(self, queries: np.ndarray, derived_only: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _scan(self, queries: np.ndarray, derived_only: bool, threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The exhaustive scan of both tables (thresholds past ``MAX_THRESHOLD``), merged per query."""
         parts = []
         for table, is_derived in ((self.pdq, False), (self.derived, True)):
             if table is None or (derived_only and not is_derived):
                 continue
-            lims, distances, labels = table.search(queries, self.robust, 1)
+            lims, distances, labels = table.search(queries, self.robust, threads)
             owners = np.repeat(np.arange(len(queries)), np.diff(lims))
             parts.append((owners, distances, table.entries[labels], np.full(len(labels), is_derived)))
         if not parts:
