@@ -8,7 +8,13 @@ import pytest
 
 from ocsea_match import HashIndex, _core
 from ocsea_match._index_store import IndexParts, Split256
-from ocsea_match.robust_search import RobustSearch, SubstringIndex, for_parts, parts_nbytes, planned_nbytes
+from ocsea_match.robust_search import (
+    RobustSearch,
+    SubstringIndex,
+    for_parts,
+    parts_nbytes,
+    planned_nbytes,
+)
 
 
 def _flip(row: np.ndarray, bits: np.ndarray) -> np.ndarray:
@@ -63,7 +69,7 @@ def test_substring_index_equals_the_exhaustive_scan(threshold: int) -> None:
     # a lower threshold on the same index, and the second table alone
     found = _found(*index.search(q, max(threshold - 3, 0), only_b=True))
     assert set(found) == {(a, r, d) for a, r, d in _truth(q, rows, max(threshold - 3, 0)) if r >= split}
-    lims, distances, labels = index.search(q, threshold)
+    lims, _, labels = index.search(q, threshold)
     assert all((np.diff(labels[lims[i]:lims[i + 1]]) > 0).all() for i in range(len(q)))  # rows ascending
     assert index.nbytes == planned_nbytes(threshold, len(rows))
 
