@@ -74,6 +74,14 @@ def test_substring_index_equals_the_exhaustive_scan(threshold: int) -> None:
     assert index.nbytes == planned_nbytes(threshold, len(rows))
 
 
+def test_whole_substrings_as_keys_equal_the_exhaustive_scan() -> None:
+    """Enough rows that each 16-bit substring is keyed whole (the 1M-row case), at PDQ's 31."""
+    q, rows = _planted(31, 31, listed=300_000, queries=20)
+    index = SubstringIndex(_table(rows), None, threshold=31)
+    assert index.key_bits == 16
+    assert set(_found(*index.search(q, 31))) == _truth(q, rows, 31)
+
+
 def test_substring_index_refuses_what_it_cannot_answer_exactly() -> None:
     q, rows = _planted(1, 3, listed=100, queries=2)
     index = SubstringIndex(_table(rows), None, threshold=23)
