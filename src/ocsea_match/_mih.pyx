@@ -1,4 +1,4 @@
-# cython: language_level=3
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Multi-index hashing over 256-bit PDQ rows: exact range search that visits few rows.
 
 The 256 bits of a row are cut into ``m`` substrings; a row within ``t`` bits of a query has, by
