@@ -20,8 +20,9 @@ with a manifest of SHA-256 sums so that a corrupt or altered index is refused on
 
 Where things are: the tables and entries (``IndexParts``) are ``_index_store.py``'s, the folder
 ``_index_files.py``'s, adding a PDQ list read as columns ``_index_columns.py``'s; the probes are
-this module's plain hashes, ``robust_match.py`` and ``video_match.py`` (vPDQ frames) and
-``tmk_lists.py``; what a match is, and the walk over search results, ``matches.py``.
+this module's plain hashes, ``robust_match.py`` (exact too, but through ``robust_search.py``'s
+substring tables, not a scan) and ``video_match.py`` (vPDQ frames) and ``tmk_lists.py``; what a
+match is, and the walk over search results, ``matches.py``.
 
 >>> from ocsea_match.formats import HashList, ListEntry
 >>> known = HashList("known_list", [ListEntry("A1", "pdq", "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22", "1")])
