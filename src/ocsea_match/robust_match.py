@@ -8,6 +8,9 @@ A query record's ``robust.query`` rows are its plain PDQ's rotations/flips (the 
 - every variant against listed PDQ, and the plain PDQ and the variants against listed pictures'
   derived rows (the ``pdq-robust`` table), at the robust threshold, noted as ``pdq-robust``.
 
+Both searches go through ``robust_search.for_parts`` (substring tables over the same rows, built on
+the first robust query): the hits of an exhaustive scan, visiting a few thousand rows a probe.
+
 >>> from ocsea_match._index_store import IndexParts
 >>> found = [{}]
 >>> match_robust([{"hashes": {}}], found, IndexParts(), thresholds={"pdq": 31, "pdq-robust": 23},
