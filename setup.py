@@ -30,7 +30,7 @@ def _native(name: str, headers: tuple[str, ...] = ()) -> Extension:
     )
 
 
-extensions = [_native("_core", ("_core_simd.h",)), _native("_tmk")]  # _tmk: TMK+PDQF (tmk.py)
+extensions = [_native("_core", ("_core_simd.h",)), _native("_tmk"), _native("_mih")]  # _tmk: TMK+PDQF (tmk.py); _mih: robust_search.py
 
 setup(
     ext_modules=cythonize(extensions),

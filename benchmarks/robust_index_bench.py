@@ -6,7 +6,9 @@ Random PDQ rows stand in for a list: ``--listed`` plain hashes, and for the robu
 ``--derived`` rows per listed picture (``benchmarks/robustness.py`` prints what robust.list_hashes
 makes on the corpus, and calls ``rates`` with it); each query carries its plain PDQ and
 ``--probes`` robust variants (robust.query_hashes). Prints queries/s of ``HashIndex.match_many``
-(batches of ``--queries``), best of 3, the ratio, and the bytes the index holds per listed picture.
+(batches of ``--queries``), best of 3, the ratio, and the bytes the index holds per listed picture
+(``HashIndex.nbytes``, by part: the robust probe's substring tables, ``robust_search``, are built
+on the first robust query and counted).
 """
 
 from __future__ import annotations
@@ -46,9 +48,11 @@ def rates(listed: int, derived: float, probes: int, queries: int = 300, verbose:
         assert all(any(m["distance"] == 0 for m in a) for a in answers), "a query missed its own listed hash"
         out.append(queries / best)
         if verbose:
-            nbytes = sum(index.nbytes().values())
+            parts = index.nbytes()  # after the queries: the robust search tables are built on the first
+            nbytes = sum(parts.values())
             print(f"{'robust' if robust else 'plain':6}: {listed:,} listed pictures ({len(plain) + (len(extra) if robust else 0):,} "
                   f"rows, {nbytes / listed:.0f} bytes a picture), {out[-1]:,.1f} queries/s")
+            print("        bytes a picture: " + ", ".join(f"{k} {v / listed:.0f}" for k, v in parts.items() if v))
     return out[0], out[1]
 
 

@@ -1,4 +1,4 @@
-"""The native modules' type stubs (``_core.pyi``, ``_tmk.pyi``) say what the compiled modules are:
+"""The native modules' type stubs (``_core.pyi``, ``_tmk.pyi``, ``_mih.pyi``) say what the compiled modules are:
 the same public functions, each with the same parameter names, order and defaults, and the same
 constants (as python-xxhash checks its stub). A kernel added or changed without its stub fails here."""
 
@@ -29,7 +29,7 @@ def _stub(name: str) -> tuple[dict[str, list[tuple[str, str | None]]], set[str]]
     return functions, constants
 
 
-@pytest.mark.parametrize("name", ["_core", "_tmk"])
+@pytest.mark.parametrize("name", ["_core", "_tmk", "_mih"])
 def test_stub_matches_the_compiled_module(name: str) -> None:
     module = importlib.import_module(f"ocsea_match.{name}")
     functions, constants = _stub(name)

@@ -71,6 +71,11 @@ class Split256:
         return self._data[2]
 
     @property
+    def halves(self) -> tuple[np.ndarray, np.ndarray]:
+        """The rows as kept: ``(head, tail)``, (n, 2) uint64 each (no copy; for ``robust_search``)."""
+        return self._data[0], self._data[1]
+
+    @property
     def hash_bytes(self) -> int:
         return self._data[0].nbytes + self._data[1].nbytes
 

@@ -20,8 +20,9 @@ with a manifest of SHA-256 sums so that a corrupt or altered index is refused on
 
 Where things are: the tables and entries (``IndexParts``) are ``_index_store.py``'s, the folder
 ``_index_files.py``'s, adding a PDQ list read as columns ``_index_columns.py``'s; the probes are
-this module's plain hashes, ``robust_match.py`` and ``video_match.py`` (vPDQ frames) and
-``tmk_lists.py``; what a match is, and the walk over search results, ``matches.py``.
+this module's plain hashes, ``robust_match.py`` (exact too, but through ``robust_search.py``'s
+substring tables, not a scan) and ``video_match.py`` (vPDQ frames) and ``tmk_lists.py``; what a
+match is, and the walk over search results, ``matches.py``.
 
 >>> from ocsea_match.formats import HashList, ListEntry
 >>> known = HashList("known_list", [ListEntry("A1", "pdq", "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22", "1")])
@@ -49,7 +50,7 @@ from .algorithms import EXACT
 from .formats import EmptyListError, HashList, LoadReport, load_list
 from .hashes import HASH_BITS, Hash, match_family
 from .matches import Found, Match, as_hash, best_matches, hits, note
-from .robust_match import match_robust
+from .robust_match import match_robust, robust_nbytes
 from .thresholds import DEFAULT_PDQ_QUALITY_FLOOR, DEFAULT_THRESHOLDS, check_quality_floor, check_thresholds
 from .video_match import VIDEO_DEFAULTS, match_frames
 
@@ -291,6 +292,8 @@ class HashIndex:
         for family, table in self.parts.perceptual.items():
             parts[f"{family} hashes"] = table.hash_bytes
             parts[f"{family} entry numbers"] = table.entries.nbytes
+        if self.robust and robust_nbytes(self.parts):  # the robust probe's substring tables, once built
+            parts["robust search tables"] = robust_nbytes(self.parts)
         parts["entry categories"] = self.parts.entries.codes.nbytes
         parts["entry ids"] = sum(ids.nbytes for ids in self.parts.entries.ids)
         if len(self.parts.tmk):

@@ -8,6 +8,9 @@ A query record's ``robust.query`` rows are its plain PDQ's rotations/flips (the 
 - every variant against listed PDQ, and the plain PDQ and the variants against listed pictures'
   derived rows (the ``pdq-robust`` table), at the robust threshold, noted as ``pdq-robust``.
 
+Both searches go through ``robust_search.for_parts`` (substring tables over the same rows, built on
+the first robust query): the hits of an exhaustive scan, visiting a few thousand rows a probe.
+
 >>> from ocsea_match._index_store import IndexParts
 >>> found = [{}]
 >>> match_robust([{"hashes": {}}], found, IndexParts(), thresholds={"pdq": 31, "pdq-robust": 23},
@@ -24,8 +27,9 @@ from typing import Any
 import numpy as np
 
 from .matches import Found, as_hash, hits, note
+from .robust_search import for_parts, parts_nbytes
 
-__all__ = ["match_robust"]
+__all__ = ["match_robust", "robust_nbytes"]
 
 
 def match_robust(queries: Sequence[Mapping[str, Any]], found: list[Found], parts: Any, *, thresholds: Mapping[str, int],
@@ -52,23 +56,29 @@ def match_robust(queries: Sequence[Mapping[str, Any]], found: list[Found], parts
                 if k < DIHEDRAL - 1:
                     turned.append(variants[-1])
                     turned_owners.append(qi)
-    table = parts.table("pdq")
-    if turned and table is not None:
-        lims, distances, labels = table.search(np.stack(turned), thresholds["pdq"], threads)
-        entries = table.entries[labels]
+    if not variants and (parts.table("pdq-robust") is None or plain_rows is None):
+        return  # nothing robust to probe with or against: no substring tables are built
+    search = for_parts(parts, plain=thresholds["pdq"], robust=thresholds["pdq-robust"])
+    if search is None:
+        return
+    if turned and search.pdq is not None:
+        lims, distances, labels = search.turned(np.stack(turned), threads)
+        entries = search.pdq.entries[labels]
         for r, k in hits(lims):
             note(found[turned_owners[r]], int(entries[k]), "pdq", "pdq-dihedral", int(distances[k]))
-    probes = [(variants, owners)]
-    if "pdq-robust" in parts.perceptual and plain_rows is not None:
+    probes = [(variants, owners, False)]
+    if search.derived is not None and plain_rows is not None:
         rows, plain_owners, names = plain_rows()
-        keep = [i for i, name in enumerate(names) if name == "pdq"]
-        probes.append(([rows[i] for i in keep] + variants, [plain_owners[i] for i in keep] + owners))
-    for family, (rows, who) in zip(("pdq", "pdq-robust"), probes):
-        table = parts.table(family)
-        if not rows or table is None:
+        probes.append(([rows[i] for i, name in enumerate(names) if name == "pdq"],
+                       [plain_owners[i] for i, name in enumerate(names) if name == "pdq"], True))
+    for rows, who, derived_only in probes:
+        if not rows:
             continue
-        lims, distances, labels = table.search(np.stack(rows), thresholds["pdq-robust"], threads)
-        entries = table.entries[labels]
+        lims, distances, entries, _ = search.variants(np.stack(rows), derived_only=derived_only, threads=threads)
         for r, k in hits(lims):
             note(found[who[r]], int(entries[k]), "pdq-robust", "pdq-robust", int(distances[k]))
 
+
+def robust_nbytes(parts: Any) -> int:
+    """The bytes of the robust probe's substring tables (``robust_search``), built on its first query."""
+    return parts_nbytes(parts)

@@ -1,0 +1,136 @@
+"""The robust probe's substring index (robust_search, _mih) returns exactly what the exhaustive
+scan returns, on random rows with neighbours planted at every distance up to past the threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ocsea_match import HashIndex, _core
+from ocsea_match._index_store import IndexParts, Split256
+from ocsea_match.robust_search import (
+    RobustSearch,
+    SubstringIndex,
+    for_parts,
+    parts_nbytes,
+    planned_nbytes,
+)
+
+
+def _flip(row: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    out = row.copy()
+    for b in bits.tolist():
+        out[b // 8] ^= 1 << (b % 8)
+    return out
+
+
+def _planted(seed: int, threshold: int, listed: int = 6000, queries: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """Random rows, and queries each with rows planted at every distance 0 .. threshold + 2 (some
+    with their flipped bits bunched in one substring, some spread), shuffled among the rest."""
+    rng = np.random.default_rng(seed)
+    q = rng.integers(0, 256, (queries, 32), dtype=np.uint8)
+    rows = [rng.integers(0, 256, (listed, 32), dtype=np.uint8)]
+    for i in range(queries):
+        for d in range(threshold + 3):
+            spread = rng.choice(256, d, replace=False)
+            start = int(rng.integers(0, 256 - d + 1))
+            bunched = np.arange(start, start + d)
+            rows.append(np.stack([_flip(q[i], spread), _flip(q[i], bunched)]))
+    everything = np.concatenate(rows)
+    return q, everything[rng.permutation(len(everything))]
+
+
+def _table(rows: np.ndarray, first_entry: int = 0) -> Split256:
+    return Split256(rows[:, :16], rows[:, 16:], np.arange(first_entry, first_entry + len(rows), dtype=np.uint32))
+
+
+def _truth(q: np.ndarray, rows: np.ndarray, threshold: int) -> set[tuple[int, int, int]]:
+    d = _core.hamming_many_to_many(q, rows, 1)
+    qi, ri = np.nonzero(d <= threshold)
+    return set(zip(qi.tolist(), ri.tolist(), d[qi, ri].tolist()))
+
+
+def _found(lims: np.ndarray, distances: np.ndarray, labels: np.ndarray) -> list[tuple[int, int, int]]:
+    owners = np.repeat(np.arange(len(lims) - 1), np.diff(lims))
+    return list(zip(owners.tolist(), labels.tolist(), distances.tolist()))
+
+
+@pytest.mark.parametrize("threshold", [0, 1, 5, 23, 31])
+def test_substring_index_equals_the_exhaustive_scan(threshold: int) -> None:
+    q, rows = _planted(threshold, threshold)
+    split = len(rows) // 3
+    index = SubstringIndex(_table(rows[:split]), _table(rows[split:]), threshold=threshold)
+    found = _found(*index.search(q, threshold))
+    truth = _truth(q, rows, threshold)
+    assert _found(*index.search(q, threshold, threads=3)) == found  # queries shared by threads: same hits
+    assert len(found) == len(set(found)), "a row reported twice"
+    assert set(found) == truth
+    assert len(truth) >= 2 * len(q) * (threshold + 1)  # every planted neighbour within the threshold
+    # a lower threshold on the same index, and the second table alone
+    found = _found(*index.search(q, max(threshold - 3, 0), only_b=True))
+    assert set(found) == {(a, r, d) for a, r, d in _truth(q, rows, max(threshold - 3, 0)) if r >= split}
+    lims, _, labels = index.search(q, threshold)
+    assert all((np.diff(labels[lims[i]:lims[i + 1]]) > 0).all() for i in range(len(q)))  # rows ascending
+    assert index.nbytes == planned_nbytes(threshold, len(rows))
+
+
+def test_whole_substrings_as_keys_equal_the_exhaustive_scan() -> None:
+    """Enough rows that each 16-bit substring is keyed whole (the 1M-row case), at PDQ's 31."""
+    q, rows = _planted(31, 31, listed=300_000, queries=20)
+    index = SubstringIndex(_table(rows), None, threshold=31)
+    assert index.key_bits == 16
+    assert set(_found(*index.search(q, 31))) == _truth(q, rows, 31)
+
+
+def test_substring_index_refuses_what_it_cannot_answer_exactly() -> None:
+    q, rows = _planted(1, 3, listed=100, queries=2)
+    index = SubstringIndex(_table(rows), None, threshold=23)
+    with pytest.raises(ValueError):
+        index.search(q, 24)
+    with pytest.raises(ValueError):
+        SubstringIndex(_table(rows), None, threshold=64)
+
+
+def test_robust_search_names_each_hit_entry_and_table() -> None:
+    q, rows = _planted(7, 31, listed=3000, queries=10)
+    pdq, derived = rows[:2000], rows[2000:]
+    search = RobustSearch(_table(pdq), _table(derived, 2000), plain=31, robust=23)
+    lims, distances, labels = search.turned(q)
+    assert set(_found(lims, distances, labels)) == _truth(q, pdq, 31)
+    lims, distances, entries, is_derived = search.variants(q)
+    assert set(_found(lims, distances, entries)) == _truth(q, rows, 23)
+    assert (is_derived == (entries >= 2000)).all()
+    lims, distances, entries, _ = search.variants(q, derived_only=True)
+    assert set(_found(lims, distances, entries - 2000)) == _truth(q, derived, 23)
+    # past what substrings answer: the exhaustive scan, same hits
+    wide = RobustSearch(_table(pdq), _table(derived, 2000), plain=31, robust=64)
+    lims, distances, entries, _ = wide.variants(q)
+    assert set(_found(lims, distances, entries)) == _truth(q, rows, 64)
+
+
+def test_the_search_is_built_on_the_first_robust_query_rebuilt_after_adds_and_counted() -> None:
+    rng = np.random.default_rng(3)
+    index = HashIndex(threads=1)
+    plain = rng.integers(0, 256, (500, 32), dtype=np.uint8)
+    index.add_hashes("a", "pdq", plain)
+    parts: IndexParts = index.parts
+    query = {"hashes": {"pdq": {"hex": plain[4].tobytes().hex(), "quality": 100}}}
+    index.match(query)
+    assert "robust search tables" not in index.nbytes()  # plain queries build nothing
+    turned = _flip(plain[9], np.arange(30))  # 30 bits from a listed row: PDQ-dihedral's threshold
+    robust_query = {**query, "robust": {"query": [{"hex": turned.tobytes().hex(), "quality": 100}]}}
+    found = {(m["entry_id"], m["algorithm"], m["distance"]) for m in index.match(robust_query)}
+    assert ("a:10", "pdq-dihedral", 30) in found and ("a:5", "pdq", 0) in found
+    first = for_parts(parts, plain=31, robust=23)
+    assert first is for_parts(parts, plain=31, robust=23)
+    assert index.nbytes()["robust search tables"] == first.nbytes == planned_nbytes(31, 500) + planned_nbytes(23, 500)
+    derived = rng.integers(0, 256, (800, 32), dtype=np.uint8)
+    index.add_hashes("b", "pdq-robust", derived)
+    near = _flip(derived[3], np.arange(20))
+    found = {(m["entry_id"], m["algorithm"], m["distance"])
+             for m in index.match({"hashes": {"pdq": {"hex": near.tobytes().hex(), "quality": 100}}})}
+    assert found == {("b:4", "pdq-robust", 20)}
+    second = for_parts(parts, plain=31, robust=23)
+    assert second is not first
+    assert parts_nbytes(parts) == second.nbytes == planned_nbytes(23, 1300)  # only what was asked for
+    assert "robust search tables" not in HashIndex(robust=False).nbytes()
