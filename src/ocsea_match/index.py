@@ -141,11 +141,14 @@ class HashIndex:
         >>> report.loaded, report.problems
         (1, [(3, "not a 64-character PDQ hash: 'not a hash'")])
         """
-        from ._index_columns import add_columns
+        from ._index_columns import add_columns, add_streamed
         from .formats.columnar import read_columns
 
         columns = read_columns(path, strict=strict)
         if columns is None:
+            streamed = add_streamed(self, path, strict=strict)  # VICS, JSONL: a batch at a time
+            if streamed is not None:
+                return streamed
             hash_list, report = load_list(path, strict=strict)
             self.add_list(hash_list, report)
             return report

@@ -16,7 +16,7 @@ from .model import (HEX_LENGTHS, EmptyListError, HashList, ListEntry, ListError,
 from .forensic import is_hashdeep, is_sqlite, read_hashdeep, read_nsrl
 from .vics import is_vics, read_vics
 
-__all__ = ["detect_format", "load_list", "read_list_text"]
+__all__ = ["csv_layout", "csv_row", "detect_format", "jsonl_line", "load_list", "pdq_line", "read_list_text", "reasons"]
 
 #: md5sum's "HEX  NAME" (text) or "HEX *NAME" (binary): one space, then the mode; other tools' whitespace too
 _DIGEST_LINE = re.compile(r"^([0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})(?: [ *]|\s+)(.*)$")
@@ -201,26 +201,31 @@ def _read_digests(text: str, hash_list: HashList, report: LoadReport) -> None:
 def _read_jsonl(text: str, hash_list: HashList, report: LoadReport) -> None:
     """This project's JSON lines records (``hash``/``scan`` output, ``convert --to jsonl``)."""
     for number, line in _content_lines(text):
-        try:
-            record = parse_json(line)
-        except ValueError as exc:
-            report.problems.append((number, str(exc)))
-            continue
-        if not isinstance(record, dict):
-            report.problems.append((number, "not a JSON object"))
-            continue
-        if record.get("status") not in (None, "ok"):
-            report.problems.append((number, f"record with status {str(record.get('status'))[:40]!r}: no hashes to list"))
-            continue
-        before = len(hash_list.entries)
-        try:
-            _read_record(record, number, hash_list, report)
-        except ValueError as exc:  # the whole record is refused: half an item would mislead
-            del hash_list.entries[before:]
-            report.problems.append((number, str(exc)))
-            continue
-        if len(hash_list.entries) == before:
-            report.problems.append((number, "a record with no hash"))
+        jsonl_line(number, line, hash_list, report)
+
+
+def jsonl_line(number: int, line: str, hash_list: HashList, report: LoadReport) -> None:
+    """One JSONL record (a stripped line, neither blank nor a '#' comment): entries or report lines."""
+    try:
+        record = parse_json(line)
+    except ValueError as exc:
+        report.problems.append((number, str(exc)))
+        return
+    if not isinstance(record, dict):
+        report.problems.append((number, "not a JSON object"))
+        return
+    if record.get("status") not in (None, "ok"):
+        report.problems.append((number, f"record with status {str(record.get('status'))[:40]!r}: no hashes to list"))
+        return
+    before = len(hash_list.entries)
+    try:
+        _read_record(record, number, hash_list, report)
+    except ValueError as exc:  # the whole record is refused: half an item would mislead
+        del hash_list.entries[before:]
+        report.problems.append((number, str(exc)))
+        return
+    if len(hash_list.entries) == before:
+        report.problems.append((number, "a record with no hash"))
 
 
 def _text_field(record: dict[str, Any], key: str) -> str | None:
