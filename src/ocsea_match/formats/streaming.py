@@ -43,6 +43,7 @@ _HEX[list(b"0123456789abcdefABCDEF")] = True
 #: item keys that send an item to the exact reader (hash fields the fast path does not take; a case's Media)
 _ODD = frozenset(k for k in HASH_FIELDS if k not in ("MD5", "SHA1")) | {"PhotoDNA", "Media"}
 _ALT_KEYS = frozenset({"HashName", "HashValue", "Quality"})
+_WANT = {**HEX_LENGTHS, None: -1}
 _ALGORITHM = {**{k.lower(): v for k, v in HASH_FIELDS.items()}, **{a: a for a in HEX_LENGTHS}}
 
 
@@ -51,8 +52,8 @@ class Sink(Protocol):
 
     def add_entries(self, entries: list[ListEntry], tmk_files: dict[str, bytes] | None = None) -> None: ...
 
-    def add_items(self, ids: list[str], categories: list[str | None], item_of: list[int], algorithms: list[str],
-                  hexes: list[str], qualities: list[int | None]) -> None: ...
+    def add_items(self, ids: list[str], categories: list[str | None], item_of: np.ndarray, algorithms: list[str],
+                  hexes: list[str], qualities: np.ndarray) -> None: ...
 
 
 class _Fallback(Exception):
@@ -236,93 +237,140 @@ def _vics(f: Any, head: bytes, bom: int, name: str, report: LoadReport, sink: Si
 
 
 def _batch(items: list[Any], before: int, name: str, report: LoadReport, sink: Sink) -> tuple[int, int]:
-    """Items numbered ``before + 1`` ...: the plain ones as columns, the others through ``vics_item``,
-    in order. Returns (entries, PhotoDNA values)."""
-    if any(type(d) is dict and "Media" in d for d in items):
+    """Items numbered ``before + 1`` ...: runs of plain ones as columns (checked a column at a time,
+    each column's types first), the others through ``vics_item``, in order. Returns (entries, PhotoDNA values)."""
+    n, originals = len(items), items
+    dicts = [type(d) is dict for d in items]
+    if not all(dicts):
+        items = [d if ok else {"PhotoDNA": 0} for d, ok in zip(items, dicts)]  # (an odd key: not plain)
+    elif any(map(_has_media, items)):
         raise _Fallback("a case export")
-    ids: list[str] = []
-    cats: list[str | None] = []
-    item_of: list[int] = []
-    algorithms: list[str] = []
-    hexes: list[str] = []
-    qualities: list[int | None] = []
-    plain = [False] * len(items)
-    for i, d in enumerate(items):
-        if type(d) is not dict or not d.keys().isdisjoint(_ODD):
-            ids.append("")
-            cats.append(None)
-            continue
-        m, c = d.get("MediaID"), d.get("Category")
-        tm, tc = type(m), type(c)
-        ids.append(str(m) if tm is int else m if tm is str else "")
-        cats.append(None if c is None or c == "" else str(c) if tc is int else c if tc is str else "")
-        if not ids[-1] or cats[-1] == "":
-            continue
-        start = len(item_of)
-        ok = True
-        for key, algorithm in (("MD5", "md5"), ("SHA1", "sha1")):
-            v = d.get(key)
-            if type(v) is str:
-                item_of.append(i), algorithms.append(algorithm), hexes.append(v), qualities.append(None)
-        alternatives = d.get("AlternativeHashes")
-        if alternatives is not None:
-            if type(alternatives) is not list:
-                ok = False
-            else:
-                for a in alternatives:
-                    if type(a) is not dict or not a.keys() <= _ALT_KEYS:
-                        ok = False
-                        break
-                    hash_name, value, q = a.get("HashName"), a.get("HashValue"), a.get("Quality")
-                    algorithm = _ALGORITHM.get(hash_name.lower()) if type(hash_name) is str else None
-                    if algorithm is None or type(value) is not str or not (q is None or (type(q) is int and 0 <= q <= 100)):
-                        ok = False
-                        break
-                    item_of.append(i), algorithms.append(algorithm), hexes.append(value), qualities.append(q)
-        if not ok or len(item_of) == start:
-            del item_of[start:], algorithms[start:], hexes[start:], qualities[start:]
-            continue
-        plain[i] = True
-    # every plain item's hex at once: its length and digits (one bad one sends its item to vics_item)
-    if hexes:
-        lengths = np.fromiter(map(len, hexes), np.int64, len(hexes))
-        want = np.fromiter((HEX_LENGTHS[a] for a in algorithms), np.int64, len(algorithms))
-        joined = "".join(hexes)
-        if joined.isascii():
-            digits = _HEX[np.frombuffer(joined.encode("ascii"), np.uint8)]
-            bad_digit = np.add.reduceat(~digits, np.cumsum(lengths) - lengths) if len(digits) else np.zeros(0, np.int64)
-            bad_digit = np.where(lengths > 0, bad_digit, 1)
-        else:
-            bad_digit = np.fromiter((not (h.isascii() and all(_HEX[ord(c)] for c in h)) for h in hexes), bool, len(hexes))
-        bad = (lengths != want) | (bad_digit > 0)
-        for e in np.flatnonzero(bad).tolist():
-            plain[item_of[e]] = False
-    loaded = photodna = 0
+    plain = np.fromiter(map(_ODD.isdisjoint, items), bool, n)
+    ids = _ids([d.get("MediaID") for d in items])
+    categories = _categories([d.get("Category") for d in items])
+    if "" in ids:
+        plain &= np.asarray([i != "" for i in ids], bool)
+    if "" in categories:
+        plain &= np.asarray([c != "" for c in categories], bool)
+    md5, sha1 = [d.get("MD5") for d in items], [d.get("SHA1") for d in items]
+    has_md5, has_sha1 = _strings(md5), _strings(sha1)
+    alts = [d.get("AlternativeHashes") for d in items]
+    if set(map(type, alts)) != {list}:
+        alts = [a if type(a) is list else [] if a is None else [None] for a in alts]  # [None]: not plain
+    counts = np.fromiter(map(len, alts), np.int64, n)
+    flat = [x for a in alts for x in a]
+    alt_ok = np.ones(len(flat), bool)
+    if set(map(type, flat)) - {dict} or not all(map(_ALT_KEYS.issuperset, flat)):
+        alt_ok = np.fromiter((type(x) is dict and x.keys() <= _ALT_KEYS for x in flat), bool, len(flat))
+        flat = [x if ok else {} for x, ok in zip(flat, alt_ok.tolist())]
+    names = [x.get("HashName") for x in flat]
+    if set(map(type, names)) == {str}:
+        algorithms = list(map(_ALGORITHM.get, map(str.lower, names)))
+    else:
+        algorithms = [_ALGORITHM.get(h.lower()) if type(h) is str else None for h in names]
+    values = [x.get("HashValue") for x in flat]
+    if set(map(type, values)) - {str}:
+        alt_ok &= np.fromiter(map(_is_str, values), bool, len(values))
+        values = [v if type(v) is str else "" for v in values]
+    alt_q = _qualities([x.get("Quality") for x in flat])
+    alt_ok &= alt_q <= 100
+    # entries in the exact reader's order: MD5, SHA1, then AlternativeHashes, item by item
+    alt_item = np.repeat(np.arange(n), counts)
+    item_of = np.concatenate([has_md5, has_sha1, alt_item])
+    rank = np.concatenate([np.zeros(len(has_md5), np.int8), np.ones(len(has_sha1), np.int8), np.full(len(flat), 2, np.int8)])
+    all_algorithms = ["md5"] * len(has_md5) + ["sha1"] * len(has_sha1) + algorithms
+    all_values = [md5[i] for i in has_md5.tolist()] + [sha1[i] for i in has_sha1.tolist()] + values
+    ok = np.concatenate([np.ones(len(has_md5) + len(has_sha1), bool), alt_ok])
+    want = np.fromiter(map(_WANT.__getitem__, all_algorithms), np.int64, len(all_algorithms))
+    want[~ok] = -1
+    bad = ~ok | _bad_hex(all_values, want)
+    plain &= np.bincount(item_of, minlength=n) > 0  # an item without a hash: the exact reader's report line
+    plain[item_of[bad]] = False
+    order = np.lexsort((rank, item_of))
+    order = order[plain[item_of[order]]]
+    sorted_items = item_of[order]
+    picked = order.tolist()
+    columns = (sorted_items, [all_algorithms[e] for e in picked], [all_values[e].lower() for e in picked],
+               np.concatenate([np.full(len(has_md5) + len(has_sha1), -1, np.int64), alt_q])[order])
+    loaded, photodna = len(order), 0
     slow = HashList(name)
-    keep = [plain[i] for i in item_of]
-    run_start = 0
-    for i, d in enumerate(items + [None]):  # runs of plain items as columns; the others one by one
-        if i < len(items) and plain[i]:
-            continue
-        _flush(sink, ids, cats, item_of, algorithms, hexes, qualities, keep, run_start, i)
-        run_start = i + 1
-        if i < len(items):
-            photodna += vics_item(before + i + 1, d, slow, report)
+    lo = 0
+    for i in np.flatnonzero(~plain).tolist() + [n]:  # runs of plain items, then one item the exact way
+        a, b = np.searchsorted(sorted_items, [lo, i])
+        if b > a:
+            sink.add_items(ids, categories, *(c[a:b] for c in columns))
+        if i < n:
+            photodna += vics_item(before + i + 1, originals[i], slow, report)
             loaded += len(slow.entries)
             sink.add_entries(slow.entries)
             slow.entries = []
-    loaded += sum(keep)
+        lo = i + 1
     return loaded, photodna
 
 
-def _flush(sink: Sink, ids: list[str], cats: list[str | None], item_of: list[int], algorithms: list[str],
-           hexes: list[str], qualities: list[int | None], keep: list[bool], lo: int, hi: int) -> None:
-    """The plain items lo .. hi-1's entries to the sink."""
-    if hi <= lo:
-        return
-    import bisect
-    a, b = bisect.bisect_left(item_of, lo), bisect.bisect_left(item_of, hi)
-    picked = [e for e in range(a, b) if keep[e]]
-    if picked:
-        sink.add_items(ids, cats, [item_of[e] for e in picked], [algorithms[e] for e in picked],
-                       [hexes[e].lower() for e in picked], [qualities[e] for e in picked])
+def _qualities(qualities: list[Any]) -> np.ndarray:
+    """Qualities as int64: -1 for none, 999 for one the exact reader must look at (not a whole 0-100)."""
+    if set(map(type, qualities)) == {int}:
+        try:
+            q = np.asarray(qualities, np.int64)
+            return np.where((q >= 0) & (q <= 100), q, 999)
+        except OverflowError:
+            pass
+    return np.fromiter((-1 if q is None else q if type(q) is int and 0 <= q <= 100 else 999 for q in qualities),
+                       np.int64, len(qualities))
+
+
+def _has_media(d: dict[str, Any]) -> bool:
+    return "Media" in d
+
+
+def _is_str(v: object) -> bool:
+    return type(v) is str
+
+
+def _ids(mids: list[Any]) -> list[str]:
+    """MediaIDs as entry ids ("" where the exact reader must name the item)."""
+    types = set(map(type, mids))
+    if types == {int}:
+        return list(map(str, mids))
+    if types == {str}:
+        return mids
+    return [str(m) if type(m) is int else m if type(m) is str else "" for m in mids]
+
+
+def _categories(cats: list[Any]) -> list[str | None]:
+    """Categories as text, None for none ("" where the exact reader must say why)."""
+    types = set(map(type, cats))
+    if types == {int}:
+        return list(map(str, cats))
+    if types <= {type(None)}:
+        return cats
+    return [None if c is None or c == "" else str(c) if type(c) is int else c if type(c) is str else "" for c in cats]
+
+
+def _strings(column: list[Any]) -> np.ndarray:
+    """Where a column holds text."""
+    types = set(map(type, column))
+    if types == {str}:
+        return np.arange(len(column))
+    if types <= {type(None)}:
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(np.fromiter(map(_is_str, column), bool, len(column)))
+
+
+def _bad_hex(values: list[str], want: np.ndarray) -> np.ndarray:
+    """Per value: not exactly ``want`` hex digits (either case)."""
+    joined = "".join(values)
+    if not joined.isascii():
+        values = [v if v.isascii() else "" for v in values]
+        joined = "".join(values)
+    lengths = np.fromiter(map(len, values), np.int64, len(values))
+    bad = lengths != want
+    digits = ~_HEX[np.frombuffer(joined.encode("ascii"), np.uint8)]
+    if len(digits):
+        starts = np.cumsum(lengths) - lengths
+        nonempty = lengths > 0
+        counts = np.zeros(len(values), np.int64)
+        counts[nonempty] = np.add.reduceat(digits.astype(np.int64), starts[nonempty])
+        bad |= counts > 0
+    return bad
