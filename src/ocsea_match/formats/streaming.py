@@ -68,6 +68,7 @@ class _Reader:
     def __init__(self, f: Any, skip: int) -> None:
         self.f, self.skip = f, skip
         self.depth, self.in_string, self.after, self.done = 2, 0, b"", False
+        self.backslashes = 0  # the run of backslashes that ended the last block
         self.decoder = codecs.getincrementaldecoder("utf-8")()
         self.tail = b""
 
@@ -99,9 +100,10 @@ class _Reader:
             raise _Fallback("not UTF-8") from None
 
     def _scan(self, data: bytes) -> None:
-        if b"\\" in data:
-            raise _Fallback("escapes")  # (keeps the quote count simple; rare in hash lists)
-        marks = np.frombuffer(data.translate(None, _DELETE), np.uint8)
+        if b"\\" in data or self.backslashes:
+            marks = self._unescaped(data)
+        else:
+            marks = np.frombuffer(data.translate(None, _DELETE), np.uint8)
         if not len(marks):
             return
         if self.after:
@@ -122,6 +124,23 @@ class _Reader:
             if self.after not in (b"]", b"]}"):
                 raise _Fallback("top level")
         self.depth, self.in_string = int(depth[-1]), int(parity[-1])
+
+    def _unescaped(self, data: bytes) -> np.ndarray:
+        """The block's marks without its escaped quotes (a quote after an odd run of backslashes,
+        counting those that ended the block before) and without the backslashes."""
+        buf = np.frombuffer(data, np.uint8)
+        slash = buf == 92
+        at = np.arange(len(buf))
+        last_other = np.maximum.accumulate(np.where(slash, -1, at))  # the last byte at or before i that is not '\\'
+        quotes = np.flatnonzero(buf == 34)
+        before = np.where(quotes > 0, last_other[np.maximum(quotes - 1, 0)], -1)
+        run = quotes - 1 - before + np.where(before < 0, self.backslashes, 0)
+        keep = np.zeros(len(buf), bool)
+        keep[quotes[run % 2 == 0]] = True
+        keep |= (buf == 123) | (buf == 125) | (buf == 91) | (buf == 93)
+        tail = len(buf) - 1 - int(last_other[-1])
+        self.backslashes = tail + (self.backslashes if tail == len(buf) else 0)
+        return buf[keep]
 
 
 def read_streaming(path: str | Path, sink_for: Any, *, strict: bool = False, name: str | None = None
