@@ -112,7 +112,7 @@ class ListBuilder:
         self.unmatchable: dict[str, int] = {}
         self.local: dict[str, int] = {}
         self.categories: list[str | None] = []
-        self.exact: dict[str, tuple[list[str], list[int]]] = {}
+        self.exact: dict[str, tuple[list[str], list[np.ndarray]]] = {}  # algorithm -> hex values, entry numbers
         self.rows: dict[str, tuple[list[bytes], list[np.ndarray], list[np.ndarray]]] = {}  # family -> rows, k, times
         self.frame_times: dict[int, set[float]] = {}
         self.tmks: list[tuple[int, bytes]] = []
@@ -135,6 +135,7 @@ class ListBuilder:
         """A batch of a list's entries, in the list's order (``tmk_files``: its ``HashList.tmk_files``)."""
         floor, exact = self.floor, self.exact
         pending: dict[str, tuple[list[str], list[int], list[float]]] = {}
+        pending_exact: dict[str, tuple[list[str], list[int]]] = {}
         for entry in entries:
             family = match_family(entry.algorithm)
             if family == "pdq" and entry.quality is not None and entry.quality < floor:
@@ -147,7 +148,7 @@ class ListBuilder:
                 continue
             k = self._k(entry.entry_id, entry.category)
             if entry.algorithm in EXACT:
-                values, ks = exact.setdefault(entry.algorithm, ([], []))
+                values, ks = pending_exact.setdefault(entry.algorithm, ([], []))
                 values.append(entry.hex)
                 ks.append(k)
             elif tmk:
@@ -162,6 +163,10 @@ class ListBuilder:
                     self.frame_times.setdefault(k, set()).add(entry.timestamp)
         for family, (hexes, ks, times) in pending.items():
             self._rows(family, hexes, ks, times)
+        for algorithm, (values, ks) in pending_exact.items():
+            table, numbers = exact.setdefault(algorithm, ([], []))
+            table += values
+            numbers.append(np.asarray(ks, np.int64))
 
     def add_items(self, ids: Sequence[str], categories: Sequence[str | None], item_of: np.ndarray,
                   algorithms: Sequence[str], hexes: Sequence[str], qualities: np.ndarray) -> None:
@@ -190,7 +195,7 @@ class ListBuilder:
             if family in EXACT:
                 table, numbers = self.exact.setdefault(family, ([], []))
                 table += values[picked].tolist()
-                numbers += k_of[picked].tolist()
+                numbers.append(k_of[picked])
             else:
                 self.rows.setdefault(family, ([], [], []))
                 self._rows(family, values[picked].tolist(), k_of[picked], np.full(int(picked.sum()), np.nan, np.float32))
@@ -219,8 +224,8 @@ class ListBuilder:
                                          parts.entries.encode(self.categories, len(self.categories)))
             for algorithm, (values, ks) in self.exact.items():
                 table = parts.exact[algorithm]
-                for value, k in zip(values, ks):
-                    table.setdefault(value, []).append(first + k)
+                for value, k in zip(values, (first + np.concatenate(ks)).tolist()):
+                    table.setdefault(value, []).append(k)
             for family, (rows, numbers, times) in self.rows.items():
                 if not rows:
                     continue

@@ -218,8 +218,11 @@ def _jsonl(f: Any, name: str, report: LoadReport, sink: Sink) -> int:
 
 
 def _vics(f: Any, head: bytes, bom: int, name: str, report: LoadReport, sink: Sink) -> int:
-    import ijson
-
+    try:  # the C backend only: its grammar is the one checked against json.loads (tests/test_list_streaming.py)
+        import ijson
+        ijson = ijson.get_backend("yajl2_c")
+    except Exception:  # noqa: BLE001 - no ijson, or no compiled yajl2: load_list reads the file
+        raise _Fallback("no ijson yajl2_c backend") from None
     m = _HEAD.match(head)
     if m is None or m.start(1) > 1900:
         raise _Fallback("layout")
