@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ocsea_match import HashIndex
-from ocsea_match.formats import ListError, load_list
-from ocsea_match.formats import streaming
+from ocsea_match.formats import ListError, load_list, streaming
 from ocsea_match.formats.streaming import read_streaming
 
 VICS2 = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata"
@@ -244,3 +243,19 @@ def test_a_long_jsonl_list_streams_in_blocks(tmp_path: Path) -> None:
     report = index.add_list_file(path)
     assert report.problems[-1][0] == 30_001 and len(index) == 30_000
     assert np.array_equal(index.parts.perceptual["pdq"].entries, np.arange(30_000))
+
+
+# ------------------------------------------------------------------------------------------- md5sum
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.one_of(
+    st.builds(lambda h, n, sep: f"{h[:n]}{sep}{'file ' + str(n)}", HEXES, st.sampled_from([32, 40, 64, 63]),
+              st.sampled_from(["  ", " *", "\t", " "])),
+    st.builds(lambda h: h[:32].upper() + "  same.jpg", HEXES),
+    st.sampled_from(["", "# comment", "garbage", "0" * 32 + "  ", "é" * 3])), max_size=20),
+    newline=st.sampled_from(["\n", "\r\n", "\r"]), bom=st.booleans())
+def test_streamed_md5sum_lists_are_the_exact_readers_index(tmp_path: Path, lines: list[str], newline: str, bom: bool) -> None:
+    path = tmp_path / "known_good.md5"
+    path.write_bytes((("\ufeff" if bom else "") + "d41d8cd98f00b204e9800998ecf8427e  empty.txt" + newline
+                      + newline.join(lines)).encode("utf-8"))
+    _same_as_load_list(path, streamed=True)

@@ -1,4 +1,4 @@
-"""VICS and JSONL lists read a bounded block at a time into a sink (``HashIndex.add_list_file``'s
+"""VICS, JSONL and md5sum-style lists read a bounded block at a time into a sink (``HashIndex.add_list_file``'s
 ``ListBuilder``), never whole: the fast path of big VICS and JSONL lists.
 
 A VICS file laid out as every exporter writes it (``{"@odata.context"|"odata.metadata": "...",
@@ -6,7 +6,8 @@ A VICS file laid out as every exporter writes it (``{"@odata.context"|"odata.met
 media item at a time; a batch of items of the common shape (MediaID, Category, MD5, SHA1,
 AlternativeHashes of known algorithms) is checked at once (hex through NumPy) and handed over as
 columns, any other item goes through ``vics.vics_item``, the exact reader's own. A JSONL list
-is read line by line through ``readers.jsonl_line``. Meanwhile every block's brackets are counted
+(or an md5sum/sha1sum/sha256sum list) is read a block of lines at a time through the exact
+reader's ``jsonl.jsonl_line`` (``readers.digest_line``). Meanwhile every block's brackets are counted
 outside strings, so JSON nested deeper than 64 levels is never parsed here. Whatever this path
 does not take (a UTF-16 file, another top-level layout, a case export, JSON that does not parse,
 ``\\uD800``-style escapes ...) makes ``read_streaming`` return None before anything is added:
@@ -24,8 +25,17 @@ from typing import Any, Protocol
 import numpy as np
 
 from .._wording import plural
-from .model import HEX_LENGTHS, MAX_JSON_DEPTH, EmptyListError, HashList, ListEntry, ListError, LoadReport
-from .readers import detect_format, jsonl_line, reasons
+from .model import (
+    HEX_LENGTHS,
+    MAX_JSON_DEPTH,
+    EmptyListError,
+    HashList,
+    ListEntry,
+    ListError,
+    LoadReport,
+)
+from .jsonl import jsonl_line
+from .readers import detect_format, digest_line, reasons
 from .vics import HASH_FIELDS, photodna_note, vics_item
 
 __all__ = ["Sink", "read_streaming"]
@@ -168,8 +178,10 @@ def read_streaming(path: str | Path, sink_for: Any, *, strict: bool = False, nam
         sink = sink_for(name)
         f.seek(bom)
         try:
-            if fmt == "jsonl":
-                loaded = _jsonl(f, name, report, sink)
+            if fmt in ("jsonl", "digests"):
+                if fmt == "digests" and "\n" not in text and len(head) == 1 << 20:
+                    return None  # a first line of over 1 MB: load_list's
+                loaded = _lines(f, name, report, sink, jsonl_line if fmt == "jsonl" else digest_line)
             elif fmt == "vics":
                 loaded = _vics(f, head[bom:], bom, name, report, sink)
             else:
@@ -185,8 +197,9 @@ def read_streaming(path: str | Path, sink_for: Any, *, strict: bool = False, nam
     return report, sink
 
 
-def _jsonl(f: Any, name: str, report: LoadReport, sink: Sink) -> int:
-    """Lines as ``read_list_text`` numbers them (CRLF and CR are line ends), a block of them at a time."""
+def _lines(f: Any, name: str, report: LoadReport, sink: Sink, read_line: Any) -> int:
+    """A line list (JSONL, md5sum ...) through the exact reader's ``read_line``, a block at a time,
+    lines numbered as ``read_list_text`` numbers them (CRLF and CR are line ends)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     number, rest, loaded = 0, "", 0
     while True:
@@ -210,7 +223,7 @@ def _jsonl(f: Any, name: str, report: LoadReport, sink: Sink) -> int:
             number += 1
             line = line.strip()
             if line and not line.startswith("#"):
-                jsonl_line(number, line, batch, report)
+                read_line(number, line, batch, report)
         loaded += len(batch.entries)
         sink.add_entries(batch.entries, batch.tmk_files)
         if not data:

@@ -14,9 +14,19 @@ import json
 from typing import Any
 
 from .._wording import plural
-from .model import HEX_LENGTHS, HashList, ListEntry, ListError, LoadReport, check_hex, check_quality, check_timestamp, parse_json
+from .model import (
+    HEX_LENGTHS,
+    HashList,
+    ListEntry,
+    ListError,
+    LoadReport,
+    check_hex,
+    check_quality,
+    check_timestamp,
+    parse_json,
+)
 
-__all__ = ["HASH_FIELDS", "is_vics", "read_vics", "vics_item", "dump_vics", "photodna_note"]
+__all__ = ["HASH_FIELDS", "dump_vics", "is_vics", "photodna_note", "read_vics", "vics_item"]
 
 #: VICS hash field names (also any algorithm's own name in capitals, e.g. PHASH, as dump_vics writes it).
 HASH_FIELDS = {"MD5": "md5", "SHA1": "sha1", "SHA256": "sha256", "SHA-1": "sha1", "SHA-256": "sha256", "PDQ": "pdq"}
