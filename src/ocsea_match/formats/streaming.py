@@ -278,9 +278,9 @@ def _batch(items: list[Any], before: int, name: str, report: LoadReport, sink: S
     dicts = [type(d) is dict for d in items]
     if not all(dicts):
         items = [d if ok else {"PhotoDNA": 0} for d, ok in zip(items, dicts)]  # (an odd key: not plain)
-    elif any(map(_has_media, items)):
-        raise _Fallback("a case export")
     plain = np.fromiter(map(_ODD.isdisjoint, items), bool, n)
+    if not plain.all() and any("Media" in items[i] for i in np.flatnonzero(~plain).tolist()):
+        raise _Fallback("a case export")
     ids = _ids([d.get("MediaID") for d in items])
     categories = _categories([d.get("Category") for d in items])
     if "" in ids:
@@ -353,10 +353,6 @@ def _qualities(qualities: list[Any]) -> np.ndarray:
             pass
     return np.fromiter((-1 if q is None else q if type(q) is int and 0 <= q <= 100 else 999 for q in qualities),
                        np.int64, len(qualities))
-
-
-def _has_media(d: dict[str, Any]) -> bool:
-    return "Media" in d
 
 
 def _is_str(v: object) -> bool:
