@@ -259,3 +259,19 @@ def test_streamed_md5sum_lists_are_the_exact_readers_index(tmp_path: Path, lines
     path.write_bytes((("\ufeff" if bom else "") + "d41d8cd98f00b204e9800998ecf8427e  empty.txt" + newline
                       + newline.join(lines)).encode("utf-8"))
     _same_as_load_list(path, streamed=True)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("hotline_export.json", json.dumps({"@odata.context": VICS2 + "#Media", "value": [
+        {"MediaID": 1, "MD5": "0" * 32}, {"MediaID": 2, "MD5": "zz"}, {"MediaID": 3, "SHA1": 7}]})),
+    ("records.jsonl", '{"path": "a", "md5": "%s"}\nbroken\n{"path": "b", "md5": "bad"}\n' % ("0" * 32)),
+])
+def test_strict_mode_refuses_at_the_first_problem_in_load_lists_words(tmp_path: Path, name: str, text: str) -> None:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ListError) as old:
+        load_list(path, strict=True)
+    with pytest.raises(ListError) as new:
+        HashIndex().add_list_file(path, strict=True)
+    assert str(new.value) == str(old.value) and "problems in all" in str(old.value)
+    assert new.value.report.to_json() == old.value.report.to_json()
