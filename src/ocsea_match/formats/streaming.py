@@ -275,9 +275,8 @@ def _batch(items: list[Any], before: int, name: str, report: LoadReport, sink: S
     """Items numbered ``before + 1`` ...: runs of plain ones as columns (checked a column at a time,
     each column's types first), the others through ``vics_item``, in order. Returns (entries, PhotoDNA values)."""
     n, originals = len(items), items
-    dicts = [type(d) is dict for d in items]
-    if not all(dicts):
-        items = [d if ok else {"PhotoDNA": 0} for d, ok in zip(items, dicts)]  # (an odd key: not plain)
+    if set(map(type, items)) != {dict}:
+        items = [d if type(d) is dict else {"PhotoDNA": 0} for d in items]  # (an odd key: not plain)
     plain = np.fromiter(map(_ODD.isdisjoint, items), bool, n)
     if not plain.all() and any("Media" in items[i] for i in np.flatnonzero(~plain).tolist()):
         raise _Fallback("a case export")
