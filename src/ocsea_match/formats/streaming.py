@@ -34,6 +34,7 @@ from .model import (
     ListError,
     LoadReport,
 )
+from .forensic import is_sqlite
 from .jsonl import jsonl_line
 from .readers import detect_format, digest_line, reasons
 from .vics import HASH_FIELDS, photodna_note, vics_item
@@ -167,7 +168,9 @@ def read_streaming(path: str | Path, sink_for: Any, *, strict: bool = False, nam
     with f:
         head = f.read(1 << 20)
         bom = 3 if head.startswith(b"\xef\xbb\xbf") else 0
-        if head[bom:].startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"\0" in head[:16]:
+        from ..tmk_lists import is_tmk  # as load_list: a .tmk or SQLite file is one before it is text
+        if head[bom:].startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"\0" in head[:16] \
+                or is_tmk(head[:16]) or is_sqlite(head):
             return None
         try:  # (a character cut at the end of the first MB is left for later)
             text = codecs.getincrementaldecoder("utf-8")().decode(head[bom:]).replace("\r\n", "\n").replace("\r", "\n")
