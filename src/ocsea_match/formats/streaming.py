@@ -25,6 +25,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from .._wording import plural
+from .forensic import is_sqlite
+from .jsonl import jsonl_line
 from .model import (
     HEX_LENGTHS,
     MAX_JSON_DEPTH,
@@ -34,8 +36,6 @@ from .model import (
     ListError,
     LoadReport,
 )
-from .forensic import is_sqlite
-from .jsonl import jsonl_line
 from .readers import detect_format, digest_line, reasons
 from .vics import HASH_FIELDS, photodna_note, vics_item
 
@@ -158,7 +158,19 @@ def read_streaming(path: str | Path, sink_for: Any, *, strict: bool = False, nam
                    ) -> tuple[LoadReport, Any] | None:
     """A VICS or JSONL list fed to ``sink_for(name)`` (a ``Sink``): ``(report, sink)``, or None when
     the file is not one this path reads (then read it with ``load_list``). Raises what ``load_list``
-    raises: ``ListError`` in strict mode, ``EmptyListError`` for no usable entry."""
+    raises: ``ListError`` in strict mode, ``EmptyListError`` for no usable entry.
+
+    >>> import pathlib, tempfile
+    >>> class Collect:  # a sink (HashIndex.add_list_file's is _index_columns.ListBuilder)
+    ...     def __init__(self, name): self.entries = []
+    ...     def add_entries(self, entries, tmk_files=None): self.entries += entries
+    ...     def add_items(self, ids, categories, item_of, algorithms, hexes, qualities): self.entries += hexes
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "records.jsonl"
+    >>> _ = path.write_text('{"path": "a.jpg", "md5": "%s"}\\nbroken\\n' % ("0" * 32))
+    >>> report, sink = read_streaming(path, Collect)
+    >>> report.loaded, report.problems, sink.entries[0].entry_id
+    (1, [(2, 'not JSON: Expecting value (line 1, column 1)')], 'a.jpg')
+    """
     path = Path(path)
     name = name or path.stem
     try:
@@ -168,7 +180,9 @@ def read_streaming(path: str | Path, sink_for: Any, *, strict: bool = False, nam
     with f:
         head = f.read(1 << 20)
         bom = 3 if head.startswith(b"\xef\xbb\xbf") else 0
-        from ..tmk_lists import is_tmk  # as load_list: a .tmk or SQLite file is one before it is text
+        from ..tmk_lists import (
+            is_tmk,  # as load_list: a .tmk or SQLite file is one before it is text
+        )
         if head[bom:].startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"\0" in head[:16] \
                 or is_tmk(head[:16]) or is_sqlite(head):
             return None
