@@ -275,3 +275,18 @@ def test_strict_mode_refuses_at_the_first_problem_in_load_lists_words(tmp_path: 
         HashIndex().add_list_file(path, strict=True)
     assert str(new.value) == str(old.value) and "problems in all" in str(old.value)
     assert new.value.report.to_json() == old.value.report.to_json()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.one_of(
+    st.builds(lambda n, h, name: f"{n},{h[:32]},{h[:64]},{name}", st.integers(0, 10**6), HEXES,
+              st.sampled_from(["a.jpg", "b, with comma.jpg", "\\x0a.jpg", "", "é.png"])),
+    st.builds(lambda h: f"5,{h[:31]},{h},bad.jpg", HEXES),
+    st.sampled_from(["", "## a comment", "1,2", "%%%% size,md5,tiger,filename", "%%%% size,md5,sha256,filename",
+                     "## Names: control characters, bytes that are not UTF-8 and the backslash are written \\xNN"])),
+    max_size=15), header=st.booleans(), newline=st.sampled_from(["\n", "\r\n"]))
+def test_streamed_hashdeep_is_the_exact_readers_index(tmp_path: Path, rows: list[str], header: bool, newline: str) -> None:
+    lines = ["%%%% HASHDEEP-1.0"] + (["%%%% size,md5,sha256,filename", "## Invoked from: /evidence"] if header else []) + rows
+    path = tmp_path / "known_good.txt"
+    path.write_bytes(newline.join(lines).encode("utf-8"))
+    _same_as_load_list(path, streamed=True)

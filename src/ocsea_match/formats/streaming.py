@@ -1,4 +1,4 @@
-"""VICS, JSONL and md5sum-style lists read a bounded block at a time into a sink (``HashIndex.add_list_file``'s
+"""VICS, JSONL, md5sum-style and hashdeep lists read a bounded block at a time into a sink (``HashIndex.add_list_file``'s
 ``ListBuilder``), never whole: the fast path of big VICS and JSONL lists.
 
 A VICS file laid out as every exporter writes it (``{"@odata.context"|"odata.metadata": "...",
@@ -6,8 +6,8 @@ A VICS file laid out as every exporter writes it (``{"@odata.context"|"odata.met
 media item at a time; a batch of items of the common shape (MediaID, Category, MD5, SHA1,
 AlternativeHashes of known algorithms) is checked at once (hex through NumPy) and handed over as
 columns, any other item goes through ``vics.vics_item``, the exact reader's own. A JSONL list
-(or an md5sum/sha1sum/sha256sum list) is read a block of lines at a time through the exact
-reader's ``jsonl.jsonl_line`` (``readers.digest_line``). Meanwhile every block's brackets are counted
+(an md5sum/sha1sum/sha256sum list, a hashdeep file) is read a block of lines at a time through
+the exact reader's ``jsonl.jsonl_line`` (``readers.digest_line``, ``forensic.HashdeepReader``). Meanwhile every block's brackets are counted
 outside strings, so JSON nested deeper than 64 levels is never parsed here. Whatever this path
 does not take (a UTF-16 file, another top-level layout, a case export, JSON that does not parse,
 ``\\uD800``-style escapes ...) makes ``read_streaming`` return None before anything is added:
@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .._wording import plural
-from .forensic import is_sqlite
+from .forensic import HashdeepReader, is_sqlite
 from .jsonl import jsonl_line
 from .model import (
     HEX_LENGTHS,
@@ -180,9 +180,8 @@ def read_streaming(path: str | Path, sink_for: Any, *, strict: bool = False, nam
     with f:
         head = f.read(1 << 20)
         bom = 3 if head.startswith(b"\xef\xbb\xbf") else 0
-        from ..tmk_lists import (
-            is_tmk,  # as load_list: a .tmk or SQLite file is one before it is text
-        )
+        from ..tmk_lists import is_tmk  # as load_list: a .tmk or SQLite file is one before it is text
+
         if head[bom:].startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"\0" in head[:16] \
                 or is_tmk(head[:16]) or is_sqlite(head):
             return None
@@ -195,15 +194,22 @@ def read_streaming(path: str | Path, sink_for: Any, *, strict: bool = False, nam
         sink = sink_for(name)
         f.seek(bom)
         try:
-            if fmt in ("jsonl", "digests"):
-                if fmt == "digests" and "\n" not in text and len(head) == 1 << 20:
+            if fmt in ("jsonl", "digests", "hashdeep"):
+                if fmt != "jsonl" and "\n" not in text and len(head) == 1 << 20:
                     return None  # a first line of over 1 MB: load_list's
-                loaded = _lines(f, name, report, sink, jsonl_line if fmt == "jsonl" else digest_line)
+                if fmt == "hashdeep":
+                    hashdeep = HashdeepReader()
+                    loaded = _lines(f, name, report, sink, hashdeep.line, every_line=True)
+                    hashdeep.finish(report)
+                else:
+                    loaded = _lines(f, name, report, sink, jsonl_line if fmt == "jsonl" else digest_line)
             elif fmt == "vics":
                 loaded = _vics(f, head[bom:], bom, name, report, sink)
             else:
                 return None
-        except _Fallback:
+        except ListError as exc:  # a reader's refusal, named as load_list names it
+            raise ListError(f"{path}: {exc}", report) from None
+        except Exception:  # noqa: BLE001 - _Fallback, or anything unforeseen: load_list says what it says
             return None
     report.loaded = loaded
     if strict and report.problems:
@@ -214,7 +220,7 @@ def read_streaming(path: str | Path, sink_for: Any, *, strict: bool = False, nam
     return report, sink
 
 
-def _lines(f: Any, name: str, report: LoadReport, sink: Sink, read_line: Any) -> int:
+def _lines(f: Any, name: str, report: LoadReport, sink: Sink, read_line: Any, every_line: bool = False) -> int:
     """A line list (JSONL, md5sum ...) through the exact reader's ``read_line``, a block at a time,
     lines numbered as ``read_list_text`` numbers them (CRLF and CR are line ends)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -238,6 +244,9 @@ def _lines(f: Any, name: str, report: LoadReport, sink: Sink, read_line: Any) ->
         batch = HashList(name)
         for line in lines:
             number += 1
+            if every_line:
+                read_line(number, line, batch, report)
+                continue
             line = line.strip()
             if line and not line.startswith("#"):
                 read_line(number, line, batch, report)
