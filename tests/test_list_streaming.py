@@ -290,3 +290,28 @@ def test_streamed_hashdeep_is_the_exact_readers_index(tmp_path: Path, rows: list
     path = tmp_path / "known_good.txt"
     path.write_bytes(newline.join(lines).encode("utf-8"))
     _same_as_load_list(path, streamed=True)
+
+
+@pytest.mark.parametrize("rows", [
+    [("c" * 64, "1" * 40, "2" * 32), (None, None, None), ("zz", "3" * 40, ""), ("d" * 64, None, "2" * 32)] * 4,
+    [(None, None, None), ("bad", None, None)],  # no usable row: refused
+    [],  # an empty table: refused
+])
+def test_nsrl_databases_are_streamed_a_batch_of_rows_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               rows: list[tuple]) -> None:
+    import sqlite3
+
+    from ocsea_match.formats import forensic
+
+    monkeypatch.setattr(forensic, "NSRL_BATCH", 3)
+    path = tmp_path / "NSRLFile.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE FILE (sha256 TEXT, sha1 TEXT, md5 TEXT)")
+    con.executemany("INSERT INTO FILE VALUES (?, ?, ?)", rows)
+    con.commit()
+    con.close()
+    _same_as_load_list(path, streamed=True)
+    if len(rows) > 4:
+        flushed = []
+        forensic.read_nsrl(path, forensic.HashList("n"), forensic.LoadReport("n", "nsrl"), flush=flushed.append)
+        assert max(map(len, flushed)) <= 3 * 3 and len(flushed) > 3  # a bounded batch

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -77,8 +78,14 @@ def is_sqlite(head: bytes) -> bool:
     return head.startswith(_SQLITE_MAGIC)
 
 
-def read_nsrl(path: Path, hash_list: HashList, report: LoadReport) -> None:
-    """NSRL RDSv3: the ``DISTINCT_HASH`` view (or ``FILE``), opened read-only; category known-good."""
+#: rows between two ``flush`` calls of ``read_nsrl``
+NSRL_BATCH = 65536
+
+
+def read_nsrl(path: Path, hash_list: HashList, report: LoadReport, flush: Callable[[list[ListEntry]], None] | None = None) -> None:
+    """NSRL RDSv3: the ``DISTINCT_HASH`` view (or ``FILE``), opened read-only; category known-good.
+    With ``flush``, the entries go to it every ``NSRL_BATCH`` rows (and at the end) instead of staying
+    in ``hash_list``."""
     try:
         con = sqlite3.connect(f"file:{quote(str(Path(path).absolute()))}?mode=ro&immutable=1", uri=True)
     except sqlite3.Error as exc:
@@ -103,6 +110,12 @@ def read_nsrl(path: Path, hash_list: HashList, report: LoadReport) -> None:
                 found += 1
             if not found:
                 report.problems.append((number, "a row without hashes"))
+            if flush is not None and number % NSRL_BATCH == 0:
+                flush(hash_list.entries)
+                hash_list.entries = []
+        if flush is not None:
+            flush(hash_list.entries)
+            hash_list.entries = []
     except sqlite3.Error as exc:
         raise ListError(f"{path}: {exc}") from None
     finally:

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .._wording import plural
-from .forensic import HashdeepReader, is_sqlite
+from .forensic import HashdeepReader, is_sqlite, read_nsrl
 from .jsonl import jsonl_line
 from .model import (
     HEX_LENGTHS,
@@ -182,8 +182,10 @@ def read_streaming(path: str | Path, sink_for: Any, *, strict: bool = False, nam
         bom = 3 if head.startswith(b"\xef\xbb\xbf") else 0
         from ..tmk_lists import is_tmk  # as load_list: a .tmk or SQLite file is one before it is text
 
+        if is_sqlite(head):
+            return _nsrl(path, name, sink_for, strict)
         if head[bom:].startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"\0" in head[:16] \
-                or is_tmk(head[:16]) or is_sqlite(head):
+                or is_tmk(head[:16]):
             return None
         try:  # (a character cut at the end of the first MB is left for later)
             text = codecs.getincrementaldecoder("utf-8")().decode(head[bom:]).replace("\r\n", "\n").replace("\r", "\n")
@@ -211,6 +213,29 @@ def read_streaming(path: str | Path, sink_for: Any, *, strict: bool = False, nam
             raise ListError(f"{path}: {exc}", report) from None
         except Exception:  # noqa: BLE001 - _Fallback, or anything unforeseen: load_list says what it says
             return None
+    return _finish(path, report, sink, loaded, strict)
+
+
+def _nsrl(path: Path, name: str, sink_for: Any, strict: bool) -> tuple[LoadReport, Any] | None:
+    """An NSRL RDSv3 database, ``forensic.read_nsrl``'s rows handed over a batch at a time."""
+    report, sink, batch = LoadReport(name, "nsrl-rdsv3", unit="row"), sink_for(name), HashList(name)
+    loaded = 0
+
+    def flush(entries: list[ListEntry]) -> None:
+        nonlocal loaded
+        loaded += len(entries)
+        sink.add_entries(entries)
+    try:
+        read_nsrl(path, batch, report, flush=flush)
+    except ListError as exc:
+        raise ListError(str(exc), report) from None
+    except Exception:  # noqa: BLE001 - load_list says what it says
+        return None
+    return _finish(path, report, sink, loaded, strict)
+
+
+def _finish(path: Path, report: LoadReport, sink: Any, loaded: int, strict: bool) -> tuple[LoadReport, Any]:
+    """As ``readers._finish``: the count, strict mode, the refusal of a list with no entry."""
     report.loaded = loaded
     if strict and report.problems:
         n, reason = report.problems[0]
