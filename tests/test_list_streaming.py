@@ -9,15 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ocsea_match import HashIndex
 from ocsea_match.formats import ListError, load_list, streaming
 from ocsea_match.formats.streaming import read_streaming
 
 VICS2 = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata"
-HEXES = st.integers(0, 2**256 - 1).map(lambda v: "%064x" % v)
+HEXES = st.integers(0, 2**256 - 1).map(lambda v: f"{v:064x}")
 
 
 def _state(index: HashIndex) -> tuple:
@@ -179,7 +178,7 @@ def test_hostile_vics_files_give_what_load_list_gives(tmp_path: Path, variant: s
 
 def test_nesting_of_100000_levels_is_refused_in_load_lists_words(tmp_path: Path) -> None:
     path = tmp_path / "hotline_export.json"
-    path.write_text('{"@odata.context": "%s#Media", "value": [{"MediaID": 1, "Series": %s' % (VICS2, "[" * 100_000),
+    path.write_text('{"@odata.context": "' + VICS2 + '#Media", "value": [{"MediaID": 1, "Series": ' + "[" * 100_000,
                     encoding="utf-8")
     with pytest.raises(ListError, match="nested deeper than 64 levels"):
         HashIndex().add_list_file(path)
@@ -228,7 +227,7 @@ def _record() -> st.SearchStrategy:
        floor=st.sampled_from([0, 50, 95]))
 def test_streamed_jsonl_is_the_exact_readers_index(tmp_path: Path, lines: list[str], newline: str, bom: bool, floor: int) -> None:
     path = tmp_path / "records.jsonl"
-    path.write_bytes((("\ufeff" if bom else "") + '{"path": "first.jpg", "md5": "%s"}' % ("9" * 32) + newline
+    path.write_bytes((("\ufeff" if bom else "") + '{"path": "first.jpg", "md5": "' + "9" * 32 + '"}' + newline
                       + newline.join(lines)).encode("utf-8"))
     _same_as_load_list(path, floor, streamed=True)
 
@@ -264,7 +263,7 @@ def test_streamed_md5sum_lists_are_the_exact_readers_index(tmp_path: Path, lines
 @pytest.mark.parametrize("name, text", [
     ("hotline_export.json", json.dumps({"@odata.context": VICS2 + "#Media", "value": [
         {"MediaID": 1, "MD5": "0" * 32}, {"MediaID": 2, "MD5": "zz"}, {"MediaID": 3, "SHA1": 7}]})),
-    ("records.jsonl", '{"path": "a", "md5": "%s"}\nbroken\n{"path": "b", "md5": "bad"}\n' % ("0" * 32)),
+    ("records.jsonl", '{"path": "a", "md5": "' + "0" * 32 + '"}\nbroken\n{"path": "b", "md5": "bad"}\n'),
 ])
 def test_strict_mode_refuses_at_the_first_problem_in_load_lists_words(tmp_path: Path, name: str, text: str) -> None:
     path = tmp_path / name

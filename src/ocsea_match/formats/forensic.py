@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
-from ..paths import NAMES_ESCAPED, unescape_name
 from ..algorithms import DIGESTS
+from ..paths import NAMES_ESCAPED, unescape_name
 from .model import HashList, ListEntry, ListError, LoadReport, check_hex
 
 __all__ = ["HashdeepReader", "is_hashdeep", "is_sqlite", "read_hashdeep", "read_nsrl"]
