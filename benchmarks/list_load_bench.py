@@ -1,13 +1,18 @@
-"""Loading a big PDQ list into a HashIndex: today's reader (``load_list`` then ``add_list``, a
-``ListEntry`` per line) against the columnar path (``HashIndex.add_list_file``), in one run.
+"""Loading a big list into a HashIndex: today's reader (``load_list`` then ``add_list``, a
+``ListEntry`` per line) against the streaming paths of ``HashIndex.add_list_file`` (PDQ lists read
+into columns; VICS and JSONL lists a batch at a time), in one run.
 
 Generates in a temporary folder a PDQ CSV (``pdq,id,category,quality``, numeric ids, a few bad
-lines) of 10^6 lines (``--lines``; ``--big`` for 10^7, the columnar path only unless
-``--old-big``), a plain hex list of the same size, and a VICS 2.0 file (``--vics`` media; VICS has
-no columnar path yet, so both columns are the same reader). Each load runs in a fresh forked
-interpreter; peak memory is ru_maxrss after the load minus ru_maxrss after the imports.
+lines) of 10^6 lines (``--lines``; ``--big`` adds 10^7, the columnar path only unless
+``--old-big``), a plain hex list of the same size, a VICS 2.0 file of ``--vics`` media (MD5, SHA1
+and a PDQ with its quality each; ``--big`` adds 10^6 media) and a JSONL list (``--jsonl`` records).
+Each load runs in a fresh interpreter (forked once the imports are done); peak memory is ru_maxrss
+after the load minus ru_maxrss after the imports, "held" the resident memory the load left (the
+index as it sits in memory, its digests' Python dicts included; "index MB" counts its arrays and 8
+bytes a digest); "cpu s" is the load's user+system CPU time,
+which is what one core gives when other processes share the machine.
 
-    nice python benchmarks/list_load_bench.py [--lines 1000000] [--vics 300000] [--big]
+    nice python benchmarks/list_load_bench.py [--lines 1000000] [--vics 300000] [--jsonl 100000] [--big]
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +36,12 @@ import json, resource, time
 import numpy
 from ocsea_match import HashIndex, load_list
 path, how = sys.argv[1], sys.argv[2]
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+resident = rss()
+cpu = time.process_time()
 start = time.perf_counter()
 index = HashIndex()
 if how == "old":
@@ -42,10 +51,12 @@ if how == "old":
 else:
     report = index.add_list_file(path)
 seconds = time.perf_counter() - start
+cpu = time.process_time() - cpu
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+held = rss() - resident  # what stays resident: the index, Python dicts of digests included
 size = sum(t.hash_bytes + t.entries.nbytes for t in index.parts.perceptual.values()) + index.parts.entries.codes.nbytes
 size += sum(ids.nbytes for ids in index.parts.entries.ids) + sum(len(v) * 8 for v in index.parts.exact.values())
-print(json.dumps({"seconds": seconds, "peak_mb": (after - before) / 1024, "index_mb": size / 2**20,
+print(json.dumps({"seconds": seconds, "cpu": cpu, "format": report.format, "peak_mb": (after - before) / 1024, "held_mb": held, "index_mb": size / 2**20,
                   "entries": len(index), "problems": len(report.problems)}), flush=True)
 os._exit(0)
 """
@@ -89,6 +100,18 @@ def write_vics(path: Path, n: int, rng: np.random.Generator) -> None:
                                                   "$metadata#Media", "value": items}))
 
 
+def write_jsonl(path: Path, n: int, rng: np.random.Generator) -> None:
+    """n records as ``ocsea-match hash`` writes them: a path, MD5, SHA-1, PDQ with its quality."""
+    with open(path, "w") as f:
+        for start in range(0, n, 100_000):
+            lines = []
+            for i in range(start, min(n, start + 100_000)):
+                b = rng.integers(0, 256, 68, dtype=np.uint8).tobytes().hex()
+                lines.append(json.dumps({"path": f"evidence/{i}.jpg", "md5": b[:32], "sha1": b[32:72],
+                                         "hashes": {"pdq": {"hex": b[72:136].ljust(64, "0"), "quality": 100}}}))
+            f.write("\n".join(lines) + "\n")
+
+
 def probe(path: Path, how: str) -> dict[str, float]:
     run = subprocess.run([sys.executable, "-c", PROBE, str(path), how], capture_output=True, text=True, check=True)
     return json.loads(run.stdout)
@@ -96,42 +119,50 @@ def probe(path: Path, how: str) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--lines", type=int, default=1_000_000, help="PDQ list lines (0: none)")
     parser.add_argument("--vics", type=int, default=300_000, help="media in the VICS file (0: none)")
-    parser.add_argument("--big", action="store_true", help="also a 10^7-line CSV (columnar path)")
-    parser.add_argument("--old-big", action="store_true", help="with --big, today's reader too (~90 s, ~8 GB)")
+    parser.add_argument("--jsonl", type=int, default=100_000, help="records in the JSONL list (0: none)")
+    parser.add_argument("--big", action="store_true", help="also a 10^7-line CSV and a 10^6-media VICS file")
+    parser.add_argument("--old-big", action="store_true", help="with --big, today's reader on the 10^7-line CSV too (~90 s, ~8 GB)")
     args = parser.parse_args()
     rng = np.random.default_rng(18)
     with tempfile.TemporaryDirectory(prefix="list-load-bench-") as tmp:
         cases = []
-        csv = Path(tmp) / "known_list.csv"
-        bad = write_csv(csv, args.lines, rng)
-        cases.append((f"PDQ CSV, {args.lines:,} lines ({bad} bad)", csv, args.lines, ("old", "new")))
-        plain = Path(tmp) / "known_list.txt"
-        write_csv(plain, args.lines, rng, plain=True)
-        cases.append((f"PDQ hex lines, {args.lines:,}", plain, args.lines, ("old", "new")))
+        if args.lines:
+            csv = Path(tmp) / "known_list.csv"
+            bad = write_csv(csv, args.lines, rng)
+            cases.append((f"PDQ CSV, {args.lines:,} lines ({bad} bad)", csv, args.lines, ("old", "new")))
+            plain = Path(tmp) / "known_list.txt"
+            write_csv(plain, args.lines, rng, plain=True)
+            cases.append((f"PDQ hex lines, {args.lines:,}", plain, args.lines, ("old", "new")))
         if args.big:
             big = Path(tmp) / "known_big.csv"
-            write_csv(big, 10 * args.lines, rng)
-            cases.append((f"PDQ CSV, {10 * args.lines:,} lines", big, 10 * args.lines, ("old", "new") if args.old_big else ("new",)))
-        if args.vics:
-            vics = Path(tmp) / "known_list.json"
-            write_vics(vics, args.vics, rng)
-            cases.append((f"VICS 2.0, {args.vics:,} media (no columnar path: same reader)", vics, args.vics, ("old", "new")))
-        print(f"{os.cpu_count()} CPUs; {sys.version.split()[0]}; one process each, fresh interpreter")
-        print(f"{'list':58} {'path':8} {'MB':>6} {'s':>7} {'lines/s':>11} {'peak MB':>8} {'index MB':>8}")
+            write_csv(big, 10_000_000, rng)
+            cases.append(("PDQ CSV, 10,000,000 lines", big, 10_000_000, ("old", "new") if args.old_big else ("new",)))
+        for n in [args.vics] + ([1_000_000] if args.big else []):
+            if n:
+                vics = Path(tmp) / f"known_list_{n}.json"
+                write_vics(vics, n, rng)
+                cases.append((f"VICS 2.0, {n:,} media", vics, n, ("old", "new")))
+        if args.jsonl:
+            jsonl = Path(tmp) / "known_list.jsonl"
+            write_jsonl(jsonl, args.jsonl, rng)
+            cases.append((f"JSONL records, {args.jsonl:,}", jsonl, args.jsonl, ("old", "new")))
+        print(f"{os.cpu_count()} CPUs; {sys.version.split()[0]}; one process each, fresh interpreter; "
+              f"load average {os.getloadavg()[0]:.1f} at the start")
+        print(f"{'list':34} {'path':5} {'MB':>5} {'s':>7} {'cpu s':>7} {'/s (cpu)':>11} {'peak MB':>8} {'held MB':>8} {'index MB':>8}")
         for label, path, n, hows in cases:
             got = {}
             for how in hows:
                 r = got[how] = probe(path, how)
-                print(f"{label:58} {how:8} {path.stat().st_size / 2**20:6.0f} {r['seconds']:7.2f} {n / r['seconds']:11,.0f} "
-                      f"{r['peak_mb']:8.0f} {r['index_mb']:8.1f}", flush=True)
+                print(f"{label:34} {how:5} {path.stat().st_size / 2**20:5.0f} {r['seconds']:7.2f} {r['cpu']:7.2f} "
+                      f"{n / r['cpu']:11,.0f} {r['peak_mb']:8.0f} {r['held_mb']:8.0f} {r['index_mb']:8.1f}", flush=True)
             if len(got) == 2:
                 old, new = got["old"], got["new"]
-                same = old["entries"] == new["entries"] and old["problems"] == new["problems"]
-                print(f"{'':58} {'ratio':8} {'':6} {old['seconds'] / new['seconds']:6.1f}x {'':11} "
-                      f"{old['peak_mb'] / max(new['peak_mb'], 1):7.1f}x  {'same entries/problems' if same else 'DIFFERENT'}")
-        time.sleep(0)
+                same = all(old[k] == new[k] for k in ("entries", "problems", "format"))
+                print(f"{'':34} {'ratio':5} {'':5} {old['seconds'] / new['seconds']:6.1f}x {old['cpu'] / new['cpu']:6.1f}x "
+                      f"{'':11} {old['peak_mb'] / max(new['peak_mb'], 1):7.1f}x  "
+                      f"{'same entries/problems' if same else 'DIFFERENT'}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""A PDQ list read into columns (``formats.columnar``) added to a HashIndex as ``add_list`` adds it.
+"""Lists added to a HashIndex without a ``HashList`` of every entry: a PDQ list read into columns
+(``formats.columnar``, ``add_columns``) and any list streamed a batch at a time (``ListBuilder``,
+fed by ``formats.streaming``), each as ``add_list`` adds it.
 
 Package-internal: ``HashIndex.add_list_file`` adds through it (``HashIndex.new_list``), and
 ``HashIndex.add_hashes`` adds packed rows through ``add_packed``. Same entries, numbers, categories, quality-floor report lines and refusal
@@ -8,22 +10,27 @@ object per entry when the ids are generated or plain decimal numbers.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._index_store import Ids, Split256
 from ._wording import plural
-from .algorithms import ALGORITHM_INFO
-from .formats import EmptyListError
+from .algorithms import ALGORITHM_INFO, EXACT
+from .formats import EmptyListError, ListEntry, LoadReport
 from .formats.columnar import Columns
-from .hashes import match_family
+from .formats.streaming import read_streaming
+from .hashes import HASH_BITS, match_family
 
 if TYPE_CHECKING:
     from .index import HashIndex
 
-__all__ = ["add_columns", "add_packed"]
+__all__ = ["ListBuilder", "add_columns", "add_packed", "add_streamed"]
+
+_FAMILY = {name: info.family for name, info in ALGORITHM_INFO.items()}
 
 
 def add_columns(index: HashIndex, columns: Columns) -> None:
@@ -120,3 +127,169 @@ def add_packed(index: HashIndex, list_name: str, algorithm: str, rows: np.ndarra
         else:
             parts.add_rows(info.family, rows, numbers)
     return len(rows)
+
+
+class ListBuilder:
+    """``add_list``'s work on a list fed a batch at a time, so that no ``ListEntry`` outlives its batch.
+
+    Entries come as ``ListEntry`` batches (``add_entries``) or, for the plain items of a VICS file,
+    as columns (``add_items``); ``finish`` adds the list to the index with the same entry numbers,
+    categories, rows (and frame times), exact sets, TMKs, report lines and refusal as ``add_list``
+    of all the entries at once. Rows wait as packed bytes (one array per batch), entry ids as one
+    ``str`` per distinct id (what ``add_list``'s own id table holds).
+
+    >>> from ocsea_match import HashIndex
+    >>> builder = ListBuilder("known_list", 50)
+    >>> builder.add_entries([ListEntry("A1", "md5", "0" * 32, "1")])
+    >>> index = HashIndex(); builder.finish(index, None); index.parts.entries.describe(0)
+    ('known_list', 'A1', '1')
+    """
+
+    def __init__(self, name: str, floor: int) -> None:
+        self.name, self.floor = name, floor
+        self.skipped: list[tuple[str, str]] = []
+        self.unmatchable: dict[str, int] = {}
+        self.local: dict[str, int] = {}
+        self.categories: list[str | None] = []
+        self.exact: dict[str, tuple[list[str], list[np.ndarray]]] = {}  # algorithm -> hex values, entry numbers
+        self.rows: dict[str, tuple[list[bytes], list[np.ndarray], list[np.ndarray]]] = {}  # family -> rows, k, times
+        self.frame_times: dict[int, set[float]] = {}
+        self.tmks: list[tuple[int, bytes]] = []
+
+    def _k(self, entry_id: str, category: str | None) -> int:
+        local = self.local
+        k = local.setdefault(entry_id, len(local))
+        if k == len(self.categories):
+            self.categories.append(category)
+        return k
+
+    def _rows(self, family: str, hexes: list[str], ks: list[int], times: list[float]) -> None:
+        if hexes:
+            rows, numbers, stamps = self.rows.setdefault(family, ([], [], []))
+            rows.append(bytes.fromhex("".join(hexes)))
+            numbers.append(np.asarray(ks, np.int64))
+            stamps.append(np.asarray(times, np.float32))
+
+    def add_entries(self, entries: Sequence[ListEntry], tmk_files: dict[str, bytes] | None = None) -> None:
+        """A batch of a list's entries, in the list's order (``tmk_files``: its ``HashList.tmk_files``)."""
+        floor, exact = self.floor, self.exact
+        pending: dict[str, tuple[list[str], list[int], list[float]]] = {}
+        pending_exact: dict[str, tuple[list[str], list[int]]] = {}
+        for entry in entries:
+            family = match_family(entry.algorithm)
+            if family == "pdq" and entry.quality is not None and entry.quality < floor:
+                where = f"frame at {entry.timestamp:g} s: " if entry.timestamp is not None else ""
+                self.skipped.append((entry.entry_id, f"{where}PDQ quality {entry.quality} is under the floor {floor}: not matched"))
+                continue
+            tmk = entry.algorithm == "tmk" and tmk_files is not None and entry.hex in tmk_files
+            if entry.algorithm not in EXACT and entry.algorithm not in HASH_BITS and not tmk:
+                self.unmatchable[entry.algorithm] = self.unmatchable.get(entry.algorithm, 0) + 1
+                continue
+            k = self._k(entry.entry_id, entry.category)
+            if entry.algorithm in EXACT:
+                values, ks = pending_exact.setdefault(entry.algorithm, ([], []))
+                values.append(entry.hex)
+                ks.append(k)
+            elif tmk:
+                self.tmks.append((k, tmk_files[entry.hex]))
+            else:
+                self.rows.setdefault(family, ([], [], []))  # a family's place: its first entry's
+                hexes, ks, times = pending.setdefault(family, ([], [], []))
+                hexes.append(entry.hex)
+                ks.append(k)
+                times.append(np.nan if entry.timestamp is None else entry.timestamp)
+                if entry.timestamp is not None:
+                    self.frame_times.setdefault(k, set()).add(entry.timestamp)
+        for family, (hexes, ks, times) in pending.items():
+            self._rows(family, hexes, ks, times)
+        for algorithm, (values, ks) in pending_exact.items():
+            table, numbers = exact.setdefault(algorithm, ([], []))
+            table += values
+            numbers.append(np.asarray(ks, np.int64))
+
+    def add_items(self, ids: Sequence[str], categories: Sequence[str | None], item_of: np.ndarray,
+                  algorithms: Sequence[str], hexes: Sequence[str], qualities: np.ndarray) -> None:
+        """Items' entries as columns, in the list's order: entry e is item ``item_of[e]``'s (ascending;
+        the item's id and category are ``ids[i]``, ``categories[i]``), of a known ``algorithms[e]``, with
+        checked lower-case ``hexes[e]``, ``qualities[e]`` (-1: none) and no frame time."""
+        floor = self.floor
+        families = np.asarray(list(map(_FAMILY.__getitem__, algorithms)), object)
+        under = (families == "pdq") & (qualities >= 0) & (qualities < floor)
+        if under.any():
+            self.skipped += [(ids[i], f"PDQ quality {q} is under the floor {floor}: not matched")
+                             for i, q in zip(item_of[under].tolist(), qualities[under].tolist())]
+        local, cats = self.local, self.categories
+        matched = np.unique(item_of[~under])  # ascending: the items in the list's order
+        ks = np.empty(len(matched), np.int64)
+        for j, i in enumerate(matched.tolist()):
+            k = ks[j] = local.setdefault(ids[i], len(local))
+            if k == len(cats):
+                cats.append(categories[i])
+        k_of = ks[np.searchsorted(matched, item_of)] if len(matched) else np.zeros(len(item_of), np.int64)
+        values = np.asarray(hexes, object) if len(hexes) else np.zeros(0, object)
+        for family in dict.fromkeys(families.tolist()):
+            picked = (families == family) & ~under
+            if not picked.any():
+                continue
+            if family in EXACT:
+                table, numbers = self.exact.setdefault(family, ([], []))
+                table += values[picked].tolist()
+                numbers.append(k_of[picked])
+            else:
+                self.rows.setdefault(family, ([], [], []))
+                self._rows(family, values[picked].tolist(), k_of[picked], np.full(int(picked.sum()), np.nan, np.float32))
+
+    def finish(self, index: HashIndex, report: LoadReport | None) -> None:
+        """Add the list to ``index`` (``EmptyListError``, nothing added, when no entry can be matched)."""
+        floor, name = self.floor, self.name
+        if report is not None:
+            report.unmatched += self.skipped
+            if self.skipped:
+                report.notes.append(f"{plural(len(self.skipped), 'PDQ entry', 'PDQ entries')} with quality under "
+                                    f"{floor} not matched (named above)")
+            for algorithm, count in self.unmatchable.items():
+                if not any(algorithm.lower() in note.lower() for note in report.notes):
+                    report.notes.append(f"{plural(count, f'{algorithm} entry', f'{algorithm} entries')} kept in the "
+                                        f"list but cannot be matched by this tool")
+        if not self.exact and not self.rows and not self.tmks:
+            why = [f"{plural(len(self.skipped), 'PDQ entry', 'PDQ entries')} under the quality floor {floor}"] \
+                if self.skipped else []
+            why += [f"{plural(n, f'{a} entry', f'{a} entries')} of an algorithm this tool cannot match"
+                    for a, n in self.unmatchable.items()]
+            raise EmptyListError(f"list {name!r}: no entry can be matched"
+                                 + (f" ({'; '.join(why)})" if why else " (the list is empty)"), report)
+        with index.new_list(name) as parts:
+            first = parts.entries.append(name, Ids.explicit(list(self.local)),
+                                         parts.entries.encode(self.categories, len(self.categories)))
+            for algorithm, (values, ks) in self.exact.items():
+                table = parts.exact[algorithm]
+                for value, k in zip(values, (first + np.concatenate(ks)).tolist()):
+                    table.setdefault(value, []).append(k)
+            for family, (rows, numbers, times) in self.rows.items():
+                if not rows:
+                    continue
+                width = ALGORITHM_INFO[family].nbytes
+                packed = np.frombuffer(b"".join(rows), np.uint8).reshape(-1, width)
+                rows.clear()
+                parts.add_rows(family, packed, first + np.concatenate(numbers),
+                               np.concatenate(times) if self.frame_times else None)
+            for k, stamps in self.frame_times.items():
+                parts.video_frames[first + k] = len(stamps)
+            parts.tmk.add([(first + k, data) for k, data in self.tmks])
+
+
+def add_streamed(index: HashIndex, path: str | Path, *, strict: bool = False) -> LoadReport | None:
+    """A VICS or JSONL list file streamed into the index (``formats.streaming``): its report, or None
+    (nothing added) when the file is not one that path reads, for ``load_list`` to read."""
+    collecting = gc.isenabled()
+    gc.disable()  # the batches' containers are short-lived, the builder's are not cyclic: ~15% faster
+    try:
+        got = read_streaming(path, lambda name: ListBuilder(name, index.pdq_quality_floor), strict=strict)
+        if got is None:
+            return None
+        report, builder = got
+        builder.finish(index, report)
+        return report
+    finally:
+        if collecting:
+            gc.enable()

@@ -132,8 +132,8 @@ class HashIndex:
 
     def add_list_file(self, path: str | Path, *, strict: bool = False) -> LoadReport:
         """Read a list file into the index: what ``load_list`` then ``add_list`` do, with the same
-        entries and report, but a PDQ list (plain or delimited) goes straight into the index's
-        columns (``formats.columnar``: no Python object per line, a bounded read buffer).
+        entries and report, but a PDQ list goes straight into the index's columns (``formats.columnar``),
+        a VICS, JSONL, md5sum, hashdeep or NSRL list a batch at a time (``formats.streaming``).
 
         >>> import pathlib, tempfile
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "known_list.csv"
@@ -142,10 +142,14 @@ class HashIndex:
         >>> report.loaded, report.problems
         (1, [(3, "not a 64-character PDQ hash: 'not a hash'")])
         """
+        from ._index_columns import add_streamed
         from .formats.columnar import read_columns
 
         columns = read_columns(path, strict=strict)
         if columns is None:
+            streamed = add_streamed(self, path, strict=strict)  # None: not a list it streams
+            if streamed is not None:
+                return streamed
             hash_list, report = load_list(path, strict=strict)
             self.add_list(hash_list, report)
             return report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -10,7 +11,7 @@ from ..algorithms import DIGESTS
 from ..paths import NAMES_ESCAPED, unescape_name
 from .model import HashList, ListEntry, ListError, LoadReport, check_hex
 
-__all__ = ["is_hashdeep", "read_hashdeep", "is_sqlite", "read_nsrl"]
+__all__ = ["HashdeepReader", "is_hashdeep", "is_sqlite", "read_hashdeep", "read_nsrl"]
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -21,27 +22,39 @@ def is_hashdeep(text: str) -> bool:
 
 def read_hashdeep(text: str, hash_list: HashList, report: LoadReport) -> None:
     """``%%%% size,md5,sha256,filename`` header, ``##`` comments, then one file per line."""
-    columns: list[str] | None = None
-    ignored: set[str] = set()
-    escaped = False  # names written with \xNN escapes (an ocsea-match scan's hashdeep.txt says so)
+    reader = HashdeepReader()
     for number, raw in enumerate(text.split("\n"), 1):
+        reader.line(number, raw, hash_list, report)
+    reader.finish(report)
+
+
+class HashdeepReader:
+    """A hashdeep file read a line at a time (every line, as ``read_hashdeep`` reads them), then ``finish``."""
+
+    def __init__(self) -> None:
+        self.columns: list[str] | None = None
+        self.ignored: set[str] = set()
+        self.escaped = False  # names written with \xNN escapes (an ocsea-match scan's hashdeep.txt says so)
+
+    def line(self, number: int, raw: str, hash_list: HashList, report: LoadReport) -> None:
         line = raw.strip()
         if line.startswith(NAMES_ESCAPED):
-            escaped = True
+            self.escaped = True
         if not line or line.startswith("##") or line.startswith("%%%% HASHDEEP"):
-            continue
+            return
         if line.startswith("%%%%"):
-            columns = [c.strip().lower() for c in line[4:].split(",")]
-            continue
+            self.columns = [c.strip().lower() for c in line[4:].split(",")]
+            return
+        columns = self.columns
         if columns is None:
             raise ListError("hashdeep: no '%%%% size,...,filename' column line before the first file")
         fields = line.split(",", len(columns) - 1)  # the file name may contain commas
         if len(fields) != len(columns):
             report.problems.append((number, f"{len(fields)} fields, the header names {len(columns)}"))
-            continue
+            return
         row = dict(zip(columns, fields))
         name = row.get("filename") or ""
-        name = (unescape_name(name) if escaped else name) or f"{hash_list.name}:{number}"
+        name = (unescape_name(name) if self.escaped else name) or f"{hash_list.name}:{number}"
         found = 0
         for column, value in row.items():
             if column in DIGESTS:
@@ -52,19 +65,27 @@ def read_hashdeep(text: str, hash_list: HashList, report: LoadReport) -> None:
                 hash_list.entries.append(ListEntry(name, column, checked, label=name))
                 found += 1
             elif column not in ("size", "filename"):
-                ignored.add(column)
+                self.ignored.add(column)
         if not found and not any(p[0] == number for p in report.problems):
             report.problems.append((number, "no MD5, SHA-1 or SHA-256 on this line"))
-    for column in sorted(ignored):
-        report.notes.append(f"hashdeep column {column!r} is not matched by this tool")
+
+    def finish(self, report: LoadReport) -> None:
+        for column in sorted(self.ignored):
+            report.notes.append(f"hashdeep column {column!r} is not matched by this tool")
 
 
 def is_sqlite(head: bytes) -> bool:
     return head.startswith(_SQLITE_MAGIC)
 
 
-def read_nsrl(path: Path, hash_list: HashList, report: LoadReport) -> None:
-    """NSRL RDSv3: the ``DISTINCT_HASH`` view (or ``FILE``), opened read-only; category known-good."""
+#: rows between two ``flush`` calls of ``read_nsrl``
+NSRL_BATCH = 65536
+
+
+def read_nsrl(path: Path, hash_list: HashList, report: LoadReport, flush: Callable[[list[ListEntry]], None] | None = None) -> None:
+    """NSRL RDSv3: the ``DISTINCT_HASH`` view (or ``FILE``), opened read-only; category known-good.
+    With ``flush``, the entries go to it every ``NSRL_BATCH`` rows (and at the end) instead of staying
+    in ``hash_list``."""
     try:
         con = sqlite3.connect(f"file:{quote(str(Path(path).absolute()))}?mode=ro&immutable=1", uri=True)
     except sqlite3.Error as exc:
@@ -89,6 +110,12 @@ def read_nsrl(path: Path, hash_list: HashList, report: LoadReport) -> None:
                 found += 1
             if not found:
                 report.problems.append((number, "a row without hashes"))
+            if flush is not None and number % NSRL_BATCH == 0:
+                flush(hash_list.entries)
+                hash_list.entries = []
+        if flush is not None:
+            flush(hash_list.entries)
+            hash_list.entries = []
     except sqlite3.Error as exc:
         raise ListError(f"{path}: {exc}") from None
     finally:

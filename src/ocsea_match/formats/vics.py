@@ -26,10 +26,10 @@ from .model import (
     parse_json,
 )
 
-__all__ = ["is_vics", "read_vics", "dump_vics"]
+__all__ = ["HASH_FIELDS", "dump_vics", "is_vics", "photodna_note", "read_vics", "vics_item"]
 
 #: VICS hash field names (also any algorithm's own name in capitals, e.g. PHASH, as dump_vics writes it).
-_HASH_FIELDS = {"MD5": "md5", "SHA1": "sha1", "SHA256": "sha256", "SHA-1": "sha1", "SHA-256": "sha256", "PDQ": "pdq"}
+HASH_FIELDS = {"MD5": "md5", "SHA1": "sha1", "SHA256": "sha256", "SHA-1": "sha1", "SHA-256": "sha256", "PDQ": "pdq"}
 _METADATA_V4 = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata"
 _CONTEXT_V4 = _METADATA_V4 + "#Media"
 #: ``@odata.context`` of a VICS 2.0 case export (``value[*].Media[*]``).
@@ -72,7 +72,7 @@ def _media_items(doc: dict[str, Any], report: LoadReport) -> list[Any]:
 def _hash_values(item: dict[str, Any], number: int, report: LoadReport) -> list[tuple[str, str, dict[str, Any]]]:
     """``(field name, value, properties)`` of every hash an item carries; ``properties`` are an
     AlternativeHashes element's own (``Quality``, ``Timestamp``: this project's extension)."""
-    values: list[tuple[str, str, dict[str, Any]]] = [(k, item[k], {}) for k in _HASH_FIELDS if isinstance(item.get(k), str)]
+    values: list[tuple[str, str, dict[str, Any]]] = [(k, item[k], {}) for k in HASH_FIELDS if isinstance(item.get(k), str)]
     alternatives = item.get("AlternativeHashes")
     if alternatives is not None and not isinstance(alternatives, list):
         report.problems.append((number, "'AlternativeHashes' is not an array; none of them read"))
@@ -102,59 +102,68 @@ def read_vics(text: str, hash_list: HashList, report: LoadReport) -> None:
     report.unit = "item"
     photodna = 0
     for number, item in enumerate(_media_items(doc, report), 1):
-        if not isinstance(item, dict):
-            report.problems.append((number, "a media item that is not a JSON object"))
-            continue
-        media_id, category = item.get("MediaID"), item.get("Category")
-        entry_id = str(media_id) if _text_or_number(media_id) else f"{hash_list.name}:{number}"
-        if media_id not in (None, "") and not _text_or_number(media_id):
-            report.problems.append((number, f"MediaID {str(media_id)[:40]!r} is not a number or text; named {entry_id}"))
-        if category not in (None, "") and not _text_or_number(category):
-            report.problems.append((number, f"Category {str(category)[:40]!r} is not a number or text; left out"))
-        category = str(category) if _text_or_number(category) else None
-        found = 0
-        for field_name, value, properties in _hash_values(item, number, report):
-            value = value.strip()
-            if not value:
-                continue
-            if field_name == "PHOTODNA":
-                hash_list.entries.append(ListEntry(entry_id, "photodna", value, category=category))
-                photodna += 1
-                found += 1
-                continue
-            algorithm = _HASH_FIELDS.get(field_name)
-            if algorithm is None and field_name.lower() in HEX_LENGTHS:  # e.g. PHASH, written by dump_vics
-                algorithm = field_name.lower()
-            if algorithm is None:
-                report.problems.append((number, f"hash {field_name[:40]!r} is not one this tool knows; kept out"))
-                continue
-            checked = check_hex(algorithm, value)
-            if checked is None:
-                report.problems.append((number, f"bad {field_name}: {value[:80]!r}"))
-                continue
-            try:
-                quality = check_quality(properties.get("Quality"))
-                timestamp = None if properties.get("Timestamp") is None else check_timestamp(properties["Timestamp"])
-            except ValueError as exc:
-                report.problems.append((number, f"{field_name}: {exc}"))
-                continue
-            if timestamp is not None and algorithm != "pdq":
-                report.problems.append((number, f"{field_name}: a frame time on a hash that is not PDQ"))
-                continue
-            hash_list.entries.append(ListEntry(entry_id, algorithm, checked, category=category, quality=quality,
-                                               timestamp=timestamp))
-            found += 1
-        if not found:
-            report.problems.append((number, f"media item {entry_id} carries no usable hash"))
-            continue
-        hash_list.extra[entry_id] = {
-            k: v for k, v in item.items()
-            if k not in _HASH_FIELDS and k not in ("PhotoDNA", "AlternativeHashes", "MediaID", "Category")
-        }
+        photodna += vics_item(number, item, hash_list, report)
     if photodna:
-        report.notes.append(
-            f"{plural(photodna, 'PhotoDNA value')} kept and written back, but cannot be matched (a licensed algorithm)"
-        )
+        report.notes.append(photodna_note(photodna))
+
+
+def photodna_note(count: int) -> str:
+    return f"{plural(count, 'PhotoDNA value')} kept and written back, but cannot be matched (a licensed algorithm)"
+
+
+def vics_item(number: int, item: object, hash_list: HashList, report: LoadReport) -> int:
+    """One media item (numbered ``number``): its entries, or report lines; returns its PhotoDNA values."""
+    if not isinstance(item, dict):
+        report.problems.append((number, "a media item that is not a JSON object"))
+        return 0
+    photodna = 0
+    media_id, category = item.get("MediaID"), item.get("Category")
+    entry_id = str(media_id) if _text_or_number(media_id) else f"{hash_list.name}:{number}"
+    if media_id not in (None, "") and not _text_or_number(media_id):
+        report.problems.append((number, f"MediaID {str(media_id)[:40]!r} is not a number or text; named {entry_id}"))
+    if category not in (None, "") and not _text_or_number(category):
+        report.problems.append((number, f"Category {str(category)[:40]!r} is not a number or text; left out"))
+    category = str(category) if _text_or_number(category) else None
+    found = 0
+    for field_name, value, properties in _hash_values(item, number, report):
+        value = value.strip()
+        if not value:
+            continue
+        if field_name == "PHOTODNA":
+            hash_list.entries.append(ListEntry(entry_id, "photodna", value, category=category))
+            photodna += 1
+            found += 1
+            continue
+        algorithm = HASH_FIELDS.get(field_name)
+        if algorithm is None and field_name.lower() in HEX_LENGTHS:  # e.g. PHASH, written by dump_vics
+            algorithm = field_name.lower()
+        if algorithm is None:
+            report.problems.append((number, f"hash {field_name[:40]!r} is not one this tool knows; kept out"))
+            continue
+        checked = check_hex(algorithm, value)
+        if checked is None:
+            report.problems.append((number, f"bad {field_name}: {value[:80]!r}"))
+            continue
+        try:
+            quality = check_quality(properties.get("Quality"))
+            timestamp = None if properties.get("Timestamp") is None else check_timestamp(properties["Timestamp"])
+        except ValueError as exc:
+            report.problems.append((number, f"{field_name}: {exc}"))
+            continue
+        if timestamp is not None and algorithm != "pdq":
+            report.problems.append((number, f"{field_name}: a frame time on a hash that is not PDQ"))
+            continue
+        hash_list.entries.append(ListEntry(entry_id, algorithm, checked, category=category, quality=quality,
+                                           timestamp=timestamp))
+        found += 1
+    if not found:
+        report.problems.append((number, f"media item {entry_id} carries no usable hash"))
+        return photodna
+    hash_list.extra[entry_id] = {
+        k: v for k, v in item.items()
+        if k not in HASH_FIELDS and k not in ("PhotoDNA", "AlternativeHashes", "MediaID", "Category")
+    }
+    return photodna
 
 
 def dump_vics(hash_list: HashList) -> str:
