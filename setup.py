@@ -30,7 +30,9 @@ def _native(name: str, headers: tuple[str, ...] = ()) -> Extension:
     )
 
 
-extensions = [_native("_core", ("_core_simd.h",)), _native("_tmk"), _native("_mih")]  # _tmk: TMK+PDQF (tmk.py); _mih: robust_search.py
+# _tmk: TMK+PDQF (tmk.py); _mih: the robust probe's substring search (robust_search.py)
+extensions = [_native("_core", ("_core_simd.h", "_ocsea_base.h")), _native("_tmk"),
+              _native("_mih", ("_mih.h", "_ocsea_base.h"))]
 
 setup(
     ext_modules=cythonize(extensions),
