@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-from scipy.fft import dct as _dct
 
 from . import _core
 from .algorithms import PDQ_DIALECTS as _DIALECTS, VIDEO as _VIDEO
@@ -35,6 +34,7 @@ __all__ = [
     "ImageInput",
     "MODES",
     "check_algorithms",
+    "modules_for",
     "draft_for",
     "pdq_hashes",
     "run",
@@ -111,8 +111,10 @@ def _phash(pic: Picture) -> Hash:
     # coefficients are zero in exact arithmetic and the median is 0, so pocketfft's rounding
     # noise (+-1e-13) decides bits. A DCT of our own, however exact, differed there (hypothesis
     # found a 32x23 two-level picture); sharing the implementation makes every bit the same.
+    from scipy.fft import dct  # here, not at the top: SciPy is ~0.3 s of a worker's start-up, pHash alone needs it
+
     pixels = np.asarray(pic.gray().resize((32, 32), _LANCZOS))
-    low = _dct(_dct(pixels, axis=0), axis=1)[:8, :8]
+    low = dct(dct(pixels, axis=0), axis=1)[:8, :8]
     return Hash.from_bits("phash", low > np.median(low))
 
 
@@ -178,6 +180,20 @@ def check_algorithms(algorithms: Iterable[str] | str) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"unknown algorithm(s) {unknown}; known: {sorted(ALGORITHMS) + list(VIDEO_ALGORITHMS)}")
     return tuple(dict.fromkeys(names))
+
+
+#: Libraries an algorithm imports when first used (not at this module's import, so that a worker
+#: process that does not need them does not start with them).
+ALGORITHM_MODULES: dict[str, tuple[str, ...]] = {"phash": ("scipy.fft",)}
+
+
+def modules_for(names: Iterable[str]) -> tuple[str, ...]:
+    """The modules ``names`` import on first use, for a worker pool to import before its first file.
+
+    >>> modules_for(["pdq", "phash"])
+    ('scipy.fft',)
+    """
+    return tuple(dict.fromkeys(m for name in names for m in ALGORITHM_MODULES.get(name, ())))
 
 
 def run(pic: Picture, names: Sequence[str]) -> dict[str, Hash]:
