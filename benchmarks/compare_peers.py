@@ -40,6 +40,7 @@ import numpy as np
 import pdqhash
 import PIL
 import scipy.fftpack  # noqa: F401 - imagehash.phash imports it lazily; keep that out of the timings
+from jobs_scaling import describe, jobs_scaling, warm_jobs1
 from peak_memory import MEMORY_CASES, largest_jpeg, memory
 from PIL import Image
 from stages import FLOOR_LABEL, draft_decode, make_small_set, print_goals, print_profile, profile, small_set_folder
@@ -224,21 +225,6 @@ def cross_check(paths: list[str]) -> dict[str, list[str]]:
 # ------------------------------------------------------------------------------------------------
 
 
-def jobs_scaling(paths: list[str], repeat: int) -> dict[str, float]:
-    best: dict[str, float] = {}
-    for jobs in (1, 2):
-        for _ in range(repeat):
-            start = time.perf_counter()
-            records = list(ocsea_match.hash_files(paths, ["pdq", "phash"], jobs=jobs, mode="fast"))
-            elapsed = time.perf_counter() - start
-            bad = [r["path"] for r in records if r["status"] != "ok"]
-            if bad:
-                print(f"jobs={jobs}: {len(bad)} files not ok, e.g. {bad[0]}")
-            best[f"jobs={jobs}"] = min(elapsed, best.get(f"jobs={jobs}", elapsed))
-    best["speed-up"] = best["jobs=1"] / best["jobs=2"]
-    return best
-
-
 # ------------------------------------------------------------------------------------------------
 # Report
 # ------------------------------------------------------------------------------------------------
@@ -392,10 +378,9 @@ def main() -> int:
         report["sets"] = {title: run_set(title, files, args) for title, files in sets.items()}
 
     if args.jobs_scaling:
-        s = report["jobs_scaling"] = jobs_scaling(paths, args.repeat)
-        print(f"\n## Process pool\n\nlist(hash_files(paths, ['pdq', 'phash'], mode='fast')): "
-              f"jobs=1 {s['jobs=1']:.2f} s, jobs=2 {s['jobs=2']:.2f} s, speed-up {s['speed-up']:.2f}x "
-              f"(pool start-up included)")
+        s = report["jobs_scaling"] = jobs_scaling(paths, args.repeat, warm_jobs1(paths))
+        print(f"\n## Process pool\n\nlist(hash_files(paths, ['pdq', 'phash'], mode='fast')) (jobs_scaling.py): "
+              f"{describe(s)}")
     if args.memory:
         biggest = largest_jpeg(paths)
         if biggest:

@@ -44,6 +44,8 @@ cdef extern from "_core_simd.h" nogil:
         Py_ssize_t n
         Py_ssize_t cap
     void ocsea_hits_free(ocsea_hits* h)
+    int ocsea_lanczos_gray(const uint8_t* src, Py_ssize_t stride, int in_w, int in_h, uint8_t* out, int out_w,
+                           int out_h)
     int ocsea_scan256(int level, const uint64_t* qs, Py_ssize_t nq, const uint64_t* head, const uint64_t* tail,
                       Py_ssize_t r0, Py_ssize_t r1, int t, ocsea_hits* hits)
 
@@ -141,6 +143,24 @@ def gray_from_rgb(const uint8_t[:, :, ::1] rgb, bint bgr=False):
             for j in range(w):
                 o[i, j] = <uint8_t>((rgb[i, j, r] * 19595 + rgb[i, j, 1] * 38470
                                      + rgb[i, j, b] * 7471 + 0x8000) >> 16)
+    return out
+
+
+def lanczos_gray(const uint8_t[:, ::1] gray, int width, int height):
+    """Pillow's ``Image.fromarray(gray).resize((width, height), Image.Resampling.LANCZOS)`` of an
+    HxW uint8 gray picture, bit for bit, as a new height x width uint8 array (Pillow 13's
+    Resample.c: double coefficients, 22-bit fixed point, two passes in Pillow 13's order);
+    what imagehash's pHash shrinks with.
+    """
+    cdef int in_h = <int>gray.shape[0], in_w = <int>gray.shape[1], rc
+    if in_h < 1 or in_w < 1 or width < 1 or height < 1:
+        raise ValueError("lanczos_gray needs a non-empty picture and a size of at least 1x1")
+    out = np.empty((height, width), dtype=np.uint8)
+    cdef uint8_t[:, ::1] o = out
+    with nogil:
+        rc = ocsea_lanczos_gray(&gray[0, 0], in_w, in_w, in_h, &o[0, 0], width, height)
+    if rc != 0:
+        raise MemoryError("lanczos_gray: out of memory")
     return out
 
 

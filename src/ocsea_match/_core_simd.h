@@ -14,6 +14,7 @@
 #define OCSEA_CORE_SIMD_H
 
 #include "_ocsea_base.h" /* includes, popcount, the CPU level, search hits */
+#include <math.h>
 
 /* 1/sqrt(2), pywt's Haar filter tap (whash). A literal, not a variable: the Haar loops store
    through double pointers, and a variable would have to be re-read after every store (measured:
@@ -298,6 +299,158 @@ static int ocsea_scan256(int level, OCSEA_SCAN256_ARGS) {
 #endif
     if (level >= OCSEA_CPU_POPCNT) return ocsea_scan256_popcnt(qs, nq, head, tail, r0, r1, t, hits);
     return ocsea_scan256_plain(qs, nq, head, tail, r0, r1, t, hits);
+}
+
+/* ------------------------------------------------------------------------------------------
+   Pillow's LANCZOS resize of an 8-bit gray picture, bit for bit (what imagehash's pHash, dHash,
+   aHash and wHash shrink with). Pillow's src/libImaging/Resample.c: coefficients in double from
+   the truncated sinc (support 3, widened by the scale when shrinking), normalised to sum 1, then
+   to fixed point with 22 fraction bits; a horizontal pass over the rows the vertical pass reads,
+   then the vertical pass; each output is 2^21 + sum(pixel * coefficient) in int, shifted and
+   clipped to 0..255. Integer sums are exact, so the vectorised loops give Pillow's bytes;
+   the doubles are computed with the same operations in the same order as there.
+   ------------------------------------------------------------------------------------------ */
+
+#define OCSEA_RESAMPLE_BITS (32 - 8 - 2)
+
+static double ocsea_sinc(double x) {
+    if (x == 0.0) return 1.0;
+    x = x * 3.14159265358979323846; /* M_PI */
+    return sin(x) / x;
+}
+
+static double ocsea_lanczos(double x) {
+    if (-3.0 <= x && x < 3.0) return ocsea_sinc(x) * ocsea_sinc(x / 3);
+    return 0.0;
+}
+
+/* Pillow's precompute_coeffs + normalize_coeffs_8bpc for the box (0, in_size): ksize, or 0 when
+   out of memory. *bounds: (xmin, count) per output; *kk: ksize int32 coefficients per output. */
+static int ocsea_lanczos_coeffs(int in_size, int out_size, int** boundsp, int32_t** kkp) {
+    float in0 = 0.0f, in1 = (float)in_size;
+    double scale, filterscale, support;
+    filterscale = scale = (double)(in1 - in0) / out_size;
+    if (filterscale < 1.0) filterscale = 1.0;
+    support = 3.0 * filterscale;
+    int ksize = (int)ceil(support) * 2 + 1;
+    double* k = (double*)malloc((size_t)ksize * sizeof(double));
+    int32_t* kk = (int32_t*)malloc((size_t)out_size * ksize * sizeof(int32_t));
+    int* bounds = (int*)malloc((size_t)out_size * 2 * sizeof(int));
+    if (!k || !kk || !bounds) {
+        free(k); free(kk); free(bounds);
+        return 0;
+    }
+    double inv_filterscale = 1.0 / filterscale;
+    for (int xx = 0; xx < out_size; xx++) {
+        double center = in0 + (xx + 0.5) * scale;
+        double ww = 0.0;
+        int xmin = (int)(center - support + 0.5);
+        if (xmin < 0) xmin = 0;
+        int xmax = (int)(center + support + 0.5);
+        if (xmax > in_size) xmax = in_size;
+        xmax -= xmin;
+        int x;
+        for (x = 0; x < xmax; x++) {
+            double w = ocsea_lanczos((x + xmin - center + 0.5) * inv_filterscale);
+            k[x] = w;
+            ww += w;
+        }
+        if (ww != 0.0) {
+            for (x = 0; x < xmax; x++) k[x] /= ww;
+        }
+        for (; x < ksize; x++) k[x] = 0;
+        for (x = 0; x < ksize; x++) {
+            kk[xx * ksize + x] = k[x] < 0 ? (int)(-0.5 + k[x] * (1 << OCSEA_RESAMPLE_BITS))
+                                          : (int)(0.5 + k[x] * (1 << OCSEA_RESAMPLE_BITS));
+        }
+        bounds[xx * 2 + 0] = xmin;
+        bounds[xx * 2 + 1] = xmax;
+    }
+    free(k);
+    *boundsp = bounds;
+    *kkp = kk;
+    return ksize;
+}
+
+static inline uint8_t ocsea_clip8(int32_t v) {
+    v >>= OCSEA_RESAMPLE_BITS; /* arithmetic shift, as Pillow's (in >> PRECISION_BITS) */
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+OCSEA_CLONES static void ocsea_resample_rows(const uint8_t* src, Py_ssize_t stride, int nrows, int first,
+                                             uint8_t* out, int out_w, int ksize, const int* bounds,
+                                             const int32_t* kk) {
+    for (int y = 0; y < nrows; y++) {
+        const uint8_t* line = src + (Py_ssize_t)(y + first) * stride;
+        uint8_t* o = out + (Py_ssize_t)y * out_w;
+        for (int xx = 0; xx < out_w; xx++) {
+            const uint8_t* in = line + bounds[xx * 2];
+            const int32_t* k = kk + (Py_ssize_t)xx * ksize;
+            int n = bounds[xx * 2 + 1];
+            uint32_t ss = 1u << (OCSEA_RESAMPLE_BITS - 1); /* unsigned: wraps as Pillow's int does */
+            for (int x = 0; x < n; x++) ss += (uint32_t)in[x] * (uint32_t)k[x];
+            o[xx] = ocsea_clip8((int32_t)ss);
+        }
+    }
+}
+
+OCSEA_CLONES static void ocsea_resample_cols(const uint8_t* src, Py_ssize_t stride, int in_w, uint8_t* out,
+                                             int out_h, int ksize, const int* bounds, const int32_t* kk,
+                                             uint32_t* acc) {
+    for (int yy = 0; yy < out_h; yy++) {
+        const int32_t* k = kk + (Py_ssize_t)yy * ksize;
+        int ymin = bounds[yy * 2], n = bounds[yy * 2 + 1];
+        for (int x = 0; x < in_w; x++) acc[x] = 1u << (OCSEA_RESAMPLE_BITS - 1);
+        for (int y = 0; y < n; y++) {
+            const uint8_t* line = src + (Py_ssize_t)(y + ymin) * stride;
+            uint32_t ky = (uint32_t)k[y];
+            for (int x = 0; x < in_w; x++) acc[x] += (uint32_t)line[x] * ky;
+        }
+        for (int x = 0; x < in_w; x++) out[(Py_ssize_t)yy * in_w + x] = ocsea_clip8((int32_t)acc[x]);
+    }
+}
+
+/* out (out_h x out_w) = Pillow's im.resize((out_w, out_h), LANCZOS) of the gray picture src
+   (in_h rows of in_w bytes, `stride` apart). Pillow 13 (python-pillow/Pillow#9549) runs the
+   vertical pass first when the height shrinks by more than twice as many pixels as the width
+   ((in_h - out_h) > 2 (in_w - out_w)), else the horizontal pass first, over only the rows the
+   vertical pass reads; each pass rounds to bytes, so the order is part of the result.
+   0, or -1 when out of memory. */
+static int ocsea_lanczos_gray(const uint8_t* src, Py_ssize_t stride, int in_w, int in_h, uint8_t* out,
+                              int out_w, int out_h) {
+    int need_h = out_w != in_w, need_v = out_h != in_h;
+    int vertical_first = out_h < in_h && (in_h - out_h) > 2 * (in_w - out_w);
+    int *bv = NULL, *bh = NULL;
+    int32_t *kv = NULL, *kh = NULL;
+    uint8_t* tmp = NULL;
+    uint32_t* acc = NULL;
+    int rc = -1, ksv = 0, ksh = 0;
+    if (need_v && !(ksv = ocsea_lanczos_coeffs(in_h, out_h, &bv, &kv))) goto done;
+    if (need_h && !(ksh = ocsea_lanczos_coeffs(in_w, out_w, &bh, &kh))) goto done;
+    if (!need_h && !need_v) {
+        for (int y = 0; y < out_h; y++) memcpy(out + (Py_ssize_t)y * out_w, src + (Py_ssize_t)y * stride, out_w);
+    } else if (!need_h) {
+        if (!(acc = (uint32_t*)malloc((size_t)in_w * sizeof(uint32_t) + 4))) goto done;
+        ocsea_resample_cols(src, stride, in_w, out, out_h, ksv, bv, kv, acc);
+    } else if (!need_v) {
+        ocsea_resample_rows(src, stride, in_h, 0, out, out_w, ksh, bh, kh);
+    } else if (vertical_first) {
+        if (!(tmp = (uint8_t*)malloc((size_t)out_h * in_w + 1))) goto done;
+        if (!(acc = (uint32_t*)malloc((size_t)in_w * sizeof(uint32_t) + 4))) goto done;
+        ocsea_resample_cols(src, stride, in_w, tmp, out_h, ksv, bv, kv, acc);
+        ocsea_resample_rows(tmp, in_w, out_h, 0, out, out_w, ksh, bh, kh);
+    } else {
+        int first = bv[0], last = bv[out_h * 2 - 2] + bv[out_h * 2 - 1];
+        for (int i = 0; i < out_h; i++) bv[i * 2] -= first;
+        if (!(tmp = (uint8_t*)malloc((size_t)(last - first) * out_w + 1))) goto done;
+        if (!(acc = (uint32_t*)malloc((size_t)out_w * sizeof(uint32_t) + 4))) goto done;
+        ocsea_resample_rows(src, stride, last - first, first, tmp, out_w, ksh, bh, kh);
+        ocsea_resample_cols(tmp, out_w, out_w, out, out_h, ksv, bv, kv, acc);
+    }
+    rc = 0;
+done:
+    free(bv); free(kv); free(bh); free(kh); free(tmp); free(acc);
+    return rc;
 }
 
 #endif /* OCSEA_CORE_SIMD_H */

@@ -24,9 +24,17 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
-from PIL import Image, ImageFile
+from PIL import (  # the plugins of PICTURE_FORMATS, registered here: Image.open then never loads all ~40 (init())
+    BmpImagePlugin,  # noqa: F401
+    GifImagePlugin,  # noqa: F401
+    Image,
+    ImageFile,
+    JpegImagePlugin,  # noqa: F401
+    PngImagePlugin,  # noqa: F401
+    TiffImagePlugin,  # noqa: F401
+    WebPImagePlugin,  # noqa: F401
+)
 
 from .errors import MediaError
 
@@ -247,6 +255,8 @@ def _decode_with_opencv(data: bytes) -> np.ndarray | None:
     """WebP through OpenCV's libwebp, BGR: the same pixels as Pillow's ``convert("RGB")`` (checked
     on the corpus), in about half the time. None when OpenCV cannot decode it (truncated,
     damaged), so that Pillow's path reports why."""
+    import cv2  # here: only WebP needs OpenCV, and a worker that meets none need not import it
+
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if arr is None or arr.ndim != 3 or arr.shape[2] != 3:
         return None

@@ -19,22 +19,21 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from . import robust
 from .decode import DEFAULT_MAX_PIXELS, open_image, sniff
 from .errors import MediaError, as_media_error, status_of
 from .evidence import open_evidence, open_regular
-from .hashers import DEFAULT_ALGORITHMS, run
+from .hashers import DEFAULT_ALGORITHMS, modules_for, run
 from .options import DEFAULT_MAX_BYTES, HashOptions
 from .parallel import TimeLimited, process_map
 from .picture import displayed, picture_from_decoded
 from .records import FileRecord, crashed_record, new_record
-from .tmk import hash_video_with_tmk
-from .tmk_lists import tmk_to_text
-from .video import hash_video
+
+# Videos (PyAV, TMK, the list formats) and the robust re-framings (OpenCV) are imported where a
+# record needs them, not here: a worker process that hashes pictures starts without them.
 
 __all__ = [
     "DEFAULT_FILE_TIME_LIMIT", "DEFAULT_MAX_BYTES", "SkipCheck", "file_sha256", "hash_bytes", "hash_file",
-    "hash_files", "open_evidence",
+    "hash_files", "open_evidence", "worker_modules",
 ]
 
 #: Seconds one file may keep a worker process busy (``hash_files``/scan with ``jobs > 1``).
@@ -282,6 +281,8 @@ def _hash_content(
             shown = displayed(decoded, o.mode)
             record["hashes_displayed"] = {name: h.to_json() for name, h in run(shown, o.algorithms).items()}
     if o.robust is not None:  # the same picture, its luma and its plain PDQ handed down once
+        from . import robust
+
         found = robust.picture_hashes(pic, o.robust, anchored=o.anchored, plain=hashes.get("pdq"))
         record["robust"] = {side: [h.to_json() for h in rows[1:]] for side, rows in found.items()}  # plain left out
     record["status"] = "ok"
@@ -289,6 +290,10 @@ def _hash_content(
 
 def _hash_video_content(record: FileRecord, reopen: Callable[[], Any], o: HashOptions) -> None:
     """A video's sampled frames (vPDQ style), whatever picture algorithms were asked for."""
+    from .tmk import hash_video_with_tmk
+    from .tmk_lists import tmk_to_text
+    from .video import hash_video
+
     source = reopen()
     tmk = None
     try:
@@ -352,4 +357,18 @@ def hash_files(
         return
     if jobs > 1 and file_time_limit:
         work = TimeLimited(work, file_time_limit)
-    yield from process_map(work, paths, jobs=jobs, on_crash=crashed_record, ordered=ordered)
+    yield from process_map(work, paths, jobs=jobs, on_crash=crashed_record, ordered=ordered,
+                           preload=worker_modules(settled))
+
+
+def worker_modules(o: HashOptions) -> tuple[str, ...]:
+    """What a worker process hashing with ``o`` imports before its first file, beyond the picture
+    stack (``parallel.WORKER_PRELOAD``): SciPy for pHash, the video and robust modules when asked.
+
+    >>> worker_modules(HashOptions(("pdq", "phash")))
+    ('scipy.fft',)
+    """
+    extra = ["ocsea_match.tmk"] if "tmk" in o.algorithms else []
+    if o.robust is not None:
+        extra.append("ocsea_match.robust")
+    return (*modules_for(o.algorithms), *extra)

@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
@@ -88,35 +88,55 @@ def usable_jobs(jobs: int, *, say: bool = True) -> int:
     return cpus
 
 
-def _context() -> Any:
+#: What every worker imports before its first item, in the fork server (so each worker starts as a
+#: fork of a process that has it): the file-hashing stack (NumPy, Pillow and its picture plugins,
+#: the native core); and none of the scan, index, report, video or service modules, nor OpenCV
+#: or SciPy, which a worker imports only when a file or an algorithm needs them (``preload``).
+WORKER_PRELOAD: tuple[str, ...] = ("ocsea_match.files",)
+
+
+def _context(preload: Sequence[str] = ()) -> Any:
     # forkserver: workers start from a clean single-threaded server, so no lock held by another
     # thread (OpenMP, FAISS, the caller's) is inherited mid-state as it can be with fork. The
     # server imports the hashing stack once, so a new or replacement worker starts in
-    # milliseconds instead of re-importing NumPy and Pillow.
+    # milliseconds instead of re-importing NumPy and Pillow. Its list is read once, when the
+    # server starts (the first pool of this process); _worker_start imports a later pool's
+    # modules itself.
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["__main__", "ocsea_match.hashers"])
+        ctx.set_forkserver_preload(["__main__", *_modules(preload)])
         return ctx
     return multiprocessing.get_context("spawn")
 
 
-def new_pool(workers: int, initializer: Callable[..., None] | None, initargs: tuple) -> ProcessPoolExecutor:
+def _modules(preload: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys((*WORKER_PRELOAD, *preload)))
+
+
+def new_pool(
+    workers: int, initializer: Callable[..., None] | None, initargs: tuple, preload: Sequence[str] = (),
+) -> ProcessPoolExecutor:
     """A process pool whose workers end with this process and keep its warning filters
-    (``initializer(*initargs)`` runs in each after that)."""
+    (``initializer(*initargs)`` runs in each after that). ``preload``: modules the work needs
+    beyond ``WORKER_PRELOAD`` (e.g. ``"scipy.fft"`` for pHash), imported once in the fork
+    server when this pool starts it, else by each worker as it starts."""
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=_context(), initializer=_worker_start,
-        initargs=(os.getpid(), _portable_filters(), initializer, initargs),
+        max_workers=workers, mp_context=_context(preload), initializer=_worker_start,
+        initargs=(os.getpid(), _portable_filters(), _modules(preload), initializer, initargs),
     )
 
 
-def _worker_start(parent: int, filters: list[tuple[str, str, str, str, int]],
+def _worker_start(parent: int, filters: list[tuple[str, str, str, str, int]], preload: list[str],
                   initializer: Callable[..., None] | None, initargs: tuple) -> None:
     """Every worker's first act: die with the process that made the pool, take its warning
     filters (so that ``ocsea-match``'s "no library warning on the terminal" holds in workers
-    too), then the caller's own initializer."""
+    too), import what the work needs (nothing to do when the fork server had it), then the
+    caller's own initializer."""
     _die_with(parent)
     _apply_filters(filters)
+    for name in preload:
+        importlib.import_module(name)
     if initializer is not None:
         initializer(*initargs)
 
@@ -210,8 +230,8 @@ def _canary() -> int:
     return os.getpid()
 
 
-def _workers_can_start(initializer: Callable[..., None] | None, initargs: tuple) -> bool:
-    pool = new_pool(1, initializer, initargs)
+def _workers_can_start(initializer: Callable[..., None] | None, initargs: tuple, preload: Sequence[str] = ()) -> bool:
+    pool = new_pool(1, initializer, initargs, preload)
     try:
         pool.submit(_canary).result()
         return True
@@ -223,9 +243,10 @@ def _workers_can_start(initializer: Callable[..., None] | None, initargs: tuple)
 
 def run_alone(
     fn: Callable[[T], R], item: T, initializer: Callable[..., None] | None, initargs: tuple,
+    preload: Sequence[str] = (),
 ) -> tuple[bool, R | None]:
     """``(True, result)``, or ``(False, None)`` when the item's worker died."""
-    pool = new_pool(1, initializer, initargs)
+    pool = new_pool(1, initializer, initargs, preload)
     try:
         return True, pool.submit(fn, item).result()
     except BrokenProcessPool:
@@ -244,12 +265,14 @@ def process_map(
     window: int | None = None,
     initializer: Callable[..., None] | None = None,
     initargs: tuple = (),
+    preload: Sequence[str] = (),
 ) -> Iterator[R]:
     """Yield ``fn(item)`` for every item, computed in ``jobs`` worker processes.
 
     ``fn`` must be a picklable module-level function that does not raise for bad input (it
     returns an error value instead); ``on_crash(item)`` makes the value for an item whose worker
     died. ``jobs <= 1`` runs in this process (no crash protection, no start-up cost).
+    ``preload``: modules ``fn`` needs besides ``WORKER_PRELOAD`` (see ``new_pool``).
     """
     jobs = usable_jobs(jobs)
     if jobs <= 1:
@@ -258,7 +281,7 @@ def process_map(
         return
     window = window or 4 * jobs
     source = iter(items)
-    pool = new_pool(jobs, initializer, initargs)
+    pool = new_pool(jobs, initializer, initargs, preload)
     pending: dict[Future[R], tuple[int, T]] = {}
     ready: dict[int, R] = {}
     next_in = 0  # index of the next item to submit
@@ -306,21 +329,21 @@ def process_map(
                 pending.clear()
                 discard(pool)
                 for idx, item in sorted(suspects, key=lambda s: s[0]):
-                    ok, result = run_alone(fn, item, initializer, initargs)
+                    ok, result = run_alone(fn, item, initializer, initargs, preload)
                     if ok:
                         workers_ok = True
                         ready[idx] = result  # type: ignore[assignment]
                         continue
                     if not workers_ok:
                         # is it this item, or can no worker start at all?
-                        if not _workers_can_start(initializer, initargs):
+                        if not _workers_can_start(initializer, initargs, preload):
                             raise WorkersCannotStart(
                                 "worker processes die before doing any work; a script that "
                                 "uses jobs > 1 needs an 'if __name__ == \"__main__\":' guard"
                             )
                         workers_ok = True
                     ready[idx] = on_crash(item)
-                pool = new_pool(jobs, initializer, initargs)
+                pool = new_pool(jobs, initializer, initargs, preload)
             if ordered:
                 while next_out in ready:
                     yield ready.pop(next_out)

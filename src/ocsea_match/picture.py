@@ -16,7 +16,6 @@ import os
 from collections.abc import Iterable
 from typing import Any, Union
 
-import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
@@ -124,6 +123,8 @@ class Picture:
         reduced = k >= 2
         if reduced not in self._luma:
             if reduced:
+                import cv2  # here: only fast mode's reduction of pictures without a draft decode needs OpenCV
+
                 h, w = arr.shape[0] // k * k, arr.shape[1] // k * k
                 arr = cv2.resize(arr[:h, :w], (w // k, h // k), interpolation=cv2.INTER_AREA)
             if arr.ndim == 2:
