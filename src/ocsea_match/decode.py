@@ -74,49 +74,40 @@ def sniff(head: bytes) -> tuple[str, str | None]:
     >>> sniff(b"\\xff\\xd8\\xff\\xe0\\x00\\x10JFIF")
     ('image', 'JPEG')
     """
-    h = head
-    if h[:3] == b"\xff\xd8\xff":
-        return "image", "JPEG"
-    if h[:8] == b"\x89PNG\r\n\x1a\n":
-        return "image", "PNG"
-    if h[:6] in (b"GIF87a", b"GIF89a"):
-        return "image", "GIF"
-    if h[:4] == b"RIFF" and h[8:12] == b"WEBP":
-        return "image", "WEBP"
-    if h[:4] == b"RIFF" and h[8:12] == b"AVI ":
-        return "video", "AVI"
+    h = bytes(head)
+    for magic, media_type, format_name in _MAGIC:
+        if h.startswith(magic):
+            return media_type, format_name
+    if h[:4] == b"RIFF":
+        return _RIFF.get(h[8:12], ("other", None))
     if h[:2] == b"BM" and len(h) >= 14:
         return "image", "BMP"
-    if h[:4] in (b"II*\x00", b"MM\x00*"):
-        return "image", "TIFF"
-    if h[:4] == b"\x00\x00\x01\x00":
-        return "image", "ICO"
-    if h[:4] == b"8BPS":
-        return "image", "PSD"
-    if h[:12] == b"\x00\x00\x00\x0cjP  \r\n\x87\n" or h[:4] == b"\xffO\xffQ":
-        return "image", "JPEG2000"
-    if h[4:8] == b"ftyp":
+    if h[4:8] == b"ftyp":  # ISO base media: the brand says what it holds
         brand = h[8:12]
         if brand in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"):
             return "image", "HEIF"
         if brand in (b"avif", b"avis"):
             return "image", "AVIF"
-        if brand.startswith(b"qt"):
-            return "video", "MOV"
-        if brand.startswith(b"3g"):
-            return "video", "3GP"
-        return "video", "MP4"
-    if h[:4] == b"\x1a\x45\xdf\xa3":
-        return "video", "MATROSKA"
-    if h[:3] == b"FLV":
-        return "video", "FLV"
-    if h[:4] == b"\x30\x26\xb2\x75":
-        return "video", "ASF"
-    if h[:4] in (b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3"):
-        return "video", "MPEG"
-    if h[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-        return "archive", "ZIP"
+        return "video", "MOV" if brand.startswith(b"qt") else "3GP" if brand.startswith(b"3g") else "MP4"
     return "other", None
+
+
+# (first bytes, media type, format): the signatures read at the start of a file
+_MAGIC: tuple[tuple[bytes | tuple[bytes, ...], str, str], ...] = (
+    (b"\xff\xd8\xff", "image", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "image", "PNG"),
+    ((b"GIF87a", b"GIF89a"), "image", "GIF"),
+    ((b"II*\x00", b"MM\x00*"), "image", "TIFF"),
+    (b"\x00\x00\x01\x00", "image", "ICO"),
+    (b"8BPS", "image", "PSD"),
+    ((b"\x00\x00\x00\x0cjP  \r\n\x87\n", b"\xffO\xffQ"), "image", "JPEG2000"),
+    (b"\x1a\x45\xdf\xa3", "video", "MATROSKA"),
+    (b"FLV", "video", "FLV"),
+    (b"\x30\x26\xb2\x75", "video", "ASF"),
+    ((b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3"), "video", "MPEG"),
+    ((b"PK\x03\x04", b"PK\x05\x06"), "archive", "ZIP"),
+)
+_RIFF = {b"WEBP": ("image", "WEBP"), b"AVI ": ("video", "AVI")}  # RIFF containers by their form type
 
 
 class _SharedExclusive:

@@ -17,13 +17,13 @@ import hashlib
 import os
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Unpack
 
-from .decode import DEFAULT_MAX_PIXELS, open_image, sniff
+from .decode import open_image, sniff
 from .errors import MediaError, as_media_error, status_of
 from .evidence import open_evidence, open_regular
 from .hashers import DEFAULT_ALGORITHMS, modules_for, run
-from .options import DEFAULT_MAX_BYTES, HashOptions
+from .options import DEFAULT_MAX_BYTES, HashKeywords, HashOptions
 from .parallel import TimeLimited, process_map
 from .picture import displayed, picture_from_decoded
 from .records import FileRecord, crashed_record, new_record
@@ -98,16 +98,10 @@ def hash_file(
     path: str | os.PathLike[str],
     algorithms: Iterable[str] | str = DEFAULT_ALGORITHMS,
     *,
-    mode: str = "exact",
-    displayed: bool = False,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    max_bytes: int = DEFAULT_MAX_BYTES,
     skip: SkipCheck | None = None,
-    every_seconds: float = 1.0,
-    robust: str | None = None,
-    anchored: bool = False,
     options: HashOptions | None = None,
     archives: Collection[str] = (),
+    **keywords: Unpack[HashKeywords],
 ) -> FileRecord:
     """Hash one file into a file record (docs/ARCHITECTURE.md's shape); never raises for a bad file.
 
@@ -127,8 +121,9 @@ def hash_file(
     after the plain one (which is ``hashes["pdq"]``), for robust matching (README); ``anchored``
     adds the content-anchored squares to them (``robust.list_hashes``: crops anywhere, screenshots).
 
-    ``options``: a ``HashOptions`` made once, instead of the keywords from ``algorithms`` to
-    ``anchored`` (which are then not read). ``skip``: see ``SkipCheck``. ``archives``: formats of
+    The keywords (``mode="exact"``, ``displayed``, ``max_pixels``, ``max_bytes``,
+    ``every_seconds``, ``robust``, ``anchored``) are ``HashOptions``' fields (``HashKeywords``);
+    ``options``: a ``HashOptions`` made once instead of them and ``algorithms``. ``skip``: see ``SkipCheck``. ``archives``: formats of
     archives (``"ZIP"``) the caller descends into itself: such a record is left with its digests,
     ``status: "skipped"`` and no error, instead of ``unsupported-format`` (the scan's routing).
 
@@ -140,7 +135,7 @@ def hash_file(
     >>> record["status"], record["hashes"]["pdq"]["quality"], record["format"]
     ('ok', 0, 'PNG')
     """
-    o = options or HashOptions(_names(algorithms), mode, displayed, max_pixels, max_bytes, every_seconds, robust, anchored)
+    o = _settled(algorithms, options, keywords)
     record = new_record(path)
     with _recorded_failures(record):
         data = _read_and_digest(path, record, o.max_bytes)
@@ -154,16 +149,10 @@ def hash_bytes(
     algorithms: Iterable[str] | str = DEFAULT_ALGORITHMS,
     *,
     path: str = "<bytes>",
-    mode: str = "exact",
-    displayed: bool = False,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    max_bytes: int = DEFAULT_MAX_BYTES,
     skip: SkipCheck | None = None,
-    every_seconds: float = 1.0,
-    robust: str | None = None,
-    anchored: bool = False,
     options: HashOptions | None = None,
     archives: Collection[str] = (),
+    **keywords: Unpack[HashKeywords],
 ) -> FileRecord:
     """``hash_file`` for content already in memory (an upload, an archive member).
 
@@ -172,7 +161,7 @@ def hash_bytes(
     >>> hash_bytes(b"", ["pdq"])["error"]["code"]
     'empty-file'
     """
-    o = options or HashOptions(_names(algorithms), mode, displayed, max_pixels, max_bytes, every_seconds, robust, anchored)
+    o = _settled(algorithms, options, keywords)
     record = new_record(path)
     with _recorded_failures(record):
         record["media_type"], record["format"] = sniff(bytes(data[:32]))
@@ -232,6 +221,15 @@ def _recorded_failures(record: FileRecord) -> Iterator[None]:
         if record["status"] != "skipped":  # an archive 'hash' does not descend into stays skipped
             record["status"] = status_of(error.code)
         record["error"] = error.to_json()
+
+
+def _settled(algorithms: Iterable[str] | str, options: HashOptions | None, keywords: HashKeywords) -> HashOptions:
+    """The options a call asks for: ``options``, or ``HashOptions`` made of the keywords."""
+    if options is None:
+        return HashOptions(_names(algorithms), **keywords)
+    if keywords:
+        raise TypeError(f"options= replaces the keywords {sorted(keywords)}")
+    return options
 
 
 def _names(algorithms: Iterable[str] | str) -> tuple[str, ...]:

@@ -18,13 +18,13 @@ import dataclasses
 import json  # noqa: F401 - the doctest's
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from .decode import DEFAULT_MAX_PIXELS
 from .hashers import DEFAULT_ALGORITHMS, check_algorithms
 from .picture import draft_for
 
-__all__ = ["DEFAULT_MAX_BYTES", "ArchiveLimits", "HashOptions", "ScanSettings"]
+__all__ = ["DEFAULT_MAX_BYTES", "ArchiveLimits", "HashKeywords", "HashOptions", "ScanSettings"]
 
 #: Files larger than this are hashed (MD5/SHA) but not decoded (``too-large``).
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
@@ -38,6 +38,19 @@ def _from_dict(cls: Any, data: Mapping[str, Any]) -> Any:
     if unknown:
         raise ValueError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(names)}")
     return cls(**data)
+
+
+class HashKeywords(TypedDict, total=False):
+    """``HashOptions``' fields but ``algorithms``, as keywords: what ``hash_file(path, algorithms,
+    **keywords)`` and ``hash_bytes`` take instead of ``options=`` (PEP 692 ``Unpack``)."""
+
+    mode: str
+    displayed: bool
+    max_pixels: int
+    max_bytes: int
+    every_seconds: float
+    robust: str | None
+    anchored: bool
 
 
 @dataclass(frozen=True)

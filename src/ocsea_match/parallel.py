@@ -23,13 +23,14 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 __all__ = [
     "process_map", "default_jobs", "usable_jobs", "TimeLimited", "WorkersCannotStart", "new_pool", "run_alone", "discard",
+    "drain_ready",
 ]
 
 T = TypeVar("T")
@@ -255,6 +256,26 @@ def run_alone(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def drain_ready(ready: dict[int, R], next_out: int, ordered: bool) -> Generator[R, None, int]:
+    """Yield the results that are ready: in input order from ``next_out`` on (``ordered``), or all
+    of them; returns the new ``next_out``. The one output rule of ``process_map`` and the cluster's
+    ``executor_map``.
+
+    >>> ready = {0: "a", 2: "c"}
+    >>> list(drain_ready(ready, 0, ordered=True)), ready
+    (['a'], {2: 'c'})
+    """
+    if ordered:
+        while next_out in ready:
+            yield ready.pop(next_out)
+            next_out += 1
+    else:
+        for idx in sorted(ready):
+            yield ready.pop(idx)
+            next_out += 1
+    return next_out
+
+
 def process_map(
     fn: Callable[[T], R],
     items: Iterable[T],
@@ -344,13 +365,6 @@ def process_map(
                         workers_ok = True
                     ready[idx] = on_crash(item)
                 pool = new_pool(jobs, initializer, initargs, preload)
-            if ordered:
-                while next_out in ready:
-                    yield ready.pop(next_out)
-                    next_out += 1
-            else:
-                for idx in sorted(ready):
-                    yield ready.pop(idx)
-                    next_out += 1
+            next_out = yield from drain_ready(ready, next_out, ordered)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

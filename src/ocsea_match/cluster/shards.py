@@ -34,6 +34,7 @@ from concurrent.futures import FIRST_COMPLETED, wait as wait_futures
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ..parallel import drain_ready
 from .pathmap import PathMap
 
 __all__ = ["SPLIT", "Cluster", "executor_map", "run_shard"]
@@ -264,13 +265,6 @@ def executor_map(
                         step = -(-len(shard_items) // SPLIT)
                         for start in range(0, len(shard_items), step):
                             sub.submit(first + start, shard_items[start:start + step])
-            if ordered:
-                while next_out in ready:
-                    yield ready.pop(next_out)
-                    next_out += 1
-            else:
-                for idx in sorted(ready):
-                    yield ready.pop(idx)
-                    next_out += 1
+            next_out = yield from drain_ready(ready, next_out, ordered)
     finally:
         sub.cancel()
