@@ -312,28 +312,26 @@ cdef int _pdq_quality(float a[64][64]) noexcept nogil:
     return 100 if quality > 100 else quality
 
 
-cdef void _dct64_to_16(float a[64][64], float b[16][16]) noexcept nogil:
-    """B = D A D^T with D the 16x64 DCT matrix, in float32, as the reference computes it: each
-    output is a sum over k ascending starting from 0.0f. The loops run k outermost and the
-    output columns innermost (independent sums, vectorised); each sum's terms and their order
-    are the reference's."""
-    cdef float t[16][64]
+cdef inline void _product(const float* a, const float* b, float* c, int m, int inner, int n) noexcept nogil:
+    """C = A B (m x inner times inner x n, row-major float32), each output a sum over k ascending
+    from 0.0f. k runs outermost and the output columns innermost (independent sums, vectorised)."""
     cdef float d
     cdef int i, j, k
-    for i in range(16):
-        for j in range(64):
-            t[i][j] = 0.0
-        for k in range(64):
-            d = _DCT16x64[i][k]
-            for j in range(64):
-                t[i][j] = t[i][j] + d * a[k][j]
-    for i in range(16):
-        for j in range(16):
-            b[i][j] = 0.0
-        for k in range(64):
-            d = t[i][k]
-            for j in range(16):
-                b[i][j] = b[i][j] + d * _DCT64x16[k][j]
+    for i in range(m):
+        for j in range(n):
+            c[i * n + j] = 0.0
+        for k in range(inner):
+            d = a[i * inner + k]
+            for j in range(n):
+                c[i * n + j] = c[i * n + j] + d * b[k * n + j]
+
+
+cdef void _dct64_to_16(float a[64][64], float b[16][16]) noexcept nogil:
+    """B = D A D^T with D the 16x64 DCT matrix, in float32, as the reference computes it: each
+    output is a sum over k ascending starting from 0.0f, the reference's terms in its order."""
+    cdef float t[16][64]
+    _product(&_DCT16x64[0][0], &a[0][0], &t[0][0], 16, 64, 64)
+    _product(&t[0][0], &_DCT64x16[0][0], &b[0][0], 16, 64, 16)
 
 
 cdef float _torben(const float* m, int n) noexcept nogil:
