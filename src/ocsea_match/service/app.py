@@ -45,7 +45,8 @@ class Service:
         self.limits, self.keys, self.audit, self.banks = limits, keys, audit, banks
         self.mode, self.robust, self.dialects = mode, robust, dialects
         self.metrics = Metrics()
-        self.matcher = Matcher(source, banks, max_batch=64, searchers=limits.searchers)
+        self.matcher = Matcher(source, banks, max_batch=64, searchers=limits.searchers,
+                               search_threads=limits.search_threads)
         self.matcher.on_batch = self.metrics.batch.observe
         self.rate = RateLimiter(limits.rate, limits.bucket_size)
         self.decoder: DecodePool | None = None
