@@ -47,6 +47,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+# as the service is run (README): read by OpenMP once, when the native core is loaded below
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 from ocsea_match import HashIndex, hash_bytes  # noqa: E402
 from ocsea_match.service.keys import KeyStore  # noqa: E402
