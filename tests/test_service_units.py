@@ -177,3 +177,44 @@ def test_index_source_from_a_saved_index_and_lists(tmp_path):
     second = source.load(1)
     assert second.lists[0]["entries"] == 10 and second.lists[0]["sha256"] != first.lists[0]["sha256"]
     assert IndexSource.of(index).reloadable is False and IndexSource.of(tmp_path / "ix").index_dir == tmp_path / "ix"
+
+
+def test_large_batches_split_over_threads_find_the_same_matches():
+    """A batch's search split over OpenMP threads answers exactly what one thread answers; only
+    large batches over large tables are split, and never while another search runs."""
+    import asyncio
+
+    import numpy as np
+
+    from ocsea_match import HashIndex
+    from ocsea_match.service.matcher import PARALLEL_WORK, IndexSource, Matcher, clean_query
+
+    rng = np.random.default_rng(5)
+    rows = rng.integers(0, 256, (200_000, 32), dtype=np.uint8)  # over 2 x 64k rows: two threads take part
+    index = HashIndex(threads=1)
+    index.add_hashes("known", "pdq", rows)
+    near = rows[rng.choice(len(rows), 24, replace=False)].copy()
+    near[:, 0] ^= 0x0F  # 4 bits off: each still matches its listed row
+    queries = [clean_query({"hashes": {"pdq": {"hex": r.tobytes().hex(), "quality": 100}}}) for r in near]
+    queries += [clean_query({"hashes": {"pdq": {"hex": rng.integers(0, 256, 32, dtype=np.uint8).tobytes().hex(),
+                                                "quality": 100}}}) for _ in range(24)]
+    one = index.match_many(queries, threads=1)
+    assert index.match_many(queries, threads=2) == one
+    assert all(m and m[0]["distance"] == 4 for m in one[:24])
+
+    matcher = Matcher(IndexSource(index=index), search_threads=2)
+    try:
+        snapshot = matcher.current
+        big = -(-PARALLEL_WORK // len(index))  # queries that make a batch large enough
+        assert matcher._threads_for(snapshot, big) == 2
+        assert matcher._threads_for(snapshot, big - 1) == 1
+        matcher._active = 2  # another search is running: this one stays on one thread
+        assert matcher._threads_for(snapshot, big) == 1
+        matcher._active = 0
+        found, _ = asyncio.run(matcher.match(queries))
+        assert found == one
+    finally:
+        matcher.close()
+    default = Matcher(IndexSource(index=index))
+    assert default._threads_for(snapshot, 10 * big) == 1  # the default: one thread
+    default.close()

@@ -48,6 +48,8 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser] = argparse
     s.add_argument("--rate", type=float, default=0.0, help="requests per second per key (default: no limit)")
     s.add_argument("--burst", type=int, default=0, help="requests a key may save up (default: the rate)")
     s.add_argument("--searchers", type=int, default=1, help="index searches at once (default 1: one batch at a time)")
+    s.add_argument("--search-threads", type=int, default=default_jobs(),
+                   help="threads one large search is split over (default: all cores; small ones use one)")
     s.add_argument("--file-time-limit", type=int, default=120, help="seconds one upload may take to decode (default 120)")
     s.add_argument("--mode", choices=("fast", "exact"), default="fast", help="how uploads are decoded (default fast)")
     s.add_argument("--no-dialects", action="store_true",
@@ -128,7 +130,7 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
     limits = Limits(max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), rate=args.rate, burst=args.burst,
                     decode_workers=max(1, args.workers), decode_time_limit=args.file_time_limit,
-                    searchers=max(1, args.searchers))
+                    searchers=max(1, args.searchers), search_threads=max(1, args.search_threads))
     source = IndexSource(lists=args.lists, index_dir=args.index_dir, strict=args.strict)
     try:
         app = create_app(source, keys=args.keys, audit_log=args.audit_log, limits=limits, banks=args.banks, mode=args.mode,
@@ -147,7 +149,9 @@ def _serve(args: argparse.Namespace) -> int:
             options[name] = module
         except ImportError:
             pass
+    # proxy_headers off: the service never reads client addresses (uvicorn would rewrite them per request)
     config = uvicorn.Config(app, host=args.host, port=args.port, access_log=False, lifespan="on", server_header=False,
+                            proxy_headers=False,
                             timeout_graceful_shutdown=30, log_level="info", **options)
     import signal
 

@@ -316,12 +316,12 @@ class HashIndex:
         """
         return self.match_many([query], variants=[list(variants)])[0]
 
-    def match_many(
-        self, queries: Sequence[Mapping[str, Any]], *, variants: Sequence[Sequence[Hash]] | None = None
-    ) -> list[list[Match]]:
+    def match_many(self, queries: Sequence[Mapping[str, Any]], *, variants: Sequence[Sequence[Hash]] | None = None,
+                   threads: int | None = None) -> list[list[Match]]:
         """``match`` for many queries at once (one search per table): the plain probe here, then
-        the robust one (``robust_match``), a video's frames (``video_match``) and TMK (``tmk_lists``)."""
-        parts = self.parts
+        the robust one (``robust_match``), a video's frames (``video_match``) and TMK (``tmk_lists``).
+        ``threads``: OpenMP threads of this call's searches (default: the index's ``threads``)."""
+        parts, threads = self.parts, self.threads if threads is None else threads
         found: list[Found] = [{} for _ in queries]
         for qi, query in enumerate(queries):
             for algorithm in EXACT:
@@ -333,19 +333,19 @@ class HashIndex:
             rows, owners, names = self._query_rows(queries, family, variants)
             if not owners or len(table) == 0:
                 continue
-            lims, distances, labels = table.search(np.stack(rows), self.thresholds[family], self.threads)
+            lims, distances, labels = table.search(np.stack(rows), self.thresholds[family], threads)
             entries, times = table.entries[labels], parts.listed_times(family, labels)
             for r, k in hits(lims):
                 note(found[owners[r]], int(entries[k]), family, names[r], int(distances[k]), times[k])
         if self.robust:
             match_robust(queries, found, parts, thresholds=self.thresholds, quality_floor=self.pdq_quality_floor,
-                         threads=self.threads, plain_rows=lambda: self._query_rows(queries, "pdq", None))
+                         threads=threads, plain_rows=lambda: self._query_rows(queries, "pdq", None))
         out = []
         for query, f in zip(queries, found):
             frames = query.get("frames")
             video = (match_frames(frames, parts, threshold=self.thresholds["pdq"], quality_floor=self.pdq_quality_floor,
                                   query_share=self.video_query_share, listed_share=self.video_listed_share,
-                                  threads=self.threads) if isinstance(frames, list) and frames else [])
+                                  threads=threads) if isinstance(frames, list) and frames else [])
             out.append(best_matches(f, parts.entries.describe, self.thresholds) + video
                        + parts.tmk.match_record(query, parts.entries.describe))
         return out

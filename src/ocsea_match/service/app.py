@@ -5,8 +5,23 @@ Starlette rather than FastAPI: the API is ten small routes over JSON and raw bod
 gives routing, streaming request bodies and lifespan without FastAPI's pydantic layer, whose
 validation we do ourselves anyway (records are checked as the list readers check them).
 
->>> app = create_app(["known_list.csv"], keys="keys.json", audit_log="audit.jsonl")  # doctest: +SKIP
->>> uvicorn.run(app, host="127.0.0.1", port=8080)  # doctest: +SKIP
+>>> import asyncio, numpy as np
+>>> from ocsea_match import HashIndex
+>>> from ocsea_match.service.keys import KeyStore
+>>> key = KeyStore.open("keys.json", create=True).add("intake", ["hashes"])
+>>> index = HashIndex()
+>>> index.add_hashes("known", "pdq", np.zeros((1, 32), np.uint8))
+1
+>>> app = create_app(index, keys="keys.json", audit_log="audit.jsonl")
+>>> import httpx  # uvicorn.run(app, host="127.0.0.1", port=8080) serves it; here: in memory
+>>> async def ask():
+...     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://service") as client:
+...         return await client.post("/v1/match-hashes", headers={"Authorization": f"Bearer {key}"},
+...                                  json={"hashes": {"pdq": {"hex": "00" * 32, "quality": 100}}})
+>>> answer = asyncio.run(ask())
+>>> answer.status_code, [(m["list"], m["distance"]) for m in answer.json()["matches"]]
+(200, [('known', 0)])
+>>> asyncio.run(app.state.service.stop())  # what the lifespan does when the server stops
 
 Mounted in a platform's own Starlette app, run its lifespan from the host's (``examples/``).
 """
@@ -45,7 +60,8 @@ class Service:
         self.limits, self.keys, self.audit, self.banks = limits, keys, audit, banks
         self.mode, self.robust, self.dialects = mode, robust, dialects
         self.metrics = Metrics()
-        self.matcher = Matcher(source, banks, max_batch=64, searchers=limits.searchers)
+        self.matcher = Matcher(source, banks, max_batch=64, searchers=limits.searchers,
+                               search_threads=limits.search_threads)
         self.matcher.on_batch = self.metrics.batch.observe
         self.rate = RateLimiter(limits.rate, limits.bucket_size)
         self.decoder: DecodePool | None = None

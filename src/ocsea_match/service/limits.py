@@ -32,7 +32,8 @@ class Limits:
     - ``max_pixels``: pictures declaring more are refused from their header (``decompression-bomb``);
     - ``max_batch``: records in one hash-only request;
     - ``searchers``: index searches that may run at once (each answers a batch of the look-ups
-      that arrived while the others ran).
+      that arrived while the others ran); ``search_threads``: OpenMP threads one large batch's
+      search is split over while it runs alone (small batches and small tables use one).
     """
 
     max_upload_bytes: int = 50 * 1024 * 1024
@@ -44,6 +45,7 @@ class Limits:
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_batch: int = 1000
     searchers: int = 1
+    search_threads: int = 1
 
     @property
     def bucket_size(self) -> int:

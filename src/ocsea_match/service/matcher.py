@@ -9,7 +9,10 @@ one is freed as soon as its last batch ends.
 Look-ups are batched: requests put their queries in a queue, and one search thread takes
 everything that arrived while the previous search ran and answers it with one ``match_many``
 (one range search per table for the whole batch). A lone request pays no wait; under load many
-requests share each pass over the rows.
+requests share each pass over the rows. A large batch over a large table (``PARALLEL_WORK``
+queries x rows) is split over ``search_threads`` OpenMP threads; small ones stay on one, where
+waking threads would cost more than it saves (run the service with ``OMP_WAIT_POLICY=passive``
+so that those threads sleep between searches instead of spinning next to the event loop).
 
 >>> import asyncio, numpy as np
 >>> index = HashIndex()
@@ -43,6 +46,9 @@ from .banks import BankStore
 
 __all__ = ["IndexSource", "Snapshot", "Matcher", "QueryError", "clean_query"]
 
+# queries x rows of a batch worth splitting over threads: ~15 ms of one thread's search, so that
+# waiting for the slower thread (a busy machine schedules it late) is small beside the split's gain
+PARALLEL_WORK = 32_000_000
 
 
 class QueryError(ValueError):
@@ -198,8 +204,9 @@ class Matcher:
     """The current snapshot, atomic reloads, and batched look-ups against it and the banks."""
 
     def __init__(self, source: IndexSource, banks: BankStore | None = None, *, max_batch: int = 64,
-                 searchers: int = 1) -> None:
+                 searchers: int = 1, search_threads: int = 1) -> None:
         self.source, self.banks, self.max_batch, self.searchers = source, banks, max_batch, max(1, searchers)
+        self.search_threads = max(1, search_threads)
         self.current = source.load()
         self._pending: list[tuple[list[dict[str, Any]], asyncio.Future[Any]]] = []
         self._active = 0  # search loops running
@@ -231,7 +238,8 @@ class Matcher:
                 snapshot = self.current
                 flat = [q for queries, _ in batch for q in queries]
                 try:
-                    found = await loop.run_in_executor(self._search, self._lookup, snapshot, flat)
+                    threads = self._threads_for(snapshot, len(flat))
+                    found = await loop.run_in_executor(self._search, self._lookup, snapshot, flat, threads)
                 except Exception as exc:  # noqa: BLE001 - answered to each waiting request
                     for _, future in batch:
                         if not future.done():
@@ -247,8 +255,15 @@ class Matcher:
         finally:
             self._active -= 1
 
-    def _lookup(self, snapshot: Snapshot, queries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-        found = snapshot.index.match_many(queries) if len(snapshot.index) else [[] for _ in queries]
+    def _threads_for(self, snapshot: Snapshot, queries: int) -> int:
+        """Threads of one batch's search: more than one only for a large batch over a large table
+        while no other search runs (for small ones, waking threads costs more than it saves)."""
+        if self.search_threads == 1 or self._active > 1 or queries * len(snapshot.index) < PARALLEL_WORK:
+            return 1
+        return self.search_threads
+
+    def _lookup(self, snapshot: Snapshot, queries: list[dict[str, Any]], threads: int = 1) -> list[list[dict[str, Any]]]:
+        found = snapshot.index.match_many(queries, threads=threads) if len(snapshot.index) else [[] for _ in queries]
         if self.banks is not None:
             for matches, extra in zip(found, self.banks.match_many(queries)):
                 if extra:

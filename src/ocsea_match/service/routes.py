@@ -72,12 +72,13 @@ async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise ApiError(413, "too-large", f"{declared} bytes, over the limit of {limit}", {"Connection": "close"})
-    buf = bytearray()
+    chunks, size = [], 0
     async for chunk in request.stream():
-        buf += chunk
-        if len(buf) > limit:
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
             raise ApiError(413, "too-large", f"over the limit of {limit} bytes", {"Connection": "close"})
-    return bytes(buf)
+    return b"".join(chunks)  # one copy (none for a body that came in one chunk)
 
 
 def _brief(matches: list[dict[str, Any]]) -> list[dict[str, Any]]:
