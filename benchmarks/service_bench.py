@@ -253,14 +253,14 @@ def _hash(data: bytes, algorithms: tuple[str, ...]) -> dict[str, Any]:
 
 def in_process_uploads(index: HashIndex, pics: list[bytes], seconds: float, workers: int, dialects: bool) -> dict[str, Any]:
     from ocsea_match.hashers import PDQ_DIALECTS
-    from ocsea_match.parallel import _context
+    from ocsea_match.parallel import worker_context
     from ocsea_match.service.matcher import IndexSource
 
     algorithms = IndexSource(index=index).load().algorithms  # what the service hashes uploads with
     if not dialects:
         algorithms = tuple(a for a in algorithms if a not in PDQ_DIALECTS)
     latencies: list[float] = []
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=_context()) as pool:
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=worker_context()) as pool:
         list(pool.map(_hash, pics[:workers], [algorithms] * workers))  # warm
         started, i, pending = time.perf_counter(), 0, {}
         while time.perf_counter() - started < seconds or pending:

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 __all__ = [
     "process_map", "default_jobs", "usable_jobs", "TimeLimited", "WorkersCannotStart", "new_pool", "run_alone", "discard",
-    "drain_ready",
+    "drain_ready", "worker_context",
 ]
 
 T = TypeVar("T")
@@ -96,7 +96,8 @@ def usable_jobs(jobs: int, *, say: bool = True) -> int:
 WORKER_PRELOAD: tuple[str, ...] = ("ocsea_match.files",)
 
 
-def _context(preload: Sequence[str] = ()) -> Any:
+def worker_context(preload: Sequence[str] = ()) -> Any:
+    """The multiprocessing context the pool starts its workers with (a fork server, else spawn)."""
     # forkserver: workers start from a clean single-threaded server, so no lock held by another
     # thread (OpenMP, FAISS, the caller's) is inherited mid-state as it can be with fork. The
     # server imports the hashing stack once, so a new or replacement worker starts in
@@ -123,7 +124,7 @@ def new_pool(
     beyond ``WORKER_PRELOAD`` (e.g. ``"scipy.fft"`` for pHash), imported once in the fork
     server when this pool starts it, else by each worker as it starts."""
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=_context(preload), initializer=_worker_start,
+        max_workers=workers, mp_context=worker_context(preload), initializer=_worker_start,
         initargs=(os.getpid(), _portable_filters(), _modules(preload), initializer, initargs),
     )
 
