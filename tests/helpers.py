@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -128,6 +128,15 @@ def scene(seed: int, h: int = 480, w: int = 640) -> Image.Image:
         axes = (int(rng.integers(20, w // 4)), int(rng.integers(20, h // 4)))
         cv2.ellipse(pixels, centre, axes, float(rng.uniform(0, 180)), 0, 360, colour, -1)
     return Image.fromarray(pixels)
+
+
+def caption(img: Image.Image, text: str, share: float, background: tuple[int, int, int], ink: str, size: int) -> Image.Image:
+    """``img`` under a coloured strip ``share`` of its height tall, ``text`` written on the strip (a meme caption)."""
+    w, h = img.size
+    out = Image.new("RGB", (w, round(h * (1 + share))), background)
+    out.paste(img, (0, round(h * share)))
+    ImageDraw.Draw(out).text((20, 20), text, fill=ink, font=ImageFont.load_default(size=size))
+    return out
 
 
 def jpeg(img: Image.Image, quality: int = 80) -> bytes:

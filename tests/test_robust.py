@@ -21,7 +21,7 @@ from ocsea_match.robust import (
     query_hashes,
 )
 
-from helpers import jpeg, scene
+from helpers import caption, jpeg, scene
 
 ORIGINAL = scene(1)
 LISTED = list_hashes(ORIGINAL)
@@ -49,11 +49,7 @@ def banner(img: Image.Image) -> Image.Image:
 
 
 def caption_strip(img: Image.Image) -> Image.Image:
-    w, h = img.size
-    out = Image.new("RGB", (w, round(h * 1.2)), (250, 220, 40))
-    out.paste(img, (0, round(h * 0.2)))
-    ImageDraw.Draw(out).text((20, 20), "when it finally works", fill="black", font=ImageFont.load_default(size=40))
-    return out
+    return caption(img, "when it finally works", 0.2, (250, 220, 40), "black", 40)
 
 
 # ------------------------------------------------------------------------------------ the plain hash

@@ -10,12 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from ocsea_match import Hash
+from ocsea_match import Hash, _core
 from ocsea_match.anchored import anchored_hashes
-from ocsea_match.hashers import _core
 from ocsea_match.robust import THRESHOLD, best_distance, is_match, list_hashes, query_hashes
 
-from helpers import jpeg, scene
+from helpers import caption, jpeg, scene
 
 SEEDS = (11, 21, 31)
 ORIGINALS = [scene(seed, 600, 800) for seed in SEEDS]
@@ -26,14 +25,6 @@ ORIGINAL = ORIGINALS[0]
 def crop(img: Image.Image, top: float, bottom: float, left: float, right: float) -> Image.Image:
     w, h = img.size
     return img.crop((round(w * left), round(h * top), w - round(w * right), h - round(h * bottom)))
-
-
-def caption(img: Image.Image) -> Image.Image:
-    w, h = img.size
-    out = Image.new("RGB", (w, round(h * 1.18)), (40, 90, 200))
-    out.paste(img, (0, round(h * 0.18)))
-    ImageDraw.Draw(out).text((20, 20), "look at this", fill="white", font=ImageFont.load_default(size=36))
-    return out
 
 
 def chat(img: Image.Image) -> Image.Image:
@@ -55,7 +46,7 @@ EDITS = {
     "crop 3/21/17/9% (all sides, uneven)": lambda img: crop(img, 0.03, 0.21, 0.17, 0.09),
     "mirror + crop 8% bottom, 14% right": lambda img: crop(img.transpose(Image.Transpose.FLIP_LEFT_RIGHT), 0, 0.08, 0, 0.14),
     "tilt 4 degrees, cropped inside": lambda img: crop(img.rotate(4, Image.Resampling.BICUBIC), 0.08, 0.08, 0.08, 0.08),
-    "crop 10% left + caption strip": lambda img: caption(crop(img, 0, 0, 0.10, 0)),
+    "crop 10% left + caption strip": lambda img: caption(crop(img, 0, 0, 0.10, 0), "look at this", 0.18, (40, 90, 200), "white", 36),
     "chat screenshot": chat,
 }
 

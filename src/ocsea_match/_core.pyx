@@ -23,6 +23,7 @@ from libc.math cimport cos, sqrt, M_PI
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memset
 from libc.stdint cimport uint8_t, uint64_t, int32_t, int64_t
+from ocsea_match._ocsea_base cimport ocsea_hits, ocsea_hits_free  # the hits list _mih shares
 
 # The C kernels and the one CPU-level dispatch live in _core_simd.h (beside this file; shipped in
 # the sdist and wheel): SIMD loops, popcount, the range scan's instruction-set variants.
@@ -37,13 +38,6 @@ cdef extern from "_core_simd.h" nogil:
                         const int* samples, int nsamples)
     void ocsea_box_tile16(const float* inp, float* out, int nrows, int window, const int* samples,
                           int nsamples)
-    ctypedef struct ocsea_hits:
-        int32_t* query
-        int64_t* row
-        int32_t* dist
-        Py_ssize_t n
-        Py_ssize_t cap
-    void ocsea_hits_free(ocsea_hits* h)
     int ocsea_lanczos_gray(const uint8_t* src, Py_ssize_t stride, int in_w, int in_h, uint8_t* out, int out_w,
                            int out_h)
     int ocsea_scan256(int level, const uint64_t* qs, Py_ssize_t nq, const uint64_t* head, const uint64_t* tail,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _core
+from ._core import range_search_256 as native_range_search_256
 from .algorithms import ALGORITHM_INFO, EXACT
 from .tmk_lists import TMKTable
 
@@ -58,7 +58,7 @@ class Split256:
     def search(self, queries: np.ndarray, threshold: int, threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(lims, distances, row numbers)`` of every row within ``threshold`` of each query."""
         head, tail, _ = self._data
-        return _core.range_search_256(queries, head, tail, threshold, threads=threads)
+        return native_range_search_256(queries, head, tail, threshold, threads=threads)
 
     @property
     def rows(self) -> np.ndarray:

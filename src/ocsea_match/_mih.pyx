@@ -21,14 +21,9 @@ cimport openmp
 from cython.parallel cimport prange
 from libc.stdlib cimport calloc, free
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from ocsea_match._ocsea_base cimport ocsea_hits, ocsea_hits_free  # the hits list _core shares
 
 cdef extern from "_mih.h":
-    ctypedef struct ocsea_hits:
-        int32_t* query
-        int64_t* row
-        int32_t* dist
-        Py_ssize_t n
-        Py_ssize_t cap
     ctypedef struct mih_index:
         const uint64_t* head_a
         const uint64_t* tail_a
@@ -45,7 +40,6 @@ cdef extern from "_mih.h":
         int radius
     ctypedef struct mih_scratch:
         pass
-    void ocsea_hits_free(ocsea_hits* h) nogil
     int mih_scratch_init(mih_scratch* s, int m) nogil
     void mih_scratch_free(mih_scratch* s) nogil
     int mih_build(const mih_index* x, uint32_t* offsets, uint32_t* ids) nogil

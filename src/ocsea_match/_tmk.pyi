@@ -1,32 +1,31 @@
 """Type stub of the native TMK+PDQF kernels (``_tmk.pyx``)."""
 
-import numpy as np
-import numpy.typing as npt
+from ._arrays import F32, F64, I32, I64, U8
 
-def pdqf_into(rgb: npt.NDArray[np.uint8], out: npt.NDArray[np.float32]) -> None: ...
-def pdqf_rows(rgb_rows: npt.NDArray[np.uint8], out: npt.NDArray[np.float32]) -> None: ...
+def pdqf_into(rgb: U8, out: F32) -> None: ...
+def pdqf_rows(rgb_rows: U8, out: F32) -> None: ...
 def fold(
-    feats: npt.NDArray[np.float32],
+    feats: F32,
     t0: int,
-    periods: npt.NDArray[np.int32],
-    sums: npt.NDArray[np.float64],
-    cos_acc: npt.NDArray[np.float64],
-    sin_acc: npt.NDArray[np.float64],
+    periods: I32,
+    sums: F64,
+    cos_acc: F64,
+    sin_acc: F64,
 ) -> None: ...
 def level2(
-    cos_a: npt.NDArray[np.float32],
-    sin_a: npt.NDArray[np.float32],
-    cos_b: npt.NDArray[np.float32],
-    sin_b: npt.NDArray[np.float32],
-    periods: npt.NDArray[np.int32],
-    coefficients: npt.NDArray[np.float32],
+    cos_a: F32,
+    sin_a: F32,
+    cos_b: F32,
+    sin_b: F32,
+    periods: I32,
+    coefficients: F32,
 ) -> float: ...
 def level2_many(
-    cos_q: npt.NDArray[np.float32],
-    sin_q: npt.NDArray[np.float32],
-    cos_l: npt.NDArray[np.float32],
-    sin_l: npt.NDArray[np.float32],
-    rows: npt.NDArray[np.int64],
-    periods: npt.NDArray[np.int32],
-    coefficients: npt.NDArray[np.float32],
-) -> npt.NDArray[np.float64]: ...
+    cos_q: F32,
+    sin_q: F32,
+    cos_l: F32,
+    sin_l: F32,
+    rows: I64,
+    periods: I32,
+    coefficients: F32,
+) -> F64: ...

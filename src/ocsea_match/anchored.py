@@ -26,7 +26,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from . import _core
+from ._core import pdq_from_luma
 from .hashes import Hash
 
 __all__ = ["anchored_hashes", "LISTED_KEYPOINTS", "QUERY_KEYPOINTS", "SIDE"]
@@ -81,7 +81,7 @@ def anchored_hashes(luma: np.ndarray, *, query: bool) -> list[Hash]:
                 if near_vertical:
                     variants += [patch[::-1, ::-1], patch[::-1, :]]
             for v in variants:
-                rows, quality = _core.pdq_from_luma(np.ascontiguousarray(v, dtype=np.float32), dihedral=False)
+                rows, quality = pdq_from_luma(np.ascontiguousarray(v, dtype=np.float32), dihedral=False)
                 if quality < QUALITY_FLOOR:
                     break
                 out.append(Hash("pdq", np.asarray(rows).reshape(-1, 32)[0].tobytes(), int(quality)))

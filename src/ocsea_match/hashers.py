@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from . import _core
+from ._core import lanczos_gray, luma_from_rgb, pdq_from_luma, whash_low
 from .algorithms import PDQ_DIALECTS as _DIALECTS, VIDEO as _VIDEO
 from .decode import DEFAULT_MAX_PIXELS
 from .errors import media_errors
@@ -66,7 +66,7 @@ def pdq_hashes(name: str, luma: np.ndarray, dihedral: bool = False) -> list[Hash
     >>> [h.quality for h in pdq_hashes("pdq", np.zeros((16, 16), np.float32), dihedral=True)]
     [0, 0, 0, 0, 0, 0, 0, 0]
     """
-    rows, quality = _core.pdq_from_luma(luma, dihedral=dihedral)
+    rows, quality = pdq_from_luma(luma, dihedral=dihedral)
     return [Hash(name, row.tobytes(), int(quality)) for row in rows]
 
 
@@ -75,7 +75,7 @@ def _pdq(pic: Picture) -> Hash:
 
 
 def _pdq_of_rgb_image(name: str, img: Image.Image) -> Hash:
-    return pdq_hashes(name, _core.luma_from_rgb(np.asarray(img)))[0]
+    return pdq_hashes(name, luma_from_rgb(np.asarray(img)))[0]
 
 
 def _pdq_thumb512(pic: Picture) -> Hash:
@@ -90,7 +90,7 @@ def _pdq_nearest512(pic: Picture) -> Hash:
     # whose default is nearest neighbour taking source pixel floor(x * W / 512) (top-left, not
     # Pillow's pixel centres); smaller pictures are hashed as they are
     rgb = np.asarray(pic.rgb_image())
-    return pdq_hashes("pdq-nearest512", _core.luma_from_rgb(np.ascontiguousarray(cimg_nearest_512(rgb))))[0]
+    return pdq_hashes("pdq-nearest512", luma_from_rgb(np.ascontiguousarray(cimg_nearest_512(rgb))))[0]
 
 
 def cimg_nearest_512(rgb: np.ndarray) -> np.ndarray:
@@ -135,20 +135,20 @@ def _whash(pic: Picture) -> Hash:
     smallest = min(pic.size)
     scale = max(2 ** int(np.log2(smallest)), 8)
     pixels = shrink_gray(pic.gray(), scale, scale) / 255.0
-    low = _core.whash_low(np.ascontiguousarray(pixels), 8, True)
+    low = whash_low(np.ascontiguousarray(pixels), 8, True)
     return Hash.from_bits("whash", low > np.median(low))
 
 
 def shrink_gray(img: Image.Image, width: int, height: int) -> np.ndarray:
     """``np.asarray(img.resize((width, height), LANCZOS))`` of an ``L`` picture, as imagehash
-    shrinks it: by the native kernel (``_core.lanczos_gray``, 5-7x quicker) when it gives this
+    shrinks it: by the native kernel (``lanczos_gray``, 5-7x quicker) when it gives this
     Pillow's bytes (checked once per process, ``native_resize_matches_pillow``), else by Pillow.
 
     >>> shrink_gray(Image.new("L", (64, 48), 200), 8, 8).tolist()[0]
     [200, 200, 200, 200, 200, 200, 200, 200]
     """
     if native_resize_matches_pillow():
-        return _core.lanczos_gray(np.ascontiguousarray(np.asarray(img)), width, height)
+        return lanczos_gray(np.ascontiguousarray(np.asarray(img)), width, height)
     return np.asarray(img.resize((width, height), _LANCZOS))
 
 
@@ -161,7 +161,7 @@ _RESIZE_PROBES = ((40, 50, 8, 100), (217, 118, 45, 99), (100, 100, 8, 8), (41, 7
 
 
 def native_resize_matches_pillow() -> bool:
-    """Whether ``_core.lanczos_gray`` equals the installed Pillow's LANCZOS resize on noise
+    """Whether ``lanczos_gray`` equals the installed Pillow's LANCZOS resize on noise
     pictures of sizes where the pass order shows (Pillow before 13 always ran the horizontal pass
     first; 13 runs the vertical one first when the height shrinks much more): if a Pillow
     changes its arithmetic again, the hashes stay imagehash's, through Pillow itself.
@@ -175,7 +175,7 @@ def native_resize_matches_pillow() -> bool:
         for h, w, new_h, new_w in _RESIZE_PROBES:
             noise = rng.integers(0, 256, (h, w), dtype=np.uint8)
             pillow = np.asarray(Image.fromarray(noise, "L").resize((new_w, new_h), _LANCZOS))
-            same = same and np.array_equal(_core.lanczos_gray(noise, new_w, new_h), pillow)
+            same = same and np.array_equal(lanczos_gray(noise, new_w, new_h), pillow)
         _native_resize.append(same)
     return _native_resize[0]
 

@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _core
+from ._core import (
+    hamming_many_to_many as native_hamming_many_to_many,
+    hamming_one_to_many as native_hamming_one_to_many,
+)
 from .algorithms import ALGORITHM_INFO, parse_hex
 
 __all__ = ["Hash", "HASH_BITS", "match_family", "pack_hashes", "hamming_one_to_many", "hamming_many_to_many"]
@@ -97,7 +100,7 @@ class Hash:
                 f"cannot compare a {self.algorithm} hash with a {other.algorithm} hash"
             )
         return int(
-            _core.hamming_one_to_many(
+            native_hamming_one_to_many(
                 np.frombuffer(self.data, dtype=np.uint8),
                 np.frombuffer(other.data, dtype=np.uint8).reshape(1, -1),
             )[0]
@@ -159,11 +162,11 @@ def hamming_one_to_many(query: Hash | np.ndarray, rows: np.ndarray | Sequence[Ha
     q = _as_matrix(query)
     if q.shape[0] != 1:
         raise ValueError("query must be a single hash")
-    return _core.hamming_one_to_many(q[0], _as_matrix(rows))
+    return native_hamming_one_to_many(q[0], _as_matrix(rows))
 
 
 def hamming_many_to_many(
     a: np.ndarray | Sequence[Hash], b: np.ndarray | Sequence[Hash], threads: int = 0
 ) -> np.ndarray:
     """All pairwise distances (int32, ``len(a) x len(b)``), rows of ``a`` over OpenMP threads."""
-    return _core.hamming_many_to_many(_as_matrix(a), _as_matrix(b), threads)
+    return native_hamming_many_to_many(_as_matrix(a), _as_matrix(b), threads)

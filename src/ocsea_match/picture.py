@@ -19,7 +19,7 @@ from typing import Any, Union
 import numpy as np
 from PIL import Image, ImageOps
 
-from . import _core
+from ._core import gray_from_rgb, luma_from_gray, luma_from_rgb
 from .decode import Decoded, open_image
 from .errors import MediaError
 from .evidence import read_evidence
@@ -128,9 +128,9 @@ class Picture:
                 h, w = arr.shape[0] // k * k, arr.shape[1] // k * k
                 arr = cv2.resize(arr[:h, :w], (w // k, h // k), interpolation=cv2.INTER_AREA)
             if arr.ndim == 2:
-                self._luma[reduced] = _core.luma_from_gray(arr)
+                self._luma[reduced] = luma_from_gray(arr)
             else:
-                self._luma[reduced] = _core.luma_from_rgb(arr, self.bgr)
+                self._luma[reduced] = luma_from_rgb(arr, self.bgr)
         return self._luma[reduced]
 
     def luma_is_full(self) -> bool:
@@ -160,7 +160,7 @@ class Picture:
             else:
                 assert self.array is not None
                 arr = self.array
-                gray = arr if arr.ndim == 2 else _core.gray_from_rgb(arr, self.bgr)  # Pillow's formula
+                gray = arr if arr.ndim == 2 else gray_from_rgb(arr, self.bgr)  # Pillow's formula
                 self._gray = Image.fromarray(np.ascontiguousarray(gray), "L")
         return self._gray
 

@@ -41,7 +41,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from . import _core
+from ._core import hamming_many_to_many
 from .anchored import anchored_hashes, textured_region
 from .decode import DEFAULT_MAX_PIXELS
 from .hashers import pdq_hashes
@@ -221,7 +221,7 @@ def best_distance(queries: Sequence[Hash], listed: Sequence[Hash]) -> int:
     """The smallest Hamming distance over all (query, listed) pairs (257 when either is empty)."""
     if not queries or not listed:
         return 257
-    d = _core.hamming_many_to_many(pack_hashes(queries, "pdq"), pack_hashes(listed, "pdq"), 1)
+    d = hamming_many_to_many(pack_hashes(queries, "pdq"), pack_hashes(listed, "pdq"), 1)
     return int(d.min())
 
 

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _mih
+from ._mih import build, search as native_search
 
 __all__ = ["RobustSearch", "SubstringIndex", "planned_nbytes", "substrings_for"]
 
@@ -101,7 +101,7 @@ class SubstringIndex:
         self.key_bits = key_bits_for(self.m, rows)
         self.starts, self.masks = _layout(self.m)
         (ha, ta), (hb, tb) = self.halves
-        self.offsets, self.ids = _mih.build(ha, ta, hb, tb, self.starts, self.key_bits)
+        self.offsets, self.ids = build(ha, ta, hb, tb, self.starts, self.key_bits)
 
     def __len__(self) -> int:
         return self.ids.shape[1]
@@ -114,7 +114,7 @@ class SubstringIndex:
         if threshold > self.threshold:
             raise ValueError(f"this index is exact up to {self.threshold} bits, not {threshold}")
         (ha, ta), (hb, tb) = self.halves
-        return _mih.search(np.ascontiguousarray(queries, np.uint8), ha, ta, hb, tb, self.offsets, self.ids,
+        return native_search(np.ascontiguousarray(queries, np.uint8), ha, ta, hb, tb, self.offsets, self.ids,
                            self.starts, self.masks, self.key_bits, 1, threshold, self.first_b if only_b else 0, threads)
 
     @property

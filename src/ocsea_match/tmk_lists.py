@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _tmk
+from ._tmk import level2_many
 from .formats.model import HashList, ListEntry, ListError, LoadReport
 from .matches import Match, sort_key
 from .tmk import COEFFICIENTS, PERIODS, TMK, TMK_FILE_SIZE, TMK_THRESHOLDS, TMKError
@@ -157,7 +157,7 @@ class TMKTable:
         rows = np.flatnonzero(first >= level1).astype(np.int64)
         if not len(rows):
             return []
-        second = _tmk.level2_many(query.cos, query.sin, self.cos, self.sin, rows, np.asarray(PERIODS, np.int32), COEFFICIENTS)
+        second = level2_many(query.cos, query.sin, self.cos, self.sin, rows, np.asarray(PERIODS, np.int32), COEFFICIENTS)
         return [(int(self.entries[r]), float(first[r]), float(s)) for r, s in zip(rows.tolist(), second.tolist()) if s >= level2]
 
     def match_record(self, record: Mapping[str, Any], describe: Callable[[int], tuple[str, str, str | None]]) -> list[Match]:

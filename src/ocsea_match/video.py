@@ -42,7 +42,7 @@ from typing import IO, TYPE_CHECKING, Any, Union
 
 import numpy as np
 
-from . import _core
+from ._core import luma_from_rgb, pdq_from_luma
 from .errors import MediaError, media_errors
 from .hashes import Hash
 from .picture import content_box
@@ -318,15 +318,15 @@ def _frame_pdq(frame: Any, to_rgb: VideoReformatter) -> tuple[Hash, Hash | None]
 
     rgb = np.ascontiguousarray(to_rgb.reformat(frame, format="rgb24", interpolation=Interpolation.BILINEAR,
                                                threads=1).to_ndarray())
-    luma = _core.luma_from_rgb(rgb)
+    luma = luma_from_rgb(rgb)
     box = content_box(luma)
     trimmed = None
     if box is not None:
         top, bottom, left, right = box
         # a copy: a full-width slice is contiguous, a view, and the in-place filter would spoil luma
-        rows, quality = _core.pdq_from_luma(np.ascontiguousarray(luma[top:bottom, left:right]))  # a copy only when columns are cut
+        rows, quality = pdq_from_luma(np.ascontiguousarray(luma[top:bottom, left:right]))  # a copy only when columns are cut
         trimmed = Hash("pdq", rows[0].tobytes(), int(quality))
-    rows, quality = _core.pdq_from_luma(luma)
+    rows, quality = pdq_from_luma(luma)
     return Hash("pdq", rows[0].tobytes(), int(quality)), trimmed
 
 
