@@ -7,9 +7,14 @@ it lands on is isolated and gets a ``worker-crashed`` record. ``connect`` opens 
 ``PathMap`` maps the client's evidence paths to the workers'. Dask is imported only when a
 cluster is opened (``pip install 'ocsea-match[dask]'``).
 
->>> from ocsea_match.cluster import connect  # doctest: +SKIP
->>> with connect("local", jobs=2) as cluster:  # doctest: +SKIP
-...     summary = run_scan(["evidence/"], "case-0042", lists=["known_list.csv"], executor=cluster)
+Any ``concurrent.futures.Executor`` stands in for a cluster (here threads, as a test would):
+
+>>> from concurrent.futures import ThreadPoolExecutor
+>>> from ocsea_match import scan
+>>> with ThreadPoolExecutor(2) as pool:
+...     found = [(r["path"].rsplit("/", 1)[-1], r["status"]) for r in scan(["seized"], executor=pool)]
+>>> found
+[('gradient.png', 'ok')]
 """
 
 from .connect import (

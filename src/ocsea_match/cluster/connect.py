@@ -8,8 +8,11 @@ machines. ``local`` starts a ``LocalCluster`` on 127.0.0.1 with ``jobs`` worker 
 thread each (one thread: the native core and the decoders already release the GIL, and one
 thread per process keeps a crash or a time limit to one file).
 
->>> with connect("local", jobs=2) as cluster:  # doctest: +SKIP
-...     records = list(hash_files(paths, ["pdq"], executor=cluster))
+>>> from ocsea_match import hash_files
+>>> with connect("local", jobs=1) as cluster:
+...     records = list(hash_files(["seized/gradient.png"], ["pdq"], executor=cluster))
+>>> [r["status"] for r in records]
+['ok']
 """
 
 from __future__ import annotations

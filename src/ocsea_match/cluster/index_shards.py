@@ -10,9 +10,19 @@ shard's manifest. ``ShardedIndex(client, folder)`` loads each shard once, on a w
 queries out to every shard in batches and merges the matches exactly as one ``HashIndex`` orders
 them: a threshold search is exact per shard, so the union is the whole index's answer.
 
->>> build_sharded_index(["known_list.csv"], "index-4", shards=4)  # doctest: +SKIP
->>> index = ShardedIndex(client, "index-4")  # doctest: +SKIP
->>> index.match_many(records)[0]  # doctest: +SKIP
+>>> from ocsea_match import hash_file
+>>> from ocsea_match.cluster import connect
+>>> from PIL import Image
+>>> Image.effect_noise((64, 64), 64).convert("RGB").save("noise.png")  # enough texture for PDQ's quality floor
+>>> record = hash_file("noise.png", ["pdq"])
+>>> _ = open("known_list.csv", "w").write(f"hash,id\\n{record['hashes']['pdq']['hex']},A1\\n{'ab' * 32},A2\\n")
+>>> [report.loaded for report in build_sharded_index(["known_list.csv"], "index-2", shards=2)]
+[2]
+>>> with connect("local", jobs=1) as cluster:
+...     index = ShardedIndex(cluster, "index-2")
+...     found = [(m["entry_id"], m["distance"]) for m in index.match_many([record])[0]]
+>>> len(index), found
+(2, [('A1', 0)])
 """
 
 from __future__ import annotations

@@ -51,8 +51,15 @@ class Cluster:
     """A Dask ``Client`` (or any ``concurrent.futures.Executor``) with the shard sizes and path map
     to use; what ``hash_files(executor=...)``, ``scan`` and ``run_scan`` accept besides a bare client.
 
-    >>> cluster = Cluster(client, path_map=PathMap.parse(["/mnt/evidence=/srv/evidence"]))  # doctest: +SKIP
-    >>> records = list(hash_files(paths, ["pdq"], executor=cluster))  # doctest: +SKIP
+    >>> import os
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> from ocsea_match import hash_files
+    >>> here = os.path.abspath("seized")  # the workers would see the same files under /srv/evidence
+    >>> with ThreadPoolExecutor(1) as pool:
+    ...     cluster = Cluster(pool, path_map=PathMap.parse([f"{here}={here}"]))
+    ...     records = list(hash_files([f"{here}/gradient.png"], ["pdq"], executor=cluster))
+    >>> records[0]["status"], records[0]["path"] == f"{here}/gradient.png"
+    ('ok', True)
     """
 
     executor: Any
