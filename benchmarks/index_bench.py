@@ -2,7 +2,7 @@
 """PDQ matching at scale: ocsea_match's HashIndex against FAISS and python-threatexchange.
 
     python benchmarks/index_bench.py [--sizes 1000000 10000000] [--queries 1000] [--planted 100]
-                                     [--repeat 3] [--json OUT] [--save-dir DIR]
+                                     [--repeat 3] [--json OUT] [--save-dir DIR] [--only TEXT ...]
 
 For each size, random PDQ-like hashes (256 bits, exactly 128 set) are indexed by every
 contender in this one process, with one thread each; the queries are --planted near-duplicates
@@ -151,6 +151,14 @@ def ours(data: Data) -> HashIndex:
     return index
 
 
+def ours_substring(data: Data) -> HashIndex:
+    """``substring_search=True``: PDQ queries through substring tables, built here (``prepare``)."""
+    index = HashIndex(threads=1, substring_search=True)
+    index.add_hashes("bench", "pdq", data.rows)
+    index.prepare()
+    return index
+
+
 def ours_explicit(data: Data) -> HashIndex:
     """Entry ids as hotline exports carry them (12 characters) and four categories."""
     index = HashIndex(threads=1)
@@ -190,6 +198,8 @@ class Contender:
 
 FLAT = "faiss IndexBinaryFlat.range_search"
 FLAT_ONE = "faiss IndexBinaryFlat.range_search, one query a call"
+SUBSTRING = "ocsea HashIndex.match_many, substring search"
+SUBSTRING_ONE = "ocsea HashIndex.match, one query a call, substring search"
 
 
 def contenders() -> list[Contender]:
@@ -201,6 +211,8 @@ def contenders() -> list[Contender]:
                   lambda a, d: lims_hits(*a), FLAT, lambda ix: {"hashes": ix[0].nbytes + ix[1].nbytes}),
         Contender("ocsea HashIndex.match_many", ours, lambda ix, d: ix.match_many(d.records),
                   lambda a, d: match_hits(a), FLAT, lambda ix: ix.nbytes()),
+        Contender(SUBSTRING, ours_substring, lambda ix, d: ix.match_many(d.records),
+                  lambda a, d: match_hits(a), FLAT, lambda ix: ix.nbytes()),
         Contender("ocsea HashIndex.match_many, 12-char ids + categories", ours_explicit,
                   lambda ix, d: ix.match_many(d.records), lambda a, d: match_hits(a), FLAT, lambda ix: ix.nbytes()),
         Contender("ocsea HashIndex.match_many, decimal ids + categories", ours_numeric,
@@ -210,6 +222,8 @@ def contenders() -> list[Contender]:
         Contender(FLAT_ONE, faiss_flat, one_by_one(lambda ix, q: ix.range_search(q, THRESHOLD + 1)),
                   lambda a, d: merged_lims(a), FLAT_ONE, lambda ix: {"hashes": ix.ntotal * ix.code_size}),
         Contender("ocsea HashIndex.match, one query a call", ours, lambda ix, d: [ix.match(r) for r in d.records],
+                  lambda a, d: match_hits(a), FLAT_ONE, lambda ix: ix.nbytes()),
+        Contender(SUBSTRING_ONE, ours_substring, lambda ix, d: [ix.match(r) for r in d.records],
                   lambda a, d: match_hits(a), FLAT_ONE, lambda ix: ix.nbytes()),
     ]
     if TX_VERSION:
@@ -371,6 +385,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--repeat", type=int, default=3, help="timed passes; the best is kept (default 3)")
     ap.add_argument("--seed", type=int, default=20240604)
     ap.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    ap.add_argument("--only", nargs="+", metavar="TEXT", help="only the rows whose label contains one of these "
+                    "(FAISS IndexBinaryFlat and HashIndex.match_many, the baselines, are always run)")
     ap.add_argument("--save-dir", type=Path, help="where the saved index goes (default: a temporary folder)")
     return ap.parse_args()
 
@@ -394,7 +410,8 @@ def main() -> int:
         data.categories = [("A1", "A2", "B1", "B2")[i % 4] for i in range(n)]
         if TX_VERSION:
             data.tx_rows = [r.tobytes().hex() for r in data.rows]
-        rows = contenders()
+        rows = [c for c in contenders() if not args.only or c.label in (FLAT, FLAT_ONE, "ocsea HashIndex.match_many")
+                or any(text in c.label for text in args.only)]
         build_all(rows, data)
         data.tx_rows, data.ids, data.numeric_ids, data.categories = [], [], [], []
         time_all(rows, data, args.repeat)
@@ -420,14 +437,16 @@ def main() -> int:
     for size in report["sizes"]:
         row = next(r for r in size["rows"] if r["method"] == "ocsea HashIndex.match_many")
         parts = ", ".join(f"{k} {v / size['size']:.1f}" for k, v in row["bytes_parts"].items())
-        explicit = next(r for r in size["rows"] if r["method"].startswith("ocsea HashIndex.match_many, 12"))
-        eparts = ", ".join(f"{k} {v / size['size']:.1f}" for k, v in explicit["bytes_parts"].items())
+        line = f"- {size['size']:,}: {row['bytes_per_entry']:.1f} ({parts})"
+        for start, what in (("ocsea HashIndex.match_many, 12", "with 12-character ids and categories"),
+                            ("ocsea HashIndex.match_many, decimal", "with decimal ids and categories"),
+                            (SUBSTRING, "with substring search")):
+            other = next((r for r in size["rows"] if r["method"].startswith(start)), None)
+            if other is not None:
+                oparts = ", ".join(f"{k} {v / size['size']:.1f}" for k, v in other["bytes_parts"].items())
+                line += f"; {what} {other['bytes_per_entry']:.1f} ({oparts}, built in {other['build_s']:.1f} s)"
+        print(line)
         p = size["persistence"]
-        numeric = next(r for r in size["rows"] if r["method"].startswith("ocsea HashIndex.match_many, decimal"))
-        nparts = ", ".join(f"{k} {v / size['size']:.1f}" for k, v in numeric["bytes_parts"].items())
-        print(f"- {size['size']:,}: {row['bytes_per_entry']:.1f} ({parts}); with 12-character ids and categories "
-              f"{explicit['bytes_per_entry']:.1f} ({eparts}); with decimal ids and categories "
-              f"{numeric['bytes_per_entry']:.1f} ({nparts})")
         print(f"  saved index {p['files_bytes'] / 1e6:.0f} MB: save {p['save_s']:.2f} s, load {p['load_s']:.2f} s "
               f"(SHA-256 of every file included), RSS growth of the load {p['rss_growth'] / size['size']:.1f} B/entry")
     print("\n## Targets\n")

@@ -3,7 +3,7 @@
 
     python benchmarks/service_bench.py [--sizes 1000000 10000000] [--seconds 10] [--connections 16]
                                        [--upload-connections 4] [--client auto|wrk|python] [--repeat 2]
-                                       [--search-threads N] [--skip-uploads] [--json OUT]
+                                       [--search-threads N] [--skip-uploads] [--substring-search] [--json OUT]
 
 (a) Hash-only lookups (``POST /v1/match-hashes``, one record per request) against an index of
 --sizes random PDQ hashes (``HashIndex.add_hashes``, saved and served with ``ocsea-match serve
@@ -17,7 +17,8 @@ searching with one OpenMP thread (what an embedding program does naively); ``mat
 batches as large as the load generator's concurrency, split over --search-threads as the service
 splits a large batch (the service's own search, without HTTP: the fair measure of its overhead);
 and ``hash_bytes`` + ``match`` over a pool of as many processes as the service has decoding
-workers. Every run records the 1-minute load average before and after it.
+workers. ``--substring-search``: the lookups with ``serve --substring-search`` (and the in-process
+index with ``substring_search=True``, prepared before timing). Every run records the 1-minute load average before and after it.
 
 The load generator runs on the same machine as the server and takes CPU from it: on a 2-core
 machine the service's figures are a floor. Published figures of the peers (PhotoDNA Cloud 5-10
@@ -293,6 +294,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=2, help="rounds per row, alternating in-process and service; "
                         "the best round of each is reported (default 2)")
     parser.add_argument("--skip-uploads", action="store_true")
+    parser.add_argument("--substring-search", action="store_true", help="lookups through substring tables (serve --substring-search)")
     parser.add_argument("--json", metavar="OUT")
     args = parser.parse_args()
     client = "wrk" if args.client == "wrk" or (args.client == "auto" and shutil.which("wrk")) else "python"
@@ -336,9 +338,11 @@ def main() -> int:
             listed = make_index(size, folder, rng)
             first_index = first_index or folder
             bodies = lookup_bodies(listed, rng)
-            index = HashIndex.load(folder, threads=1)  # as the service searches: one thread
+            index = HashIndex.load(folder, threads=1, substring_search=args.substring_search)  # one thread, as the service
+            index.prepare()
             server = Server(folder, workdir / "keys.json", workdir, workers=1,
-                            extra=("--search-threads", str(args.search_threads)))
+                            extra=("--search-threads", str(args.search_threads))
+                            + (("--substring-search",) if args.substring_search else ()))
             try:
                 remote, local, batched = measure(
                     server, "/v1/match-hashes", bodies, args.connections,
@@ -348,7 +352,8 @@ def main() -> int:
             finally:
                 server.stop()
             del index
-            rows.append({"work": f"hash-only lookup, {size:,} listed", "goal": GOALS.get(f"lookup-{size}"),
+            how = ", substring search" if args.substring_search else ""
+            rows.append({"work": f"hash-only lookup, {size:,} listed{how}", "goal": GOALS.get(f"lookup-{size}"),
                          "service": remote, "in_process": local, "in_process_batched": batched})
             if size != args.sizes[0]:
                 shutil.rmtree(folder)

@@ -169,6 +169,11 @@ class RobustSearch:
         return ((plain, robust) == (self.plain, self.robust) and pdq is self.pdq and derived is self.derived
                 and all(a is b for a, b in zip(heads, self._heads)))
 
+    def prepare(self) -> None:
+        """Build now the substring index that ``turned`` (and the plain probe's opt-in
+        ``plain_search``) use, rather than on the first query."""
+        self._index("plain")
+
     def turned(self, queries: np.ndarray, threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(lims, distances, pdq rows)`` within ``plain`` of each query."""
         index = self._index("plain")

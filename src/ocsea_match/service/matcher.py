@@ -90,6 +90,7 @@ class IndexSource:
     index: HashIndex | None = None
     strict: bool = False
     thresholds: Mapping[str, int] | None = None
+    substring_search: bool = False  # plain PDQ through substring tables, built at load (plain_search)
     reports: list[Any] = field(default_factory=list)
 
     @classmethod
@@ -118,8 +119,9 @@ class IndexSource:
         else:
             # one OpenMP thread: the service runs one search thread next to its event loop, and
             # OpenMP's spinning threads would fight both for the cores (measured: p99 x10)
-            index = (HashIndex.load(self.index_dir, threads=1) if self.index_dir is not None
-                     else HashIndex(thresholds=self.thresholds, threads=1))
+            index = (HashIndex.load(self.index_dir, threads=1, substring_search=self.substring_search)
+                     if self.index_dir is not None
+                     else HashIndex(thresholds=self.thresholds, threads=1, substring_search=self.substring_search))
             if self.index_dir is not None:
                 digest = file_sha256(Path(self.index_dir) / "manifest.json")
                 described = [{"name": n, "format": "index", "source": str(self.index_dir), "sha256": digest}
@@ -134,6 +136,7 @@ class IndexSource:
                 self.reports.append(report)
                 described.append({"name": report.list_name, "format": report.format, "source": str(item),
                                   "sha256": file_sha256(item)})
+        index.prepare()  # substring tables (when asked for) before the first request, not during it
         counts = _entry_counts(index)
         for item in described:
             item["entries"] = counts.get(item["name"], 0)
