@@ -158,3 +158,27 @@ def oracle(rgb: np.ndarray) -> tuple[str, int]:
     pdqhash = pytest.importorskip("pdqhash", reason="pdqhash is the PDQ oracle: pip install -e '.[dev]'")
     bits, quality = pdqhash.compute(rgb)
     return bits_hex(bits), int(quality)
+
+
+def flip_bits(row: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """A copy of a packed hash row with the given bit positions flipped."""
+    out = row.copy()
+    for b in bits.tolist():
+        out[b // 8] ^= 1 << (b % 8)
+    return out
+
+
+def planted_rows(seed: int, threshold: int, listed: int, queries: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random 256-bit queries and rows: for each query, rows planted at every distance 0 ..
+    threshold + 2 (one with its flipped bits spread over the hash, one with them bunched in one
+    run: in one substring of a multi-index search), shuffled among ``listed`` random rows."""
+    rng = np.random.default_rng(seed)
+    q = rng.integers(0, 256, (queries, 32), dtype=np.uint8)
+    rows = [rng.integers(0, 256, (listed, 32), dtype=np.uint8)]
+    for i in range(queries):
+        for d in range(threshold + 3):
+            spread = rng.choice(256, d, replace=False)
+            start = int(rng.integers(0, 256 - d + 1))
+            rows.append(np.stack([flip_bits(q[i], spread), flip_bits(q[i], np.arange(start, start + d))]))
+    everything = np.concatenate(rows)
+    return q, everything[rng.permutation(len(everything))]

@@ -10,26 +10,11 @@ import pytest
 from ocsea_match import HashIndex
 from ocsea_match.plain_search import search_pdq
 
-
-def _flip(row: np.ndarray, bits: np.ndarray) -> np.ndarray:
-    out = row.copy()
-    for b in bits.tolist():
-        out[b // 8] ^= 1 << (b % 8)
-    return out
+from helpers import flip_bits, planted_rows
 
 
 def _planted(seed: int, threshold: int, listed: int = 5000, queries: int = 30) -> tuple[np.ndarray, np.ndarray]:
-    """Random rows and queries, each query with rows planted at every distance 0 .. threshold + 2
-    (flipped bits spread over the hash, and bunched in one run), shuffled among the rest."""
-    rng = np.random.default_rng(seed)
-    q = rng.integers(0, 256, (queries, 32), dtype=np.uint8)
-    rows = [rng.integers(0, 256, (listed, 32), dtype=np.uint8)]
-    for i in range(queries):
-        for d in range(threshold + 3):
-            start = int(rng.integers(0, 256 - d + 1))
-            rows.append(np.stack([_flip(q[i], rng.choice(256, d, replace=False)), _flip(q[i], np.arange(start, start + d))]))
-    everything = np.concatenate(rows)
-    return q, everything[rng.permutation(len(everything))]
+    return planted_rows(seed, threshold, listed, queries)
 
 
 def _records(queries: np.ndarray) -> list[dict]:
@@ -38,7 +23,7 @@ def _records(queries: np.ndarray) -> list[dict]:
     for i, q in enumerate(queries):
         hashes = {"pdq": {"hex": q.tobytes().hex(), "quality": 100}}
         if i % 3 == 0:
-            hashes["pdq-thumb512"] = {"hex": _flip(q, np.array([5, 77])).tobytes().hex(), "quality": 90}
+            hashes["pdq-thumb512"] = {"hex": flip_bits(q, np.array([5, 77])).tobytes().hex(), "quality": 90}
         out.append({"hashes": hashes})
     return out
 
@@ -79,7 +64,7 @@ def test_with_the_robust_probe_and_after_adding_a_list(tmp_path) -> None:
     records = _records(queries)
     assert substring.match_many(records) == scan.match_many(records)
     # a list added after the tables were built: they are built again, and the new rows are found
-    extra = np.stack([_flip(q, np.array([1, 2, 3])) for q in queries])
+    extra = np.stack([flip_bits(q, np.array([1, 2, 3])) for q in queries])
     for index in (scan, substring):
         index.add_hashes("added_list", "pdq", extra)
     after = substring.match_many(records)

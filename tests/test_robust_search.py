@@ -16,28 +16,11 @@ from ocsea_match.robust_search import (
     planned_nbytes,
 )
 
-
-def _flip(row: np.ndarray, bits: np.ndarray) -> np.ndarray:
-    out = row.copy()
-    for b in bits.tolist():
-        out[b // 8] ^= 1 << (b % 8)
-    return out
+from helpers import flip_bits, planted_rows
 
 
 def _planted(seed: int, threshold: int, listed: int = 6000, queries: int = 40) -> tuple[np.ndarray, np.ndarray]:
-    """Random rows, and queries each with rows planted at every distance 0 .. threshold + 2 (some
-    with their flipped bits bunched in one substring, some spread), shuffled among the rest."""
-    rng = np.random.default_rng(seed)
-    q = rng.integers(0, 256, (queries, 32), dtype=np.uint8)
-    rows = [rng.integers(0, 256, (listed, 32), dtype=np.uint8)]
-    for i in range(queries):
-        for d in range(threshold + 3):
-            spread = rng.choice(256, d, replace=False)
-            start = int(rng.integers(0, 256 - d + 1))
-            bunched = np.arange(start, start + d)
-            rows.append(np.stack([_flip(q[i], spread), _flip(q[i], bunched)]))
-    everything = np.concatenate(rows)
-    return q, everything[rng.permutation(len(everything))]
+    return planted_rows(seed, threshold, listed, queries)
 
 
 def _table(rows: np.ndarray, first_entry: int = 0) -> Split256:
@@ -117,7 +100,7 @@ def test_the_search_is_built_on_the_first_robust_query_rebuilt_after_adds_and_co
     query = {"hashes": {"pdq": {"hex": plain[4].tobytes().hex(), "quality": 100}}}
     index.match(query)
     assert "robust search tables" not in index.nbytes()  # plain queries build nothing
-    turned = _flip(plain[9], np.arange(30))  # 30 bits from a listed row: PDQ-dihedral's threshold
+    turned = flip_bits(plain[9], np.arange(30))  # 30 bits from a listed row: PDQ-dihedral's threshold
     robust_query = {**query, "robust": {"query": [{"hex": turned.tobytes().hex(), "quality": 100}]}}
     found = {(m["entry_id"], m["algorithm"], m["distance"]) for m in index.match(robust_query)}
     assert ("a:10", "pdq-dihedral", 30) in found and ("a:5", "pdq", 0) in found
@@ -126,7 +109,7 @@ def test_the_search_is_built_on_the_first_robust_query_rebuilt_after_adds_and_co
     assert index.nbytes()["robust search tables"] == first.nbytes == planned_nbytes(31, 500) + planned_nbytes(23, 500)
     derived = rng.integers(0, 256, (800, 32), dtype=np.uint8)
     index.add_hashes("b", "pdq-robust", derived)
-    near = _flip(derived[3], np.arange(20))
+    near = flip_bits(derived[3], np.arange(20))
     found = {(m["entry_id"], m["algorithm"], m["distance"])
              for m in index.match({"hashes": {"pdq": {"hex": near.tobytes().hex(), "quality": 100}}})}
     assert found == {("b:4", "pdq-robust", 20)}
