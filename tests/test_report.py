@@ -345,3 +345,17 @@ def test_timeline_buckets_and_gaps() -> None:
     assert months.unit == "month" and len(months.columns) == 36 and months.columns[0].label == "2020-01"
     assert timeline({"1970-01-01": 1, "2107-01-01": 1}, {}).unit == "decade"
     assert timeline({}, {}).columns == []
+
+
+def test_method_thresholds_follow_the_algorithm_table() -> None:
+    """The method section's defaults are the shipped thresholds, not a second copy of them."""
+    from ocsea_match.report.method import algorithm_rows
+    from ocsea_match.thresholds import DEFAULT_THRESHOLDS
+
+    rows = {row["name"]: row["threshold"] for row in algorithm_rows({}, set())}
+    assert rows["pdq"] == rows["vpdq"] == rows["pdq-thumb512"] == DEFAULT_THRESHOLDS["pdq"]
+    assert rows["pdq-robust"] == DEFAULT_THRESHOLDS["pdq-robust"]
+    assert rows["phash, dhash, ahash, whash"] == ", ".join(
+        f"{name} {DEFAULT_THRESHOLDS[name]}" for name in ("phash", "dhash", "ahash", "whash"))
+    case = {row["name"]: row["threshold"] for row in algorithm_rows({"pdq": 20, "pdq-robust": 19}, set())}
+    assert case["pdq"] == case["vpdq"] == 20 and case["pdq-robust"] == 19

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..algorithms import ALGORITHM_INFO
+from ..thresholds import DEFAULT_THRESHOLDS
+
 __all__ = ["ALGORITHMS", "algorithm_rows"]
 
 _PDQ_RATE = ("On this project's benchmark (benchmarks/robustness.py: 101 benign pictures, 141,400 pairs of "
@@ -56,8 +59,12 @@ ALGORITHMS: dict[str, tuple[str, str, str]] = {
         "Not measured by this project's benchmarks at the threshold of 10."),
 }
 
-_DEFAULT_THRESHOLDS = {"pdq": 31, "pdq-thumb512": 31, "pdq-nearest512": 31, "pdq-robust": 23, "vpdq": 31,
-                       "phash, dhash, ahash, whash": 10}
+def _default_threshold(name: str) -> int:
+    """The shipped threshold of ``name`` (a vPDQ frame and the PDQ dialects are held to PDQ's)."""
+    family = "pdq" if name == "vpdq" else ALGORITHM_INFO[name].family
+    if family not in DEFAULT_THRESHOLDS:
+        family = ALGORITHM_INFO[name].dialect_of or family
+    return DEFAULT_THRESHOLDS[family]
 
 
 def algorithm_rows(thresholds: Mapping[str, Any], used: set[str]) -> list[dict[str, Any]]:
@@ -69,13 +76,13 @@ def algorithm_rows(thresholds: Mapping[str, Any], used: set[str]) -> list[dict[s
             threshold: Any = "identical bytes"
         elif name.startswith("phash"):
             values = {f"{p} {thresholds[p]}" for p in parts if p in thresholds}
-            threshold = ", ".join(sorted(values)) or _DEFAULT_THRESHOLDS[name]
+            threshold = ", ".join(sorted(values)) or ", ".join(f"{p} {_default_threshold(p)}" for p in parts)
         elif name.startswith("pdq-") and name != "pdq-robust":
-            threshold = thresholds.get("pdq", _DEFAULT_THRESHOLDS[name])
+            threshold = thresholds.get("pdq", _default_threshold(name))
         elif name == "vpdq":
-            threshold = thresholds.get("pdq", _DEFAULT_THRESHOLDS[name])
+            threshold = thresholds.get("pdq", _default_threshold(name))
         else:
-            threshold = thresholds.get(name, _DEFAULT_THRESHOLDS[name])
+            threshold = thresholds.get(name, _default_threshold(name))
         rows.append({"name": name, "what": what, "distance": distance, "rate": rate, "threshold": threshold,
                      "used": any(p in used for p in parts)})
     return rows
