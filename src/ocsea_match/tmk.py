@@ -33,6 +33,7 @@ from ._tmk import (
     fold,
     level2 as level2_score,  # not `level2`: TMK.matches has a parameter of that name
     pdqf_into,
+    pdqf_rows,
 )
 from .errors import MediaError
 from .video import VIDEO_MAX_PIXELS, VideoHashes, VideoSource, open_video, sample_frames
@@ -190,9 +191,9 @@ class _FrameRateRule:
         if delta < -1.1:
             total = 0
         elif delta > 1.1:
-            total = int(np.rint(delta))
+            total = int(round(delta))  # round half to even, as np.rint
             if delta0 > 1.1:
-                previous = int(np.rint(delta0 - 0.6))
+                previous = int(round(delta0 - 0.6))
         self.next_out += total
         return previous, total - previous
 
@@ -366,7 +367,6 @@ class _Builder:
 
         self.interpolation = Interpolation.BICUBIC
         self.scaler = VideoReformatter()
-        self.feature = np.empty(DIM, np.float32)
         self.previous_frame: Any = None
         self.previous_feature: np.ndarray | None = None  # of previous_frame, once computed
         self.last_t = -1.0 / self.in_fps
@@ -382,8 +382,13 @@ class _Builder:
         # 15-40% more CPU per frame and far slower on a busy machine
         small = self.scaler.reformat(frame, width=64, height=64, format="rgb24", interpolation=self.interpolation,
                                      threads=1)
-        pdqf_into(np.ascontiguousarray(small.to_ndarray()), self.feature)
-        return self.feature.copy()
+        plane = small.planes[0]
+        feature = np.empty(DIM, np.float32)
+        if plane.line_size >= 192:  # the plane's rows in place: no copy through to_ndarray
+            pdqf_rows(np.ndarray((64, plane.line_size), np.uint8, plane), feature)
+        else:  # a plane stored bottom-up (negative line size): PyAV's copy
+            pdqf_into(np.ascontiguousarray(small.to_ndarray()), feature)
+        return feature
 
     def push(self, frame: Any) -> None:
         t = (frame.pts * self.tb - self.start) if frame.pts is not None and self.tb else self.last_t + 1.0 / self.in_fps
@@ -435,7 +440,10 @@ def _frames(container: Any, stream: Any, needed: set[int] | None) -> Any:
     """Decoded frames in presentation order; frames outside ``needed`` that no other frame
     refers to are not decoded at all (FFmpeg's ``skip_frame``)."""
     ctx = stream.codec_context
+    skip = "DEFAULT"
     for packet in container.demux(stream):
         if needed is not None and packet.pts is not None:
-            ctx.skip_frame = "DEFAULT" if packet.pts in needed or packet.is_keyframe else "NONREF"
+            wanted = "DEFAULT" if packet.pts in needed or packet.is_keyframe else "NONREF"
+            if wanted != skip:  # set only on change: a per-packet call costs on small frames
+                ctx.skip_frame = skip = wanted
         yield from packet.decode()
