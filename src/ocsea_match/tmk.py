@@ -361,12 +361,10 @@ class _Builder:
 
     def __init__(self, container: Any, stream: Any, max_pixels: int, fast: bool = False) -> None:
         self.rule, self.tb, self.start, self.in_fps = _timing(container, stream)
-        self.max_pixels, self.fast = max_pixels, fast
-        self.folder = _Folder()
+        self.max_pixels, self.fast, self.folder = max_pixels, fast, _Folder()
         from av.video.reformatter import Interpolation, VideoReformatter
 
-        self.interpolation = Interpolation.BICUBIC
-        self.scaler = VideoReformatter()
+        self.interpolation, self.scaler = Interpolation.BICUBIC, VideoReformatter()
         self.previous_frame: Any = None
         self.previous_feature: np.ndarray | None = None  # of previous_frame, once computed
         self.last_t = -1.0 / self.in_fps
@@ -438,12 +436,14 @@ def hash_video_with_tmk(
 
 
 def _frames(container: Any, stream: Any, needed: set[int] | None) -> Any:
-    """Decoded frames in presentation order; frames outside ``needed`` that no other frame
-    refers to are not decoded at all (FFmpeg's ``skip_frame``)."""
+    """Decoded frames in presentation order; frames outside ``needed`` that no other frame refers to
+    are not decoded (FFmpeg's ``skip_frame``; an intra-only codec's are not even handed to the decoder)."""
     ctx = stream.codec_context
-    skip = "DEFAULT"
+    skip, intra_only = "DEFAULT", bool(getattr(ctx.codec, "intra_only", False))  # MJPEG...: no frame refers to another
     for packet in container.demux(stream):
         if needed is not None and packet.pts is not None:
+            if intra_only and packet.size and packet.pts not in needed:
+                continue
             wanted = "DEFAULT" if packet.pts in needed or packet.is_keyframe else "NONREF"
             if wanted != skip:  # set only on change: a per-packet call costs on small frames
                 ctx.skip_frame = skip = wanted
