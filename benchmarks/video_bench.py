@@ -18,7 +18,8 @@ alike; best of ``--repeat`` each.
    and CPU time of the process (all threads: vpdq's decoder may use several even with
    ``thread_count=1``), their ratios, and how many of vpdq's frames ours is within 10 bits of.
 2. TMK+PDQF: ``ocsea_match.hash_video_tmk`` x real time (wall and CPU) next to the same decoding
-   floor; the goal is within 1.3x of it. ``tmkpy`` (Meta's TMK bound for Python) when importable.
+   floor; the goal is within 1.3x of it. ``fast``: ``hash_video_tmk(fast=True)`` (the luma plane
+   scaled alone). ``tmkpy`` (Meta's TMK bound for Python) when importable.
 3. Sampling phase (generated fast-motion clips, ``tests/videoclips.py``): two sources listed at
    several intervals (with their TMK), six edits of each queried at 1 frame/s (cut at 2.37 s,
    30->25 fps, 1.25x speed, 240p, letterbox, 3% crop). Recall by vPDQ frames alone and by vPDQ
@@ -120,7 +121,8 @@ def speed(videos: list[Path], repeat: int) -> list[dict[str, Any]]:
             codec = c.streams.video[0].codec_context.name
             size = f"{c.streams.video[0].codec_context.width}x{c.streams.video[0].codec_context.height}"
         runs: dict[str, Callable[[], Any]] = {"ours": lambda p=path: hash_video(p, dedupe_distance=None),
-                                              "decode": lambda p=path: _decode_all(p), "tmk": lambda p=path: hash_video_tmk(p)}
+                                              "decode": lambda p=path: _decode_all(p), "tmk": lambda p=path: hash_video_tmk(p),
+                                              "tmk_fast": lambda p=path: hash_video_tmk(p, fast=True)}
         if vpdq is not None:
             runs["vpdq"] = lambda p=path: vpdq.computeHash(str(p), seconds_per_hash=1, thread_count=1)
         if tmkpy is not None:
@@ -129,7 +131,8 @@ def speed(videos: list[Path], repeat: int) -> list[dict[str, Any]]:
         (ours_w, ours_c, ours), (dec_w, dec_c, _), (tmk_w, tmk_c, _) = timed["ours"], timed["decode"], timed["tmk"]
         row: dict[str, Any] = {"video": path.name, "codec": f"{codec} {size}", "seconds": duration, "ours_wall": ours_w,
                                "ours_cpu": ours_c, "decode_wall": dec_w, "decode_cpu": dec_c, "tmk_wall": tmk_w,
-                               "tmk_cpu": tmk_c, "frames": len(ours.frames)}
+                               "tmk_cpu": tmk_c, "tmk_fast_wall": timed["tmk_fast"][0], "tmk_fast_cpu": timed["tmk_fast"][1],
+                               "frames": len(ours.frames)}
         if vpdq is not None:
             vp_w, vp_c, theirs = timed["vpdq"]
             by_number = {f.frame_number: f.hash.hex for f in ours.frames}
@@ -149,11 +152,12 @@ def speed(videos: list[Path], repeat: int) -> list[dict[str, Any]]:
         print(f"{r['video'][:24]:24} {r['codec']:16} {r['seconds']:5.1f} {r['seconds'] / r['ours_wall']:9.1f} {vp} "
               f"{r['ours_cpu'] / r['decode_cpu']:19.2f} {close:>18}")
     print(f"\n{'TMK+PDQF':24} {'codec':16} {'s':>5} {'tmk xRT':>8} {'decode-all xRT':>14} {'tmk/decode wall':>15} "
-          f"{'tmk/decode cpu':>14}{' tmkpy xRT' if tmkpy is not None else ''}")
+          f"{'tmk/decode cpu':>14} {'fast xRT':>8} {'fast/decode cpu':>15}{' tmkpy xRT' if tmkpy is not None else ''}")
     for r in rows:
         other = f" {r['seconds'] / r['tmkpy_wall']:9.1f}" if "tmkpy_wall" in r else ""
         print(f"{r['video'][:24]:24} {r['codec']:16} {r['seconds']:5.1f} {r['seconds'] / r['tmk_wall']:8.1f} "
-              f"{r['seconds'] / r['decode_wall']:14.1f} {r['tmk_wall'] / r['decode_wall']:15.2f} {r['tmk_cpu'] / r['decode_cpu']:14.2f}{other}")
+              f"{r['seconds'] / r['decode_wall']:14.1f} {r['tmk_wall'] / r['decode_wall']:15.2f} {r['tmk_cpu'] / r['decode_cpu']:14.2f} "
+              f"{r['seconds'] / r['tmk_fast_wall']:8.1f} {r['tmk_fast_cpu'] / r['decode_cpu']:15.2f}{other}")
     if tmkpy is None:
         print("(tmkpy, Meta's TMK for Python, is not importable here: no other TMK implementation to compare)")
     return rows

@@ -121,7 +121,7 @@ def test_an_unexpected_exception_in_a_decoder_or_hasher_is_a_media_error(monkeyp
     def broken(*_args: object, **_kwargs: object) -> None:
         raise ValueError("zero-size array to reduction operation maximum which has no identity")
 
-    monkeypatch.setattr(video, "_frame_pdq", broken)  # inside the sampling loop, as the bar trimming was
+    monkeypatch.setattr(video._FramePDQ, "__call__", broken)  # inside the sampling loop, as the bar trimming was
     from videoclips import scene, slideshow, write
 
     clip = tmp_path / "clip.mp4"

@@ -77,24 +77,30 @@ _init_dct()
 
 
 
-def luma_from_rgb(const uint8_t[:, :, ::1] rgb, bint bgr=False):
+def luma_from_rgb(const uint8_t[:, :, :] rgb, bint bgr=False, out=None):
     """Float32 luma of an HxWxC (C >= 3) uint8 picture, channels in R, G, B order (B, G, R
     with ``bgr``, as OpenCV decodes).
 
     ``Y = 0.299 R + 0.587 G + 0.114 B`` evaluated in float64 and rounded to float32, which is
-    what the pdqhash binding feeds the PDQ reference.
+    what the pdqhash binding feeds the PDQ reference. Rows may be padded (a decoder's plane
+    viewed in place: pixels packed, rows any distance apart). ``out``: an HxW float32 array to
+    write into and return (a video reuses one: no page faults of a fresh array per frame).
     """
     if rgb.shape[2] < 3:
         raise ValueError("luma_from_rgb needs at least 3 channels")
     cdef Py_ssize_t h = rgb.shape[0], w = rgb.shape[1], c = rgb.shape[2], i
-    out = np.empty((h, w), dtype=np.float32)
-    cdef float[:, ::1] o = out
+    if h > 0 and w > 0 and (rgb.strides[2] != 1 or rgb.strides[1] != c):
+        raise ValueError("luma_from_rgb needs packed pixels (rows may be padded)")
+    result = np.empty((h, w), dtype=np.float32) if out is None else out
+    cdef float[:, ::1] o = result
+    if o.shape[0] != h or o.shape[1] != w:
+        raise ValueError("luma_from_rgb: out must be an HxW float32 array")
     if h == 0 or w == 0:
-        return out
+        return result
     with nogil:
         for i in range(h):
             ocsea_luma_row(&rgb[i, 0, 0], &o[i, 0], <size_t>w, <size_t>c, bgr)
-    return out
+    return result
 
 
 def luma_from_gray(const uint8_t[:, ::1] gray):
@@ -448,6 +454,111 @@ def pdq_downsample(const float[:, ::1] luma, bint copy_64x64=True):
     if rc != 0:
         raise MemoryError("pdq: out of memory")
     return np.asarray(<float[:64, :64]>&a64[0][0]).copy()
+
+
+# ---------------------------------------------------------------------------------------------
+# Geometry of the luma: uniform bars along the edges (picture.content_box)
+# ---------------------------------------------------------------------------------------------
+
+cdef float _select(float* a, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    """The k-th smallest of a[0..n) (Wirth's selection; a is reordered: a[0..k) <= a[k])."""
+    cdef Py_ssize_t lo = 0, hi = n - 1, i, j
+    cdef float pivot, tmp
+    while lo < hi:
+        pivot = a[lo + (hi - lo) // 2]
+        i = lo
+        j = hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while pivot < a[j]:
+                j -= 1
+            if i <= j:
+                tmp = a[i]
+                a[i] = a[j]
+                a[j] = tmp
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            break
+    return a[k]
+
+
+cdef float _median(float* a, Py_ssize_t n) noexcept nogil:
+    """``np.median`` of n >= 1 float32 values: the middle one, or the float32 mean of the two
+    middle ones (NumPy adds them in float32 and halves); NaN when any value is NaN."""
+    cdef Py_ssize_t i, k = n // 2
+    cdef float upper, lower
+    for i in range(n):
+        if a[i] != a[i]:
+            return a[i]
+    upper = _select(a, n, k)
+    if n % 2:
+        return upper
+    lower = a[0]
+    for i in range(1, k):
+        if a[i] > lower:
+            lower = a[i]
+    return (lower + upper) / 2.0
+
+
+cdef Py_ssize_t _bar_run(const char* base, Py_ssize_t line_step, Py_ssize_t along, Py_ssize_t count,
+                         Py_ssize_t n, double tolerance, float* work) noexcept nogil:
+    """How many lines, from the first on (each ``line_step`` bytes after the last; a line is
+    ``count`` floats ``along`` bytes apart), stay within ``tolerance`` of the first line's
+    median, at most ``n``: ``content_box``'s ``run``, in float32 as NumPy evaluates it."""
+    cdef Py_ssize_t i, j
+    cdef const char* line
+    cdef float colour, d
+    for j in range(count):
+        work[j] = (<const float*>(base + j * along))[0]
+    colour = _median(work, count)
+    for i in range(n):
+        line = base + i * line_step
+        for j in range(count):
+            d = (<const float*>(line + j * along))[0] - colour
+            if d < 0:
+                d = -d
+            if not (<double>d <= tolerance):  # NaN stops the run, as np.max propagates it
+                return i
+    return n
+
+
+def content_box(const float[:, :] luma, double tolerance=12.0, double min_trim=0.02, double min_keep=0.4):
+    """``(top, bottom, left, right)`` inside uniform bars along the edges of a float32 luma, or
+    ``None``: ``picture.content_box``'s rule (the reference for the arguments), computed here."""
+    cdef Py_ssize_t h = luma.shape[0], w = luma.shape[1]
+    if h < 16 or w < 16:
+        return None
+    cdef Py_ssize_t step_r = max(1, w // 256), step_c = max(1, h // 256)
+    cdef Py_ssize_t rs = luma.strides[0], cs = luma.strides[1]
+    cdef Py_ssize_t top, bottom, left = 0, right = 0, inner
+    cdef const char* base = <const char*>&luma[0, 0]
+    cdef float* work = <float*>malloc(sizeof(float) * (h if h > w else w))
+    if work == NULL:
+        raise MemoryError()
+    with nogil:
+        top = _bar_run(base, rs, step_r * cs, (w + step_r - 1) // step_r, h, tolerance, work)
+        bottom = 0
+        if top < h:
+            bottom = _bar_run(base + (h - 1) * rs, -rs, step_r * cs, (w + step_r - 1) // step_r, h - top,
+                              tolerance, work)
+            if top + bottom < h:
+                inner = (h - bottom - top + step_c - 1) // step_c
+                left = _bar_run(base + top * rs, cs, step_c * rs, inner, w, tolerance, work)
+                right = _bar_run(base + top * rs + (w - 1) * cs, -cs, step_c * rs, inner, w - left, tolerance, work)
+    free(work)
+    if top == h or top + bottom >= h:
+        return None  # one colour throughout, or two flat bands and nothing between them
+    if (top + bottom) < min_trim * h and (left + right) < min_trim * w:
+        return None
+    if h - top - bottom < min_keep * h or w - left - right < min_keep * w:
+        return None
+    return int(top), int(h - bottom), int(left), int(w - right)
 
 
 # ---------------------------------------------------------------------------------------------

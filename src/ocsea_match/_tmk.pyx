@@ -7,6 +7,8 @@ NumPy buffers, the GIL released. ``tmk.py`` checks shapes and owns everything el
   ``fillFloatLumaFromRGB``) taken as PDQ's 64x64 buffer unfiltered (the reference copies a
   64x64 input as it is) and its 16x16 DCT (PDQ's float32 16x64 matrix, sums in the reference's
   order). 256 floats, no median, no bits.
+- ``pdqf_gray_rows``: the same DCT of a 64x64 gray frame (TMK's fast path: the luma plane scaled
+  alone, see ``tmk.py``).
 - ``fold``: TMK's streaming sums over frame t = t0, t0 + 1 ...: the plain sum of the features,
   and per period T and Fourier index j the sums of the L2-normalised feature times
   cos(2 pi j t / T) and sin(2 pi j t / T). Sums are float64 here (the reference keeps float32;
@@ -36,14 +38,29 @@ _init_dct()
 
 cdef void _pdqf(const uint8_t* rgb, Py_ssize_t row_stride, float* out) noexcept nogil:
     cdef float a[64][64]
-    cdef float t[16][64]
-    cdef float cr = 0.299, cg = 0.587, cb = 0.114, s
-    cdef int i, j, k
+    cdef float cr = 0.299, cg = 0.587, cb = 0.114
+    cdef int i, j
     cdef const uint8_t* p
     for i in range(64):
         p = rgb + i * row_stride
         for j in range(64):
             a[i][j] = cr * <float>p[3 * j] + cg * <float>p[3 * j + 1] + cb * <float>p[3 * j + 2]
+    _pdqf_dct(a, out)
+
+
+cdef void _pdqf_gray(const uint8_t* gray, Py_ssize_t row_stride, float* out) noexcept nogil:
+    cdef float a[64][64]
+    cdef int i, j
+    for i in range(64):
+        for j in range(64):
+            a[i][j] = <float>gray[i * row_stride + j]
+    _pdqf_dct(a, out)
+
+
+cdef void _pdqf_dct(float a[64][64], float* out) noexcept nogil:
+    cdef float t[16][64]
+    cdef float s
+    cdef int i, j, k
     for i in range(16):
         for j in range(64):
             s = 0.0
@@ -72,6 +89,15 @@ def pdqf_rows(const uint8_t[:, ::1] rgb_rows, float[::1] out):
         raise ValueError("pdqf_rows needs 64 rows of >= 192 bytes and 256 floats")
     with nogil:
         _pdqf(&rgb_rows[0, 0], rgb_rows.shape[1], &out[0])
+
+
+def pdqf_gray_rows(const uint8_t[:, ::1] gray_rows, float[::1] out):
+    """The PDQF feature of a 64x64 gray (luma) frame given as 64 rows of at least 64 bytes: the
+    fast path's feature (``tmk.py``, ``fast=True``), luma scaled by itself."""
+    if gray_rows.shape[0] != 64 or gray_rows.shape[1] < 64 or out.shape[0] != 256:
+        raise ValueError("pdqf_gray_rows needs 64 rows of >= 64 bytes and 256 floats")
+    with nogil:
+        _pdqf_gray(&gray_rows[0, 0], gray_rows.shape[1], &out[0])
 
 
 def fold(const float[:, ::1] feats, int64_t t0, const int32_t[::1] periods, double[::1] sums,

@@ -183,7 +183,7 @@ def _add_hashing_options(p: argparse.ArgumentParser, formats: tuple[str, ...], d
     p.add_argument("-o", "--output", metavar="FILE", help="write records here instead of standard output")
     p.add_argument(
         "--mode", choices=MODES, default="fast",
-        help="fast: JPEGs decoded at reduced scale (default); exact: the reference's pixels",
+        help="fast: JPEGs decoded at reduced scale, TMK from the luma plane (default); exact: the reference's pixels",
     )
     p.add_argument(
         "--displayed", action="store_true",

@@ -296,7 +296,7 @@ def _hash_video_content(record: FileRecord, reopen: Callable[[], Any], o: HashOp
     tmk = None
     try:
         if "tmk" in o.algorithms:  # Meta's TMK+PDQF of the whole video too, from the same decoding
-            video, tmk = hash_video_with_tmk(source, o.every_seconds, max_pixels=o.max_pixels)
+            video, tmk = hash_video_with_tmk(source, o.every_seconds, max_pixels=o.max_pixels, fast=o.mode == "fast")
         else:
             video = hash_video(source, o.every_seconds, max_pixels=o.max_pixels)
     finally:

@@ -38,7 +38,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Union
+from typing import IO, Any, Union
 
 import numpy as np
 
@@ -50,9 +50,6 @@ from .video_match import VIDEO_DEFAULTS
 
 # PyAV is imported where a video is opened, not here: `import ocsea_match` and picture hashing
 # do not pay for it (issue #12)
-if TYPE_CHECKING:
-    from av.video.reformatter import VideoReformatter
-
 __all__ = ["VideoFrame", "VideoHashes", "hash_video", "VIDEO_DEFAULTS", "LIST_EVERY_SECONDS", "VIDEO_MAX_PIXELS", "open_video",
            "sample_frames"]
 
@@ -214,9 +211,8 @@ def sample_frames(container: Any, every: float, dedupe: int | None, max_pixels: 
     last_kept: Hash | None = None
     last_time: float | None = None
     import av
-    from av.video.reformatter import VideoReformatter
 
-    to_rgb = VideoReformatter()  # keeps its conversion context: 3x faster than a new one per frame
+    frame_pdq = _FramePDQ()
     intra_only = bool(getattr(ctx.codec, "intra_only", False))  # MJPEG, ProRes ...: no frame refers to another
     skip = "DEFAULT"
     # packets before the next sample time are held back, not decoded; a keyframe at or before that
@@ -277,7 +273,7 @@ def sample_frames(container: Any, every: float, dedupe: int | None, max_pixels: 
                         continue
                     if frame.width * frame.height > max_pixels:
                         raise MediaError("decompression-bomb", f"a {frame.width}x{frame.height} frame, over the limit")
-                    h, trimmed = _frame_pdq(frame, to_rgb)
+                    h, trimmed = frame_pdq(frame)
                     result.sampled += 1
                     target = (math.floor((t + 1e-6) / every) + 1) * every
                     if dedupe is not None and last_kept is not None and (h - last_kept) <= dedupe:
@@ -307,26 +303,40 @@ def _frame_time(frame: Any, start: int, tb: float | None, previous: float | None
     return 0.0 if previous is None else previous + frame_time  # no timestamps: count frames
 
 
-def _frame_pdq(frame: Any, to_rgb: VideoReformatter) -> tuple[Hash, Hash | None]:
-    """The frame's PDQ (vPDQ's: the whole RGB frame) and, inside uniform bars, the content's."""
-    # an explicit interpolation: the same pixels as PyAV's default for this unscaled conversion
-    # (checked on 1,367 frames of 20 clips, every codec here), and 2-4x faster on small frames,
-    # where the default's conversion context is rebuilt every other call
-    # threads=1: PyAV's default (0: automatic) splits the conversion across threads, 10-50% more
-    # CPU, and on a busy machine up to 8x the wall time
-    from av.video.reformatter import Interpolation
+class _FramePDQ:
+    """Each sampled frame's PDQ (vPDQ's: the whole RGB frame) and, inside uniform bars, the
+    content's. Holds the conversion context and the luma buffer from frame to frame: a fresh
+    picture-sized array per frame costs more in page faults than the luma takes to compute."""
 
-    rgb = np.ascontiguousarray(to_rgb.reformat(frame, format="rgb24", interpolation=Interpolation.BILINEAR,
-                                               threads=1).to_ndarray())
-    luma = luma_from_rgb(rgb)
-    box = content_box(luma)
-    trimmed = None
-    if box is not None:
-        top, bottom, left, right = box
-        # a copy: a full-width slice is contiguous, a view, and the in-place filter would spoil luma
-        rows, quality = pdq_from_luma(np.ascontiguousarray(luma[top:bottom, left:right]))  # a copy only when columns are cut
-        trimmed = Hash("pdq", rows[0].tobytes(), int(quality))
-    rows, quality = pdq_from_luma(luma)
-    return Hash("pdq", rows[0].tobytes(), int(quality)), trimmed
+    def __init__(self) -> None:
+        from av.video.reformatter import Interpolation, VideoReformatter
 
+        self.to_rgb = VideoReformatter()  # keeps its conversion context: 3x faster than a new one per frame
+        self.interpolation = Interpolation.BILINEAR
+        self.luma = np.empty((0, 0), np.float32)
 
+    def __call__(self, frame: Any) -> tuple[Hash, Hash | None]:
+        # an explicit interpolation: the same pixels as PyAV's default for this unscaled conversion
+        # (checked on 1,367 frames of 20 clips, every codec here), and 2-4x faster on small frames,
+        # where the default's conversion context is rebuilt every other call
+        # threads=1: PyAV's default (0: automatic) splits the conversion across threads, 10-50% more
+        # CPU, and on a busy machine up to 8x the wall time
+        rgb = self.to_rgb.reformat(frame, format="rgb24", interpolation=self.interpolation, threads=1)
+        width, height, plane = rgb.width, rgb.height, rgb.planes[0]
+        # the plane in place (rows may be padded), not a copy: to_ndarray's copy costs as much as the luma
+        if plane.line_size >= 3 * width:
+            pixels = np.ndarray((height, width, 3), np.uint8, plane, strides=(plane.line_size, 3, 1))
+        else:  # a plane stored bottom-up (negative line size): PyAV's copy
+            pixels = np.ascontiguousarray(rgb.to_ndarray())
+        if self.luma.shape != (height, width):
+            self.luma = np.empty((height, width), np.float32)
+        luma = luma_from_rgb(pixels, out=self.luma)
+        box = content_box(luma)
+        trimmed = None
+        if box is not None:
+            top, bottom, left, right = box
+            # a copy only when columns are cut (a full-width slice is a contiguous view)
+            rows, quality = pdq_from_luma(np.ascontiguousarray(luma[top:bottom, left:right]))
+            trimmed = Hash("pdq", rows[0].tobytes(), int(quality))
+        rows, quality = pdq_from_luma(luma)
+        return Hash("pdq", rows[0].tobytes(), int(quality)), trimmed
