@@ -364,7 +364,7 @@ def worker_modules(o: HashOptions) -> tuple[str, ...]:
     stack (``parallel.WORKER_PRELOAD``): SciPy for pHash, the video and robust modules when asked.
 
     >>> worker_modules(HashOptions(("pdq", "phash")))
-    ('scipy.fft',)
+    ('ocsea_match.dct',)
     """
     extra = ["ocsea_match.tmk"] if "tmk" in o.algorithms else []
     if o.robust is not None:

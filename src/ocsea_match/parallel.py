@@ -121,7 +121,7 @@ def new_pool(
 ) -> ProcessPoolExecutor:
     """A process pool whose workers end with this process and keep its warning filters
     (``initializer(*initargs)`` runs in each after that). ``preload``: modules the work needs
-    beyond ``WORKER_PRELOAD`` (e.g. ``"scipy.fft"`` for pHash), imported once in the fork
+    beyond ``WORKER_PRELOAD`` (e.g. ``"ocsea_match.dct"`` for pHash), imported once in the fork
     server when this pool starts it, else by each worker as it starts."""
     return ProcessPoolExecutor(
         max_workers=workers, mp_context=worker_context(preload), initializer=_worker_start,
