@@ -24,7 +24,7 @@ from .algorithms import PDQ_DIALECTS as _DIALECTS, VIDEO as _VIDEO
 from .decode import DEFAULT_MAX_PIXELS
 from .errors import media_errors
 from .hashes import Hash
-from .picture import FAST_MIN_SIDES, MODES, ImageInput, Picture, draft_for, to_picture
+from .picture import FAST_MIN_SIDES, MODES, ImageInput, Picture, draft_for, pil_pixels, to_picture
 
 __all__ = [
     "ALGORITHMS",
@@ -149,7 +149,7 @@ def shrink_gray(img: Image.Image, width: int, height: int) -> np.ndarray:
     [200, 200, 200, 200, 200, 200, 200, 200]
     """
     if native_resize_matches_pillow():
-        return lanczos_gray(np.ascontiguousarray(np.asarray(img)), width, height)
+        return lanczos_gray(np.ascontiguousarray(pil_pixels(img)), width, height)
     return np.asarray(img.resize((width, height), _LANCZOS))
 
 
