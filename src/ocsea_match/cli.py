@@ -25,7 +25,7 @@ from . import __version__, cli_cluster, cli_service
 from ._wording import plural
 from .cli_records import EXIT_CANNOT_RUN, EXIT_FILE_ERRORS, EXIT_MATCHES, EXIT_OK, print_reports, write_records
 from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS, VIDEO_ALGORITHMS
-from .parallel import default_jobs
+from .parallel import default_jobs, start_early
 from .thresholds import DEFAULT_PDQ_QUALITY_FLOOR, check_quality_floor, check_thresholds
 
 if TYPE_CHECKING:
@@ -265,6 +265,8 @@ def _cmd_match(args: argparse.Namespace) -> int:
     if not args.lists and not args.index_dir:
         print("ocsea-match: match needs at least one --list or an --index", file=sys.stderr)
         return EXIT_CANNOT_RUN
+    if getattr(args, "executor", None) is None:  # the workers' imports run beside the index and lists' loading
+        start_early(args.jobs)
     from .formats import ListError, LoadReport
     from .index import IndexFileError, open_index
 

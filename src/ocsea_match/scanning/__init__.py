@@ -42,7 +42,7 @@ from ..evidence import open_evidence
 from ..files import DEFAULT_FILE_TIME_LIMIT, file_sha256, hash_bytes, hash_file
 from ..hashers import DEFAULT_ALGORITHMS, PDQ_DIALECTS, check_algorithms
 from ..options import DEFAULT_MAX_BYTES, HashOptions, ScanSettings
-from ..parallel import TimeLimited, process_map, usable_jobs
+from ..parallel import TimeLimited, process_map, start_early, usable_jobs
 from ..paths import path_hex, printable
 from .archives import ArchiveLimits, archive_outcome, examine_zip
 from .case import PROVENANCE, RECORDS, ScanError, case_writes, check_case_folder, write_outputs
@@ -313,6 +313,8 @@ def run_scan(
     roots = [os.path.abspath(os.fspath(s)) for s in sources]
     case = Path(case_dir).absolute()
     check_case_folder(case, roots, resume)  # before anything is written: a typo must not make a case
+    if executor is None:  # the workers' imports run beside the lists, index and walk below
+        start_early(o.jobs, ("ocsea_match.scanning",))
     from ..index import open_index
 
     try:
