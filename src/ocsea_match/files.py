@@ -328,8 +328,8 @@ def hash_files(
 
     ``jobs > 1`` hashes in that many worker processes (at most the CPU count: more is lowered, with
     a note on standard error; workers end with the calling process); a worker that dies is replaced and the
-    file that killed it gets an error record (``worker-crashed``). At most ``4 * jobs`` files are
-    in flight, so memory stays bounded on any number of files. ``ordered=False`` yields records
+    file that killed it gets an error record (``worker-crashed``). At most ``16 * jobs`` files are
+    in flight or waiting for their turn, so memory stays bounded on any number of files. ``ordered=False`` yields records
     as they finish instead of in input order. Other options go to ``hash_file`` (its keywords, or
     ``options=HashOptions(...)``); unlike there, ``mode`` defaults to ``"fast"`` here, as batch work does. With ``jobs > 1`` a file that
     keeps its worker busy for more than ``file_time_limit`` seconds (a decoder stuck on a

@@ -314,13 +314,19 @@ def process_map(
     returns an error value instead); ``on_crash(item)`` makes the value for an item whose worker
     died. ``jobs <= 1`` runs in this process (no crash protection, no start-up cost).
     ``preload``: modules ``fn`` needs besides ``WORKER_PRELOAD`` (see ``new_pool``).
+    ``window`` (default ``16 * jobs``): items submitted but not yet yielded, results waiting for
+    their turn included; of them at most ``2 * jobs`` are with the pool at once (what a broken
+    pool makes suspects). A wide window keeps every worker busy behind one slow item in ordered
+    mode: replaying the corpus's per-file times (101 pictures, two jobs), a window of 8 ends 3.6%
+    after the ideal split, one of 32 0.4%.
     """
     jobs = usable_jobs(jobs)
     if jobs <= 1:
         for item in items:
             yield fn(item)
         return
-    window = window or 4 * jobs
+    window = window or 16 * jobs
+    in_pool = 2 * jobs  # one running and one queued a worker: a broken pool re-runs only these alone
     source = iter(items)
     pool = new_pool(jobs, initializer, initargs, preload)
     pending: dict[Future[R], tuple[int, T]] = {}
@@ -333,7 +339,7 @@ def process_map(
         while True:
             suspects: list[tuple[int, T]] = []  # in flight when the pool broke
             # keep the window full: items in flight plus results waiting for their turn
-            while not exhausted and next_in - next_out < window:
+            while not exhausted and next_in - next_out < window and len(pending) < in_pool:
                 try:
                     item = next(source)
                 except StopIteration:
