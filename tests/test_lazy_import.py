@@ -86,3 +86,12 @@ def test_cli_and_scanning_modules_import_no_list_format_index_or_video() -> None
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == ""
+
+
+def test_hash_files_itself_imports_no_numpy() -> None:
+    # with jobs > 1 hash_files starts the fork server before this process imports the hashing
+    # stack, so the two imports run on both cores at once: its module must stay light
+    code = "import sys, ocsea_match; ocsea_match.hash_files; print('numpy' in sys.modules, 'PIL' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "False"]

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from ._core import lanczos_gray, luma_from_rgb, pdq_from_luma, whash_low
-from .algorithms import PDQ_DIALECTS as _DIALECTS, VIDEO as _VIDEO
+from .algorithms import DEFAULT_ALGORITHMS, PDQ_DIALECTS as _DIALECTS, VIDEO as _VIDEO, modules_for
 from .decode import DEFAULT_MAX_PIXELS
 from .errors import media_errors
 from .hashes import Hash
@@ -44,8 +44,6 @@ __all__ = [
     "pdq_dihedral",
 ]
 
-#: What ``hash_file`` and the CLI compute when not told otherwise.
-DEFAULT_ALGORITHMS: tuple[str, ...] = ("pdq",)
 
 #: PDQ as other tools compute it: they shrink the picture first, and the same picture's hashes
 #: can then differ by more than the match threshold. ``pdq`` itself is full resolution.
@@ -226,18 +224,6 @@ def check_algorithms(algorithms: Iterable[str] | str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-#: Libraries an algorithm imports when first used (not at this module's import, so that a worker
-#: process that does not need them does not start with them).
-ALGORITHM_MODULES: dict[str, tuple[str, ...]] = {"phash": ("ocsea_match.dct",)}
-
-
-def modules_for(names: Iterable[str]) -> tuple[str, ...]:
-    """The modules ``names`` import on first use, for a worker pool to import before its first file.
-
-    >>> modules_for(["pdq", "phash"])
-    ('ocsea_match.dct',)
-    """
-    return tuple(dict.fromkeys(m for name in names for m in ALGORITHM_MODULES.get(name, ())))
 
 
 def run(pic: Picture, names: Sequence[str]) -> dict[str, Hash]:
