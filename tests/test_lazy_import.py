@@ -76,3 +76,22 @@ def test_all_is_exactly_the_lazy_table() -> None:
     table = set(ocsea_match._SOURCES) | set(ocsea_match._SUBMODULES) | {"__version__"}
     assert sorted(ocsea_match.__all__) == sorted(table)
     assert len(ocsea_match.__all__) == len(set(ocsea_match.__all__))
+
+
+def test_cli_and_scanning_modules_import_no_list_format_index_or_video() -> None:
+    # a console script's fork server imports ocsea_match.cli, and a scan's workers the scanning
+    # package: neither may pull the list formats, the index or the video stack in at its top
+    code = ("import sys, ocsea_match.cli, ocsea_match.scanning; print(' '.join(sorted(m for m in sys.modules if m in "
+            "('ocsea_match.index', 'ocsea_match.formats', 'ocsea_match.video', 'ocsea_match.tmk', 'scipy', 'faiss'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == ""
+
+
+def test_hash_files_itself_imports_no_numpy() -> None:
+    # with jobs > 1 hash_files starts the fork server before this process imports the hashing
+    # stack, so the two imports run on both cores at once: its module must stay light
+    code = "import sys, ocsea_match; ocsea_match.hash_files; print('numpy' in sys.modules, 'PIL' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "False"]

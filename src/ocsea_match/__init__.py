@@ -32,7 +32,7 @@ _SOURCES: dict[str, str] = {
     "MediaError": "errors",
     "hash_bytes": "files",
     "hash_file": "files",
-    "hash_files": "files",
+    "hash_files": "batch",
     "ALGORITHMS": "hashers",
     "DEFAULT_ALGORITHMS": "hashers",
     "hash_image": "hashers",
@@ -151,9 +151,10 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what a type checker sees: the same names, imported eagerly
     from . import cluster, robust
     from .algorithms import ALGORITHM_INFO, AlgorithmInfo, parse_hex
+    from .batch import hash_files
     from .decode import DEFAULT_MAX_PIXELS, sniff
     from .errors import ERROR_CODES, MediaError
-    from .files import hash_bytes, hash_file, hash_files
+    from .files import hash_bytes, hash_file
     from .formats import (
         ConversionReport,
         EmptyListError,

@@ -77,6 +77,70 @@ _init_dct()
 
 
 
+# The Arrow C data interface (arrow.apache.org/docs/format/CDataInterface.html): two plain C
+# structs with a stable ABI, which Pillow (11.2 and later) exports a picture's pixels through.
+cdef extern from *:
+    """
+    #include <stdint.h>
+    struct ocsea_arrow_schema {
+        const char* format; const char* name; const char* metadata; int64_t flags; int64_t n_children;
+        struct ocsea_arrow_schema** children; struct ocsea_arrow_schema* dictionary;
+        void (*release)(struct ocsea_arrow_schema*); void* private_data;
+    };
+    struct ocsea_arrow_array {
+        int64_t length; int64_t null_count; int64_t offset; int64_t n_buffers; int64_t n_children;
+        const void** buffers; struct ocsea_arrow_array** children; struct ocsea_arrow_array* dictionary;
+        void (*release)(struct ocsea_arrow_array*); void* private_data;
+    };
+    """
+    struct ocsea_arrow_schema:
+        const char* format
+        int64_t n_children
+        ocsea_arrow_schema** children
+        void* release
+    struct ocsea_arrow_array:
+        int64_t length
+        int64_t null_count
+        int64_t offset
+        int64_t n_buffers
+        int64_t n_children
+        const void** buffers
+        ocsea_arrow_array** children
+        void* release
+
+from cpython.pycapsule cimport PyCapsule_GetPointer
+
+
+def arrow_pixels(object schema_capsule, object array_capsule):
+    """``(address, channels, pixels)`` of the uint8 pixel buffer a picture exports through the
+    Arrow C data interface (``PIL.Image.Image.__arrow_c_array__()``, whose two capsules the caller
+    keeps alive as long as it reads the address): an ``L`` picture is a ``uint8`` array, one value
+    a pixel (format ``C``); an ``RGB`` one a fixed-size list of 4 ``uint8`` a pixel (``+w:4``,
+    Pillow's R, G, B, pad), rows one after the other. Any other layout: ``ValueError``.
+    """
+    cdef ocsea_arrow_schema* schema = <ocsea_arrow_schema*>PyCapsule_GetPointer(schema_capsule, "arrow_schema")
+    cdef ocsea_arrow_array* array = <ocsea_arrow_array*>PyCapsule_GetPointer(array_capsule, "arrow_array")
+    if schema.release == NULL or array.release == NULL:
+        raise ValueError("the Arrow structures were already released")
+    fmt = (<bytes>schema.format).decode("ascii", "replace")
+    cdef ocsea_arrow_array* values = array
+    cdef int channels = 1
+    if fmt == "+w:4":
+        if schema.n_children != 1 or (<bytes>schema.children[0].format) != b"C" or array.n_children != 1:
+            raise ValueError("expected a fixed-size list of 4 uint8 a pixel")
+        values = array.children[0]
+        channels = 4
+        if values.length != 4 * array.length or array.offset != 0:
+            raise ValueError("the list's values do not hold 4 bytes a pixel")
+    elif fmt != "C":
+        raise ValueError(f"unexpected Arrow format {fmt!r}")
+    if values.offset != 0 or values.null_count != 0 or values.n_buffers != 2 or values.buffers[1] == NULL:
+        raise ValueError("the pixel buffer is not one plain uint8 buffer")
+    if values.buffers[0] != NULL and array.null_count != 0:
+        raise ValueError("pixels marked as missing")
+    return <size_t>values.buffers[1], channels, int(array.length)
+
+
 def luma_from_rgb(const uint8_t[:, :, :] rgb, bint bgr=False, out=None):
     """Float32 luma of an HxWxC (C >= 3) uint8 picture, channels in R, G, B order (B, G, R
     with ``bgr``, as OpenCV decodes).

@@ -24,10 +24,27 @@ ValueError: not a phash hash: ...
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["ALGORITHM_INFO", "AlgorithmInfo", "DIGESTS", "EXACT", "PERCEPTUAL", "PDQ_DIALECTS", "VIDEO", "hex_lengths",
-           "parse_hex"]
+__all__ = ["ALGORITHM_INFO", "AlgorithmInfo", "DEFAULT_ALGORITHMS", "DIGESTS", "EXACT", "PERCEPTUAL", "PDQ_DIALECTS",
+           "VIDEO", "hex_lengths", "modules_for", "parse_hex"]
+
+#: What ``hash_file`` and the CLI compute when not told otherwise (also ``hashers.DEFAULT_ALGORITHMS``).
+DEFAULT_ALGORITHMS: tuple[str, ...] = ("pdq",)
+
+#: Libraries an algorithm imports when first used (not at the import of the module computing it,
+#: so that a worker process that does not need them does not start with them).
+ALGORITHM_MODULES: dict[str, tuple[str, ...]] = {"phash": ("ocsea_match.dct",)}
+
+
+def modules_for(names: Iterable[str]) -> tuple[str, ...]:
+    """The modules ``names`` import on first use, for a worker pool to import before its first file.
+
+    >>> modules_for(["pdq", "phash"])
+    ('ocsea_match.dct',)
+    """
+    return tuple(dict.fromkeys(m for name in names for m in ALGORITHM_MODULES.get(name, ())))
 
 
 @dataclass(frozen=True)

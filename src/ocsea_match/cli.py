@@ -19,15 +19,21 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from typing import TYPE_CHECKING
 
 from . import __version__, cli_cluster, cli_service
 from ._wording import plural
 from .cli_records import EXIT_CANNOT_RUN, EXIT_FILE_ERRORS, EXIT_MATCHES, EXIT_OK, print_reports, write_records
-from .formats import WRITERS, EmptyListError, ListError, LoadReport, convert_list, load_list
 from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS, VIDEO_ALGORITHMS
-from .index import HashIndex, IndexFileError, open_index
-from .parallel import default_jobs
+from .parallel import default_jobs, start_early
 from .thresholds import DEFAULT_PDQ_QUALITY_FLOOR, check_quality_floor, check_thresholds
+
+if TYPE_CHECKING:
+    from .index import HashIndex
+
+# The list formats, the index, the scan and the report are imported by the commands that use them:
+# a console script's worker processes import this module (multiprocessing re-imports the main
+# script in the fork server), and hashing needs none of them (tests/test_pool_imports.py).
 
 __all__ = ["main", "EXIT_OK", "EXIT_FILE_ERRORS", "EXIT_CANNOT_RUN", "EXIT_MATCHES"]
 
@@ -55,6 +61,17 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def list_writers() -> list[str]:
+    """The formats ``convert --to`` writes (``formats.WRITERS``; imported here, when the parser is built).
+
+    >>> "vics" in list_writers()
+    True
+    """
+    from .formats import WRITERS
+
+    return sorted(WRITERS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -147,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Read a hash list (any format load_list reads) and write it in another.")
     cv.add_argument("input", metavar="IN", help="the list to read")
     cv.add_argument("output", metavar="OUT", help="the file to write")
-    cv.add_argument("--to", required=True, choices=sorted(WRITERS), help="the format to write")
+    cv.add_argument("--to", required=True, choices=sorted(list_writers()), help="the format to write")
     cv.add_argument("--strict", action="store_true", help="refuse a list with any bad line")
     cli_service.add_match_options(m)  # the service's commands (issue 13) live in cli_service.py
     cli_service.add_parsers(sub, _Parser)
@@ -226,6 +243,8 @@ def _cmd_hash(args: argparse.Namespace) -> int:
 
 def _refused(exc: Exception) -> int:
     """A list, index or setting that cannot be used: its report (when any), the reason, exit 2."""
+    from .formats import EmptyListError, LoadReport
+
     report = getattr(exc, "report", None)
     if isinstance(report, LoadReport) and (report.problems or report.unmatched or isinstance(exc, EmptyListError)):
         print_reports([report], quiet=False)
@@ -246,6 +265,11 @@ def _cmd_match(args: argparse.Namespace) -> int:
     if not args.lists and not args.index_dir:
         print("ocsea-match: match needs at least one --list or an --index", file=sys.stderr)
         return EXIT_CANNOT_RUN
+    if getattr(args, "executor", None) is None:  # the workers' imports run beside the index and lists' loading
+        start_early(args.jobs)
+    from .formats import ListError, LoadReport
+    from .index import IndexFileError, open_index
+
     reports: list[LoadReport] = []
     try:
         index = open_index(args.index_dir, pdq_quality_floor=args.pdq_quality_floor)
@@ -265,6 +289,9 @@ def _cmd_match(args: argparse.Namespace) -> int:
 def _cmd_index(args: argparse.Namespace) -> int:
     if args.shards > 1:  # for a cluster's workers (ocsea_match.cluster)
         return cli_cluster.build_shards(args, print_reports)
+    from .formats import ListError
+    from .index import HashIndex
+
     floor = DEFAULT_PDQ_QUALITY_FLOOR if args.pdq_quality_floor is None else args.pdq_quality_floor
     try:
         index, reports = HashIndex.from_lists(args.lists, strict=args.strict, thresholds=dict(args.threshold),
@@ -284,6 +311,8 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 def _cmd_convert(args: argparse.Namespace) -> int:
     """Read, convert, check what was carried by reading the text back; write only when something is."""
+    from .formats import ListError, convert_list, load_list
+
     try:
         hash_list, report = load_list(args.input, strict=args.strict)
         print_reports([report], quiet=False)

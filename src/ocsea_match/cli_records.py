@@ -16,15 +16,17 @@ import argparse
 import sys
 import time
 from collections import Counter
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ._wording import plural
-from .formats import LoadReport
-from .index import HashIndex
 from .output import CsvWriter, TableWriter
 from .parallel import WorkersCannotStart
 from .paths import json_line
 from .scanning.tree import hash_tree
+
+if TYPE_CHECKING:  # types only: the command line's worker processes import no list format nor index
+    from .formats import LoadReport
+    from .index import HashIndex
 
 __all__ = ["EXIT_CANNOT_RUN", "EXIT_FILE_ERRORS", "EXIT_MATCHES", "EXIT_OK", "print_reports", "write_records"]
 

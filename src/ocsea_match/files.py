@@ -12,21 +12,20 @@ whatever is wrong with it; batches over worker processes (``hash_files``).
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import os
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Unpack
 
+from .batch import DEFAULT_FILE_TIME_LIMIT, hash_files  # the batch entry point, in its light module
 from .decode import open_image, sniff
 from .errors import MediaError, as_media_error, status_of
 from .evidence import open_evidence, open_regular
 from .hashers import DEFAULT_ALGORITHMS, modules_for, run
 from .options import DEFAULT_MAX_BYTES, HashKeywords, HashOptions
-from .parallel import TimeLimited, process_map
 from .picture import displayed, picture_from_decoded
-from .records import FileRecord, crashed_record, new_record
+from .records import FileRecord, new_record
 
 # Videos (PyAV, TMK, the list formats) and the robust re-framings (OpenCV) are imported where a
 # record needs them, not here: a worker process that hashes pictures starts without them.
@@ -35,9 +34,6 @@ __all__ = [
     "DEFAULT_FILE_TIME_LIMIT", "DEFAULT_MAX_BYTES", "SkipCheck", "file_sha256", "hash_bytes", "hash_file",
     "hash_files", "open_evidence", "worker_modules",
 ]
-
-#: Seconds one file may keep a worker process busy (``hash_files``/scan with ``jobs > 1``).
-DEFAULT_FILE_TIME_LIMIT = 900
 
 _CHUNK = 1 << 20
 
@@ -314,57 +310,12 @@ def _hash_video_content(record: FileRecord, reopen: Callable[[], Any], o: HashOp
     record["status"] = "ok"
 
 
-def hash_files(
-    paths: Iterable[str | os.PathLike[str]],
-    algorithms: Iterable[str] | str = DEFAULT_ALGORITHMS,
-    *,
-    jobs: int = 1,
-    ordered: bool = True,
-    file_time_limit: int | None = DEFAULT_FILE_TIME_LIMIT,
-    executor: Any = None,
-    **options: Any,
-) -> Iterator[FileRecord]:
-    """Hash many files, yielding one file record per file as soon as it is ready.
-
-    ``jobs > 1`` hashes in that many worker processes (at most the CPU count: more is lowered, with
-    a note on standard error; workers end with the calling process); a worker that dies is replaced and the
-    file that killed it gets an error record (``worker-crashed``). At most ``4 * jobs`` files are
-    in flight, so memory stays bounded on any number of files. ``ordered=False`` yields records
-    as they finish instead of in input order. Other options go to ``hash_file`` (its keywords, or
-    ``options=HashOptions(...)``); unlike there, ``mode`` defaults to ``"fast"`` here, as batch work does. With ``jobs > 1`` a file that
-    keeps its worker busy for more than ``file_time_limit`` seconds (a decoder stuck on a
-    poisoned file) ends that worker and gets a ``worker-crashed`` record; the batch goes on.
-    ``executor``: a Dask ``Client``, an ``ocsea_match.cluster.Cluster`` or any ``Executor`` runs the
-    files there in shards instead (``jobs`` is then unused; ``ocsea_match.cluster.executor_map``).
-
-    >>> [r["error"]["code"] for r in hash_files(["/no/such.jpg", "/"], ["pdq"])]
-    ['not-found', 'is-directory']
-    """
-    skip = options.pop("skip", None)
-    settled = options.pop("options", None)
-    if settled is None:
-        options.setdefault("mode", "fast")
-        settled = HashOptions(_names(algorithms), **options)
-    elif options:
-        raise TypeError(f"options= replaces the keywords {sorted(options)}")
-    work: Callable[[Any], FileRecord] = functools.partial(hash_file, options=settled, skip=skip)
-    if executor is not None:  # on a cluster: ocsea_match.cluster
-        from .cluster import executor_map
-        yield from executor_map(work, paths, executor, on_crash=crashed_record, ordered=ordered,
-                                file_time_limit=file_time_limit)
-        return
-    if jobs > 1 and file_time_limit:
-        work = TimeLimited(work, file_time_limit)
-    yield from process_map(work, paths, jobs=jobs, on_crash=crashed_record, ordered=ordered,
-                           preload=worker_modules(settled))
-
-
 def worker_modules(o: HashOptions) -> tuple[str, ...]:
     """What a worker process hashing with ``o`` imports before its first file, beyond the picture
     stack (``parallel.WORKER_PRELOAD``): SciPy for pHash, the video and robust modules when asked.
 
     >>> worker_modules(HashOptions(("pdq", "phash")))
-    ('scipy.fft',)
+    ('ocsea_match.dct',)
     """
     extra = ["ocsea_match.tmk"] if "tmk" in o.algorithms else []
     if o.robust is not None:

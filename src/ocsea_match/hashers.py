@@ -20,11 +20,11 @@ import numpy as np
 from PIL import Image
 
 from ._core import lanczos_gray, luma_from_rgb, pdq_from_luma, whash_low
-from .algorithms import PDQ_DIALECTS as _DIALECTS, VIDEO as _VIDEO
+from .algorithms import DEFAULT_ALGORITHMS, PDQ_DIALECTS as _DIALECTS, VIDEO as _VIDEO, modules_for
 from .decode import DEFAULT_MAX_PIXELS
 from .errors import media_errors
 from .hashes import Hash
-from .picture import FAST_MIN_SIDES, MODES, ImageInput, Picture, draft_for, to_picture
+from .picture import FAST_MIN_SIDES, MODES, ImageInput, Picture, draft_for, pil_pixels, to_picture
 
 __all__ = [
     "ALGORITHMS",
@@ -44,8 +44,6 @@ __all__ = [
     "pdq_dihedral",
 ]
 
-#: What ``hash_file`` and the CLI compute when not told otherwise.
-DEFAULT_ALGORITHMS: tuple[str, ...] = ("pdq",)
 
 #: PDQ as other tools compute it: they shrink the picture first, and the same picture's hashes
 #: can then differ by more than the match threshold. ``pdq`` itself is full resolution.
@@ -113,10 +111,11 @@ def _phash(pic: Picture) -> Hash:
     # coefficients are zero in exact arithmetic and the median is 0, so pocketfft's rounding
     # noise (+-1e-13) decides bits. A DCT of our own, however exact, differed there (hypothesis
     # found a 32x23 two-level picture); sharing the implementation makes every bit the same.
-    from scipy.fft import dct  # here, not at the top: SciPy is ~0.3 s of a worker's start-up, pHash alone needs it
+    # dct2 is that very pocketfft, loaded without the scipy package (~0.2 s of a worker's start-up)
+    from .dct import dct2  # here, not at the top: pHash alone needs it
 
     pixels = shrink_gray(pic.gray(), 32, 32)
-    low = dct(dct(pixels, axis=0), axis=1)[:8, :8]
+    low = dct2(dct2(pixels, axis=0), axis=1)[:8, :8]
     return Hash.from_bits("phash", low > np.median(low))
 
 
@@ -148,7 +147,7 @@ def shrink_gray(img: Image.Image, width: int, height: int) -> np.ndarray:
     [200, 200, 200, 200, 200, 200, 200, 200]
     """
     if native_resize_matches_pillow():
-        return lanczos_gray(np.ascontiguousarray(np.asarray(img)), width, height)
+        return lanczos_gray(np.ascontiguousarray(pil_pixels(img)), width, height)
     return np.asarray(img.resize((width, height), _LANCZOS))
 
 
@@ -225,18 +224,6 @@ def check_algorithms(algorithms: Iterable[str] | str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-#: Libraries an algorithm imports when first used (not at this module's import, so that a worker
-#: process that does not need them does not start with them).
-ALGORITHM_MODULES: dict[str, tuple[str, ...]] = {"phash": ("scipy.fft",)}
-
-
-def modules_for(names: Iterable[str]) -> tuple[str, ...]:
-    """The modules ``names`` import on first use, for a worker pool to import before its first file.
-
-    >>> modules_for(["pdq", "phash"])
-    ('scipy.fft',)
-    """
-    return tuple(dict.fromkeys(m for name in names for m in ALGORITHM_MODULES.get(name, ())))
 
 
 def run(pic: Picture, names: Sequence[str]) -> dict[str, Hash]:

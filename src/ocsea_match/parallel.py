@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 __all__ = [
     "process_map", "default_jobs", "usable_jobs", "TimeLimited", "WorkersCannotStart", "new_pool", "run_alone", "discard",
-    "drain_ready", "worker_context",
+    "drain_ready", "worker_context", "start_early",
 ]
 
 T = TypeVar("T")
@@ -112,6 +112,25 @@ def worker_context(preload: Sequence[str] = ()) -> Any:
     return multiprocessing.get_context("spawn")
 
 
+def start_early(jobs: int, preload: Sequence[str] = ()) -> bool:
+    """Start the fork server now, in the background, when ``jobs`` workers will be wanted: it
+    imports the hashing stack (~0.2 s of CPU) on the other core while this process does its own
+    set-up (reading lists, opening an index, walking the sources), instead of after it. Returns
+    whether it started one; a later pool uses it (its own extra ``preload`` is then imported by
+    each worker as it starts). A no-op with one job, without a fork server, or when it runs.
+
+    >>> start_early(1)
+    False
+    """
+    if usable_jobs(jobs, say=False) <= 1 or "forkserver" not in multiprocessing.get_all_start_methods():
+        return False
+    worker_context(preload)
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()  # spawns the server and returns; the server imports in the background
+    return True
+
+
 def _modules(preload: Sequence[str]) -> list[str]:
     return list(dict.fromkeys((*WORKER_PRELOAD, *preload)))
 
@@ -121,7 +140,7 @@ def new_pool(
 ) -> ProcessPoolExecutor:
     """A process pool whose workers end with this process and keep its warning filters
     (``initializer(*initargs)`` runs in each after that). ``preload``: modules the work needs
-    beyond ``WORKER_PRELOAD`` (e.g. ``"scipy.fft"`` for pHash), imported once in the fork
+    beyond ``WORKER_PRELOAD`` (e.g. ``"ocsea_match.dct"`` for pHash), imported once in the fork
     server when this pool starts it, else by each worker as it starts."""
     return ProcessPoolExecutor(
         max_workers=workers, mp_context=worker_context(preload), initializer=_worker_start,
@@ -295,13 +314,19 @@ def process_map(
     returns an error value instead); ``on_crash(item)`` makes the value for an item whose worker
     died. ``jobs <= 1`` runs in this process (no crash protection, no start-up cost).
     ``preload``: modules ``fn`` needs besides ``WORKER_PRELOAD`` (see ``new_pool``).
+    ``window`` (default ``16 * jobs``): items submitted but not yet yielded, results waiting for
+    their turn included; of them at most ``2 * jobs`` are with the pool at once (what a broken
+    pool makes suspects). A wide window keeps every worker busy behind one slow item in ordered
+    mode: replaying the corpus's per-file times (101 pictures, two jobs), a window of 8 ends 3.6%
+    after the ideal split, one of 32 0.4%.
     """
     jobs = usable_jobs(jobs)
     if jobs <= 1:
         for item in items:
             yield fn(item)
         return
-    window = window or 4 * jobs
+    window = window or 16 * jobs
+    in_pool = 2 * jobs  # one running and one queued a worker: a broken pool re-runs only these alone
     source = iter(items)
     pool = new_pool(jobs, initializer, initargs, preload)
     pending: dict[Future[R], tuple[int, T]] = {}
@@ -314,7 +339,7 @@ def process_map(
         while True:
             suspects: list[tuple[int, T]] = []  # in flight when the pool broke
             # keep the window full: items in flight plus results waiting for their turn
-            while not exhausted and next_in - next_out < window:
+            while not exhausted and next_in - next_out < window and len(pending) < in_pool:
                 try:
                     item = next(source)
                 except StopIteration:

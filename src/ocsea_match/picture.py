@@ -19,13 +19,13 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps
 
-from ._core import content_box as native_content_box, gray_from_rgb, luma_from_gray, luma_from_rgb
+from ._core import arrow_pixels, content_box as native_content_box, gray_from_rgb, luma_from_gray, luma_from_rgb
 from .decode import Decoded, open_image
 from .errors import MediaError
 from .evidence import read_evidence
 
 __all__ = [
-    "FAST_MIN_SIDES", "MODES", "ImageInput", "Picture", "content_box", "displayed", "draft_for",
+    "FAST_MIN_SIDES", "MODES", "ImageInput", "Picture", "content_box", "displayed", "draft_for", "pil_pixels",
     "picture_from_array", "picture_from_bytes", "picture_from_decoded", "picture_from_pil", "to_picture",
 ]
 
@@ -59,6 +59,38 @@ def draft_for(mode: str, names: Iterable[str]) -> tuple[int, int] | None:
     if not sides:
         return None  # only video algorithms: a picture is not hashed perceptually
     return (max(sides), max(sides))
+
+
+class _ArrowView:
+    """A picture's pixel buffer as NumPy sees it (``__array_interface__``), holding Pillow's Arrow
+    export alive for as long as an array made from it lives (the array's base is this object)."""
+
+    def __init__(self, img: Image.Image) -> None:
+        self.capsules = img.__arrow_c_array__()
+        address, channels, pixels = arrow_pixels(*self.capsules)
+        width, height = img.size
+        if pixels != width * height:
+            raise ValueError(f"{pixels} pixels exported for a {width}x{height} picture")
+        shape = (height, width) if channels == 1 else (height, width, channels)
+        self.__array_interface__ = {"version": 3, "shape": shape, "typestr": "|u1", "data": (address, True)}
+
+
+def pil_pixels(img: Image.Image) -> np.ndarray:
+    """The pixels of an ``L`` or ``RGB`` PIL picture as a read-only uint8 array: HxW, or HxWx4
+    for RGB (R, G, B and Pillow's pad byte), read in place through Pillow's Arrow export where it
+    can (no copy; Pillow 11.2+, pictures stored in one block), else ``np.asarray(img)`` (HxWx3,
+    a copy through ``tobytes``, which costs ~0.5 ms on a 0.3 MP picture: a sixth of hashing it).
+
+    >>> pil_pixels(Image.new("RGB", (3, 2), (10, 20, 30)))[1, 2, :3].tolist()
+    [10, 20, 30]
+    """
+    if img.mode in ("L", "RGB") and hasattr(img, "__arrow_c_array__"):
+        img.load()
+        try:
+            return np.asarray(_ArrowView(img))
+        except ValueError:  # rows in several blocks (large pictures), or another layout
+            pass
+    return np.asarray(img)
 
 
 def _pdq_min_side(mode: str) -> int | None:
@@ -99,7 +131,7 @@ class Picture:
             return self.array
         assert self.image is not None
         img = self.image
-        return np.asarray(img if img.mode in ("L", "RGB") else img.convert("RGB"))
+        return pil_pixels(img if img.mode in ("L", "RGB") else img.convert("RGB"))
 
     def _box_factor(self, arr: np.ndarray) -> int:
         if self.pdq_min_side is None:

@@ -34,17 +34,15 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..decode import DEFAULT_MAX_PIXELS
 from ..errors import SKIP_CODES, MediaError, as_media_error
 from ..evidence import open_evidence
 from ..files import DEFAULT_FILE_TIME_LIMIT, file_sha256, hash_bytes, hash_file
-from ..formats import HashList, LoadReport, load_list
 from ..hashers import DEFAULT_ALGORITHMS, PDQ_DIALECTS, check_algorithms
-from ..index import HashIndex, open_index
 from ..options import DEFAULT_MAX_BYTES, HashOptions, ScanSettings
-from ..parallel import TimeLimited, process_map, usable_jobs
+from ..parallel import TimeLimited, process_map, start_early, usable_jobs
 from ..paths import path_hex, printable
 from .archives import ArchiveLimits, archive_outcome, examine_zip
 from .case import PROVENANCE, RECORDS, ScanError, case_writes, check_case_folder, write_outputs
@@ -53,6 +51,14 @@ from .known_good import KnownGood
 from .progress import Progress
 from .tree import crashed_record, entry_record
 from .walk import Entry, display_path, walk
+
+if TYPE_CHECKING:
+    from ..formats import HashList, LoadReport
+    from ..index import HashIndex
+
+# The list formats and the index are imported where the calling process uses them, not here: this
+# package is what a scan's worker processes import (``_scan_entry``), and they need neither
+# (tests/test_pool_imports.py).
 
 __all__ = ["ArchiveLimits", "KnownGood", "ScanError", "ScanSettings", "run_scan", "scan"]
 
@@ -178,6 +184,8 @@ def _groups(entries: Iterable[Entry], settings: _Work, index: HashIndex | None, 
 
 
 def _load_lists(lists: Iterable[str | Path | HashList]) -> tuple[list[HashList], list[LoadReport]]:
+    from ..formats import HashList, LoadReport, load_list
+
     loaded, reports = [], []
     for item in lists:
         if isinstance(item, HashList):
@@ -228,6 +236,8 @@ def scan(
     o = options or ScanSettings(algorithms, jobs, mode, dialects, limits, max_bytes, robust, anchored)
     roots = [os.fspath(s) for s in sources]
     if lists:
+        from ..index import HashIndex
+
         index = index or HashIndex()
         for hash_list in _load_lists(lists)[0]:
             index.add_list(hash_list)
@@ -303,6 +313,10 @@ def run_scan(
     roots = [os.path.abspath(os.fspath(s)) for s in sources]
     case = Path(case_dir).absolute()
     check_case_folder(case, roots, resume)  # before anything is written: a typo must not make a case
+    if executor is None:  # the workers' imports run beside the lists, index and walk below
+        start_early(o.jobs, ("ocsea_match.scanning",))
+    from ..index import open_index
+
     try:
         index = open_index(index_dir, pdq_quality_floor=pdq_quality_floor)
         reports = [index.add_list_file(path) for path in lists]  # PDQ lists straight into columns

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from ..files import file_sha256
-from ..formats.vics import CONTEXT_CASES_V4, category_value
 from ..paths import NAMES_ESCAPED, escape_name, one_line, printable
 from ..records import MATCH_CSV_COLUMNS, MATCH_CSV_FILE_COLUMNS
 from .journal import read_records
@@ -141,6 +140,8 @@ def summarize(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 def vics_cases(records: Iterable[dict[str, Any]], case_id: str) -> dict[str, Any]:
     """A VICS 2.0 ``#Cases`` document: one Media per distinct SHA-1 of a picture or video."""
+    from ..formats.vics import CONTEXT_CASES_V4, category_value  # here: a scan's workers need no list format
+
     media: dict[str, dict[str, Any]] = {}
     for r in records:
         if r.get("media_type") not in ("image", "video") or not r.get("sha1"):

@@ -19,13 +19,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..algorithms import ALGORITHM_INFO, DIGESTS
 from ..errors import MediaError
-from ..formats import HashList
+
+if TYPE_CHECKING:  # a type only: workers unpickling a KnownGood import no list format
+    from ..formats import HashList
 
 __all__ = ["KnownGood"]
 
