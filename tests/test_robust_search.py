@@ -57,6 +57,40 @@ def test_substring_index_equals_the_exhaustive_scan(threshold: int) -> None:
     assert index.nbytes == planned_nbytes(threshold, len(rows))
 
 
+def _evenly_spread(q: np.ndarray, m: int, rng: np.random.Generator, threshold: int) -> np.ndarray:
+    """Rows at every distance 0 .. threshold + 2 of each query with the flipped bits dealt out over
+    the ``m`` substrings as evenly as possible: the hardest case for the pigeonhole (at the
+    threshold only one substring is within the searched neighbourhood)."""
+    lengths = [256 // m + (1 if j < 256 % m else 0) for j in range(m)]
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    out = []
+    for row in q:
+        for d in range(threshold + 3):
+            per = [d // m + (1 if j < d % m else 0) for j in rng.permutation(m)]
+            bits = [starts[j] + rng.choice(lengths[j], k, replace=False) for j, k in enumerate(per) if k]
+            out.append(flip_bits(row, np.concatenate(bits) if bits else np.zeros(0, int)))
+    return np.stack(out)
+
+
+@pytest.mark.parametrize("threshold", [11, 23, 31, 35])
+def test_every_neighbourhood_radius_equals_the_exhaustive_scan(threshold: int) -> None:
+    """Tables built for 23 (12 substrings) answer 0-11 with 0-bit, up to 23 with 1-bit and up to 35
+    with 2-bit neighbourhoods, exactly, also on rows spread evenly over the substrings, on the
+    first table alone (PDQ-dihedral's probe of the plain rows) and the second alone."""
+    rng = np.random.default_rng(threshold)
+    q, rows = _planted(threshold + 100, threshold, listed=4000, queries=12)
+    rows = np.concatenate([rows, _evenly_spread(q, 12, rng, threshold)])
+    rows = rows[rng.permutation(len(rows))]
+    split = len(rows) // 2
+    index = SubstringIndex(_table(rows[:split]), _table(rows[split:]), threshold=23)
+    assert index.m == 12 and index.exact_up_to() == 35
+    truth = _truth(q, rows, threshold)
+    assert set(_found(*index.search(q, threshold))) == truth
+    assert set(_found(*index.search(q, threshold, only_a=True))) == {t for t in truth if t[1] < split}
+    assert set(_found(*index.search(q, threshold, only_b=True))) == {t for t in truth if t[1] >= split}
+    assert sum(1 for t in truth if t[2] == threshold) >= 3 * len(q)  # planted at the threshold itself
+
+
 def test_whole_substrings_as_keys_equal_the_exhaustive_scan() -> None:
     """Enough rows that each 16-bit substring is keyed whole (the 1M-row case), at PDQ's 31."""
     q, rows = _planted(31, 31, listed=300_000, queries=20)
@@ -68,8 +102,9 @@ def test_whole_substrings_as_keys_equal_the_exhaustive_scan() -> None:
 def test_substring_index_refuses_what_it_cannot_answer_exactly() -> None:
     q, rows = _planted(1, 3, listed=100, queries=2)
     index = SubstringIndex(_table(rows), None, threshold=23)
+    assert index.exact_up_to() == 35  # 12 substrings, each one's 2-bit neighbourhood
     with pytest.raises(ValueError):
-        index.search(q, 24)
+        index.search(q, 36)
     with pytest.raises(ValueError):
         SubstringIndex(_table(rows), None, threshold=64)
 
@@ -78,7 +113,10 @@ def test_robust_search_names_each_hit_entry_and_table() -> None:
     q, rows = _planted(7, 31, listed=3000, queries=10)
     pdq, derived = rows[:2000], rows[2000:]
     search = RobustSearch(_table(pdq), _table(derived, 2000), plain=31, robust=23)
-    lims, distances, labels = search.turned(q)
+    lims, distances, labels = search.turned(q, shared=True)  # through the tables of all rows
+    assert set(_found(lims, distances, labels)) == _truth(q, pdq, 31)
+    assert search.nbytes == planned_nbytes(23, len(rows))  # one table set
+    lims, distances, labels = search.turned(q)  # through tables of its own (plain_search's)
     assert set(_found(lims, distances, labels)) == _truth(q, pdq, 31)
     lims, distances, entries, is_derived = search.variants(q)
     assert set(_found(lims, distances, entries)) == _truth(q, rows, 23)
@@ -106,7 +144,7 @@ def test_the_search_is_built_on_the_first_robust_query_rebuilt_after_adds_and_co
     assert ("a:10", "pdq-dihedral", 30) in found and ("a:5", "pdq", 0) in found
     first = for_parts(parts, plain=31, robust=23)
     assert first is for_parts(parts, plain=31, robust=23)
-    assert index.nbytes()["robust search tables"] == first.nbytes == planned_nbytes(31, 500) + planned_nbytes(23, 500)
+    assert index.nbytes()["robust search tables"] == first.nbytes == planned_nbytes(23, 500)  # one table set
     derived = rng.integers(0, 256, (800, 32), dtype=np.uint8)
     index.add_hashes("b", "pdq-robust", derived)
     near = flip_bits(derived[3], np.arange(20))

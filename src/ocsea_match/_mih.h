@@ -10,6 +10,7 @@
 typedef struct {
     const uint64_t *head_a, *tail_a, *head_b, *tail_b;
     Py_ssize_t na, n;            /* rows of "a"; rows in all */
+    Py_ssize_t end;              /* a search skips rows from this one on (n: none skipped) */
     const uint32_t* offsets;     /* m x (2^kb + 1) */
     const uint32_t* ids;         /* m x n */
     const int32_t* starts;       /* m: first bit of each substring */
@@ -101,7 +102,7 @@ static inline const uint64_t* mih_tail(const mih_index* x, Py_ssize_t r) {
 }
 
 #define MIH_PREFETCH(p) __builtin_prefetch((const void*)(p), 0, 0)
-#define MIH_AHEAD 8
+#define MIH_AHEAD 32
 
 /* The search of one query in three passes, so that memory is asked for ahead of its use (the
    tables are far larger than the caches: every bucket and row is a miss): the keys of every
@@ -128,8 +129,10 @@ static inline const uint64_t* mih_tail(const mih_index* x, Py_ssize_t r) {
         s->ncand = 0;                                                                         \
         for (i = 0; i < nk; i++) {                                                            \
             const uint32_t* ids = x->ids + s->sub[i] * x->n;                                  \
-            for (p = s->first[i]; p < s->last[i]; p++)                                        \
+            for (p = s->first[i]; p < s->last[i]; p++) {  /* rows ascending in a bucket */    \
+                if ((Py_ssize_t)ids[p] >= x->end) break;                                      \
                 if ((Py_ssize_t)ids[p] >= min_row && mih_cand_push(s, ids[p], s->sub[i])) return -1; \
+            }                                                                                 \
         }                                                                                     \
         for (c = 0; c < s->ncand && c < MIH_AHEAD; c++) MIH_PREFETCH(mih_head(x, s->cand[c])); \
         for (c = 0; c < s->ncand; c++) {                                                      \

@@ -25,4 +25,5 @@ def search(
     max_distance: int,
     min_row: int = 0,
     threads: int = 1,
+    max_row: int = -1,
 ) -> tuple[I64, I32, I64]: ...

@@ -31,6 +31,7 @@ cdef extern from "_mih.h":
         const uint64_t* tail_b
         Py_ssize_t na
         Py_ssize_t n
+        Py_ssize_t end
         const uint32_t* offsets
         const uint32_t* ids
         const int32_t* starts
@@ -65,6 +66,7 @@ cdef mih_index _index(const uint64_t[:, ::1] head_a, const uint64_t[:, ::1] tail
             raise ValueError("a substring key runs past the 256 bits")
     x.na = head_a.shape[0]
     x.n = head_a.shape[0] + head_b.shape[0]
+    x.end = x.n
     if x.n >= 2 ** 32:
         raise ValueError("at most 2**32 - 1 rows")
     x.head_a = &head_a[0, 0] if head_a.shape[0] else &_EMPTY[0]
@@ -102,8 +104,8 @@ def search(const uint8_t[:, ::1] queries, const uint64_t[:, ::1] head_a, const u
            const uint64_t[:, ::1] head_b, const uint64_t[:, ::1] tail_b,
            const uint32_t[:, ::1] offsets, const uint32_t[:, ::1] ids, const int32_t[::1] starts,
            const uint64_t[:, ::1] masks, int key_bits, int radius, int max_distance, Py_ssize_t min_row=0,
-           int threads=1):
-    """Every row (numbered a then b, from ``min_row`` on) within ``max_distance`` of each query, as
+           int threads=1, Py_ssize_t max_row=-1):
+    """Every row (numbered a then b, from ``min_row`` on, before ``max_row`` unless it is -1) within ``max_distance`` of each query, as
     ``(lims, distances, labels)`` in FAISS ``range_search``'s shape, rows ascending per query.
 
     ``offsets``/``ids`` from ``build`` with the same rows, ``starts`` and ``key_bits``; ``masks``:
@@ -132,6 +134,8 @@ def search(const uint8_t[:, ::1] queries, const uint64_t[:, ::1] head_a, const u
     x.ids = &ids[0, 0]
     x.masks = &masks[0, 0]
     x.radius = radius
+    if 0 <= max_row < x.n:
+        x.end = max_row
     qwords = np.frombuffer(np.asarray(queries).tobytes(), dtype=np.uint64).reshape(nq, 4)
     cdef const uint64_t[:, ::1] qw = qwords
     cdef int nthreads = threads if threads > 0 else openmp.omp_get_max_threads()

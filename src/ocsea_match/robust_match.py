@@ -62,7 +62,7 @@ def match_robust(queries: Sequence[Mapping[str, Any]], found: list[Found], parts
     if search is None:
         return
     if turned and search.pdq is not None:
-        lims, distances, labels = search.turned(np.stack(turned), threads)
+        lims, distances, labels = search.turned(np.stack(turned), threads, shared=True)
         entries = search.pdq.entries[labels]
         for r, k in hits(lims):
             note(found[turned_owners[r]], int(entries[k]), "pdq", "pdq-dihedral", int(distances[k]))

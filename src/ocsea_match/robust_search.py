@@ -49,13 +49,24 @@ MAX_KEY_BITS = 24
 MAX_THRESHOLD = 63
 
 
-def substrings_for(threshold: int) -> int:
-    """How many substrings make a radius-1 search exact at ``threshold``: ``ceil((t + 1) / 2)``.
+def substrings_for(threshold: int, radius: int = 1) -> int:
+    """How many substrings make a search of each substring's ``radius``-bit neighbourhood exact at
+    ``threshold``: ``ceil((t + 1) / (radius + 1))``.
 
-    >>> substrings_for(23), substrings_for(31)
-    (12, 16)
+    >>> substrings_for(23), substrings_for(31), substrings_for(23, radius=2)
+    (12, 16, 8)
     """
-    return max(1, math.ceil((threshold + 1) / 2))
+    return max(1, math.ceil((threshold + 1) / (radius + 1)))
+
+
+def radius_for(m: int, threshold: int, key_bits: int) -> int | None:
+    """The smallest neighbourhood (0-2 bits) of ``m`` substrings keyed by ``key_bits`` bits that is
+    exact at ``threshold`` (pigeonhole: ``t <= m * (radius + 1) - 1``), or None.
+
+    >>> radius_for(12, 23, 21), radius_for(12, 31, 21), radius_for(12, 11, 21), radius_for(12, 36, 21)
+    (1, 2, 0, None)
+    """
+    return next((r for r in range(3) if threshold <= m * (r + 1) - 1 and r < key_bits), None)
 
 
 def key_bits_for(m: int, rows: int) -> int:
@@ -106,16 +117,24 @@ class SubstringIndex:
     def __len__(self) -> int:
         return self.ids.shape[1]
 
-    def search(self, queries: np.ndarray, threshold: int, *, only_b: bool = False,
+    def exact_up_to(self) -> int:
+        """The widest threshold ``search`` answers exactly: each substring's 2-bit neighbourhood
+        (slower than the 1-bit one it was built for; PDQ-dihedral's 31 on the robust 23's tables)."""
+        return max(t for t in range(self.m * 3) if radius_for(self.m, t, self.key_bits) is not None)
+
+    def search(self, queries: np.ndarray, threshold: int, *, only_b: bool = False, only_a: bool = False,
                threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(lims, distances, row numbers)`` of every row within ``threshold`` of each query (uint8
         (q, 32)), as ``range_search_256`` gives them; row numbers of ``b`` follow ``a``'s.
-        ``only_b``: rows of ``b`` only; ``threads``: OpenMP threads sharing the queries (0: all)."""
-        if threshold > self.threshold:
-            raise ValueError(f"this index is exact up to {self.threshold} bits, not {threshold}")
+        ``only_b``/``only_a``: rows of ``b``/``a`` only; ``threads``: OpenMP threads sharing the
+        queries (0: all). Each substring's neighbourhood is the smallest exact at ``threshold``."""
+        radius = radius_for(self.m, threshold, self.key_bits)
+        if radius is None:
+            raise ValueError(f"this index is exact up to {self.exact_up_to()} bits, not {threshold}")
         (ha, ta), (hb, tb) = self.halves
         return native_search(np.ascontiguousarray(queries, np.uint8), ha, ta, hb, tb, self.offsets, self.ids,
-                           self.starts, self.masks, self.key_bits, 1, threshold, self.first_b if only_b else 0, threads)
+                             self.starts, self.masks, self.key_bits, radius, threshold, self.first_b if only_b else 0,
+                             threads, self.first_b if only_a else -1)
 
     @property
     def nbytes(self) -> int:
@@ -174,8 +193,15 @@ class RobustSearch:
         ``plain_search``) use, rather than on the first query."""
         self._index("plain")
 
-    def turned(self, queries: np.ndarray, threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(lims, distances, pdq rows)`` within ``plain`` of each query."""
+    def turned(self, queries: np.ndarray, threads: int = 1, *,
+               shared: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(lims, distances, pdq rows)`` within ``plain`` of each query. ``shared``: through the
+        tables of all rows that ``variants`` uses (2-bit neighbourhoods, the plain rows only), unless
+        the plain tables are built already: one table set in memory for the robust probe."""
+        if shared and "plain" not in self._indexes:
+            index = self._index("all")
+            if index is not None and self.plain <= index.exact_up_to():
+                return index.search(queries, self.plain, only_a=True, threads=threads)
         index = self._index("plain")
         if index is None:
             return self.pdq.search(queries, self.plain, threads)
