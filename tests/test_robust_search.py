@@ -155,3 +155,24 @@ def test_the_search_is_built_on_the_first_robust_query_rebuilt_after_adds_and_co
     assert second is not first
     assert parts_nbytes(parts) == second.nbytes == planned_nbytes(23, 1300)  # only what was asked for
     assert "robust search tables" not in HashIndex(robust=False).nbytes()
+
+
+def test_query_rows_parsed_in_one_go_keep_the_rules_of_each_row() -> None:
+    """Upper-case hex, ``Hash`` values and bare strings match; rows under the quality floor are left
+    out; a malformed row is refused with the parser's own error, not skipped."""
+    from ocsea_match import Hash
+
+    rng = np.random.default_rng(11)
+    listed = rng.integers(0, 256, (50, 32), dtype=np.uint8)
+    index = HashIndex(threads=1)
+    index.add_hashes("a", "pdq", listed)
+    near = [flip_bits(listed[i], np.arange(3 * i, 3 * i + 20)) for i in range(4)]  # 20 bits away
+    rows: list[object] = [{"hex": near[0].tobytes().hex().upper(), "quality": 90},
+                          Hash("pdq", near[1].tobytes(), 100), near[2].tobytes().hex(),
+                          {"hex": near[3].tobytes().hex(), "quality": 10}]  # under the floor of 50
+    query = {"hashes": {}, "robust": {"query": [{"hex": "00" * 32, "quality": 100}] * 7 + rows}}
+    found = {(m["entry_id"], m["algorithm"], m["distance"]) for m in index.match(query)}
+    assert found == {("a:1", "pdq-robust", 20), ("a:2", "pdq-robust", 20), ("a:3", "pdq-robust", 20)}
+    bad = {"hashes": {}, "robust": {"query": [{"hex": "zz" * 32, "quality": 100}]}}
+    with pytest.raises(ValueError, match="not a pdq hash"):
+        index.match(bad)

@@ -101,7 +101,7 @@ static inline const uint64_t* mih_tail(const mih_index* x, Py_ssize_t r) {
     return r < x->na ? x->tail_a + 2 * r : x->tail_b + 2 * (r - x->na);
 }
 
-#define MIH_PREFETCH(p) __builtin_prefetch((const void*)(p), 0, 0)
+#define MIH_PREFETCH(p) __builtin_prefetch((const void*)(p), 0, 1)
 #define MIH_AHEAD 32
 
 /* The search of one query in three passes, so that memory is asked for ahead of its use (the

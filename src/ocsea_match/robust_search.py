@@ -100,7 +100,7 @@ class SubstringIndex:
     themselves are read from the tables, not copied.
     """
 
-    def __init__(self, a: Any, b: Any, *, threshold: int) -> None:
+    def __init__(self, a: Any, b: Any, *, threshold: int, radius: int = 1) -> None:
         if not 0 <= threshold <= MAX_THRESHOLD:
             raise ValueError(f"a substring index answers thresholds 0-{MAX_THRESHOLD}, not {threshold}")
         self.tables = (a, b)
@@ -108,7 +108,7 @@ class SubstringIndex:
         self.first_b = len(self.halves[0][0])  # row numbers of b start here
         rows = self.first_b + len(self.halves[1][0])
         self.threshold = threshold
-        self.m = substrings_for(threshold)
+        self.m = substrings_for(threshold, radius)
         self.key_bits = key_bits_for(self.m, rows)
         self.starts, self.masks = _layout(self.m)
         (ha, ta), (hb, tb) = self.halves
