@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from ocsea_match import HashIndex, _core
 from ocsea_match._index_store import IndexParts, Split256
@@ -176,3 +177,42 @@ def test_query_rows_parsed_in_one_go_keep_the_rules_of_each_row() -> None:
     bad = {"hashes": {}, "robust": {"query": [{"hex": "zz" * 32, "quality": 100}]}}
     with pytest.raises(ValueError, match="not a pdq hash"):
         index.match(bad)
+
+
+def test_prepare_builds_the_robust_tables_only_for_lists_with_robust_rows() -> None:
+    rng = np.random.default_rng(5)
+    index = HashIndex(threads=1)
+    index.add_hashes("a", "pdq", rng.integers(0, 256, (300, 32), dtype=np.uint8))
+    index.prepare()
+    assert "robust search tables" not in index.nbytes()  # bare PDQ: built on the first robust query
+    index.add_hashes("b", "pdq-robust", rng.integers(0, 256, (700, 32), dtype=np.uint8))
+    index.prepare()
+    assert index.nbytes()["robust search tables"] == planned_nbytes(23, 1000)
+    assert "robust search tables" not in HashIndex(robust=False).nbytes()
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31), plain=st.integers(0, 40), robust=st.integers(0, 36),
+       n_pdq=st.integers(0, 400), n_derived=st.integers(0, 400))
+def test_robust_search_equals_the_exhaustive_scan_for_any_thresholds(seed: int, plain: int, robust: int,
+                                                                      n_pdq: int, n_derived: int) -> None:
+    """Any thresholds, any table sizes (either table absent), queries at every distance from
+    listed rows: the turned and variant probes, through shared or own tables, find exactly the
+    pairs the brute-force scan finds."""
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, 256, (n_pdq + n_derived, 32), dtype=np.uint8)
+    if len(rows):
+        picks = rng.integers(0, len(rows), 30)
+        q = np.stack([flip_bits(rows[i], rng.choice(256, int(rng.integers(0, 42)), replace=False)) for i in picks])
+    else:
+        q = rng.integers(0, 256, (5, 32), dtype=np.uint8)
+    pdq = _table(rows[:n_pdq]) if n_pdq else None
+    derived = _table(rows[n_pdq:], n_pdq) if n_derived else None
+    search = RobustSearch(pdq, derived, plain=plain, robust=robust)
+    if pdq is not None:
+        for shared in (True, False):
+            assert set(_found(*search.turned(q, shared=shared))) == _truth(q, rows[:n_pdq], plain)
+    lims, distances, entries, _ = search.variants(q)
+    assert set(_found(lims, distances, entries)) == _truth(q, rows, robust)
+    lims, distances, entries, _ = search.variants(q, derived_only=True)
+    assert set(_found(lims, distances, entries)) == {t for t in _truth(q, rows, robust) if t[1] >= n_pdq}

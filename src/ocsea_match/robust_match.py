@@ -30,7 +30,7 @@ from .hashes import Hash
 from .matches import Found, as_hash, hits, note
 from .robust_search import for_parts, parts_nbytes
 
-__all__ = ["match_robust", "robust_nbytes"]
+__all__ = ["match_robust", "prepare_robust", "robust_nbytes"]
 
 
 def match_robust(queries: Sequence[Mapping[str, Any]], found: list[Found], parts: Any, *, thresholds: Mapping[str, int],
@@ -99,6 +99,19 @@ def _query_rows(queries: Sequence[Mapping[str, Any]], quality_floor: int) -> tup
     if len(block) != 32 * len(texts):  # a malformed row: parse each, so that its own error is raised
         block = b"".join(Hash.from_hex("pdq", text).data for text in texts)
     return np.frombuffer(block, np.uint8).reshape(-1, 32), owners, turned_at
+
+
+def prepare_robust(parts: Any, thresholds: Mapping[str, int]) -> int:
+    """Build the robust probe's substring tables now (a service at load) when ``parts`` hold
+    listed robust rows, whose list holder asked for robust matching; returns their bytes (0 when
+    nothing was built: without listed robust rows they wait for the first robust query)."""
+    if parts.table("pdq-robust") is None:
+        return 0
+    search = for_parts(parts, plain=thresholds["pdq"], robust=thresholds["pdq-robust"])
+    if search is None:
+        return 0
+    search.prepare("all")
+    return search.nbytes
 
 
 def robust_nbytes(parts: Any) -> int:

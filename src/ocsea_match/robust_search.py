@@ -188,10 +188,10 @@ class RobustSearch:
         return ((plain, robust) == (self.plain, self.robust) and pdq is self.pdq and derived is self.derived
                 and all(a is b for a, b in zip(heads, self._heads)))
 
-    def prepare(self) -> None:
-        """Build now the substring index that ``turned`` (and the plain probe's opt-in
-        ``plain_search``) use, rather than on the first query."""
-        self._index("plain")
+    def prepare(self, which: str = "plain") -> None:
+        """Build now, rather than on the first query, the substring index that the plain probe's
+        opt-in ``plain_search`` uses (``"plain"``) or the robust probe's (``"all"``)."""
+        self._index(which)
 
     def turned(self, queries: np.ndarray, threads: int = 1, *,
                shared: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
