@@ -56,6 +56,8 @@ def test_substring_index_equals_the_exhaustive_scan(threshold: int) -> None:
     lims, _, labels = index.search(q, threshold)
     assert all((np.diff(labels[lims[i]:lims[i + 1]]) > 0).all() for i in range(len(q)))  # rows ascending
     assert index.nbytes == planned_nbytes(threshold, len(rows))
+    shared = SubstringIndex(_table(rows[:split]), _table(rows[split:]), threshold=threshold, threads=3)
+    assert (shared.offsets == index.offsets).all() and (shared.ids == index.ids).all()  # tables built by threads
 
 
 def _evenly_spread(q: np.ndarray, m: int, rng: np.random.Generator, threshold: int) -> np.ndarray:

@@ -33,22 +33,16 @@ static inline void mih_row(const mih_index* x, Py_ssize_t r, uint64_t* w) {
     w[0] = h[0]; w[1] = h[1]; w[2] = t[0]; w[3] = t[1];
 }
 
-/* Counting sort of every row by each substring's key: offsets and ids. */
-static int mih_build(const mih_index* x, uint32_t* offsets, uint32_t* ids) {
+/* Counting sort of every row by substring j's key: its offsets and ids (``cursor``: 2^kb scratch). */
+static void mih_build_table(const mih_index* x, int j, uint32_t* offsets, uint32_t* ids, uint32_t* cursor) {
     Py_ssize_t nb = (Py_ssize_t)1 << x->kb, r;
     uint64_t w[4];
-    uint32_t* cursor = (uint32_t*)malloc(nb * sizeof(uint32_t));
-    if (cursor == NULL) return -1;
-    for (int j = 0; j < x->m; j++) {
-        uint32_t* off = offsets + j * (nb + 1);
-        memset(off, 0, (nb + 1) * sizeof(uint32_t));
-        for (r = 0; r < x->n; r++) { mih_row(x, r, w); off[mih_key(w, x->starts[j], x->kb) + 1]++; }
-        for (Py_ssize_t k = 0; k < nb; k++) off[k + 1] += off[k];
-        memcpy(cursor, off, nb * sizeof(uint32_t));
-        for (r = 0; r < x->n; r++) { mih_row(x, r, w); ids[j * x->n + cursor[mih_key(w, x->starts[j], x->kb)]++] = (uint32_t)r; }
-    }
-    free(cursor);
-    return 0;
+    uint32_t* off = offsets + j * (nb + 1);
+    memset(off, 0, (nb + 1) * sizeof(uint32_t));
+    for (r = 0; r < x->n; r++) { mih_row(x, r, w); off[mih_key(w, x->starts[j], x->kb) + 1]++; }
+    for (Py_ssize_t k = 0; k < nb; k++) off[k + 1] += off[k];
+    memcpy(cursor, off, nb * sizeof(uint32_t));
+    for (r = 0; r < x->n; r++) { mih_row(x, r, w); ids[j * x->n + cursor[mih_key(w, x->starts[j], x->kb)]++] = (uint32_t)r; }
 }
 
 /* Scratch of one search: the keys of one query (all substrings), their buckets, the rows found. */

@@ -9,6 +9,7 @@ def build(
     tail_b: U64,
     starts: I32,
     key_bits: int,
+    threads: int = 1,
 ) -> tuple[U32, U32]: ...
 def search(
     queries: U8,

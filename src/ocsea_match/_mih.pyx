@@ -19,7 +19,7 @@ import numpy as np
 
 cimport openmp
 from cython.parallel cimport prange
-from libc.stdlib cimport calloc, free
+from libc.stdlib cimport calloc, free, malloc
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from ocsea_match._ocsea_base cimport ocsea_hits, ocsea_hits_free  # the hits list _core shares
 
@@ -43,7 +43,7 @@ cdef extern from "_mih.h":
         pass
     int mih_scratch_init(mih_scratch* s, int m) nogil
     void mih_scratch_free(mih_scratch* s) nogil
-    int mih_build(const mih_index* x, uint32_t* offsets, uint32_t* ids) nogil
+    void mih_build_table(const mih_index* x, int j, uint32_t* offsets, uint32_t* ids, uint32_t* cursor) nogil
     int mih_search(const mih_index* x, const uint64_t* qs, Py_ssize_t nq, int t, Py_ssize_t min_row,
                    mih_scratch* s, ocsea_hits* hits) nogil
 
@@ -81,22 +81,44 @@ cdef mih_index _index(const uint64_t[:, ::1] head_a, const uint64_t[:, ::1] tail
 
 def build(const uint64_t[:, ::1] head_a, const uint64_t[:, ::1] tail_a,
           const uint64_t[:, ::1] head_b, const uint64_t[:, ::1] tail_b,
-          const int32_t[::1] starts, int key_bits):
+          const int32_t[::1] starts, int key_bits, int threads=1):
     """``(offsets, ids)``: every row of tables a then b grouped by the ``key_bits`` bits from each
-    of ``starts`` (``offsets`` uint32 (m, 2**key_bits + 1), ``ids`` uint32 (m, n)).
+    of ``starts`` (``offsets`` uint32 (m, 2**key_bits + 1), ``ids`` uint32 (m, n), rows ascending
+    in each group). ``threads``: OpenMP threads, each building a share of the m tables (0: all).
 
-    >>> offsets, ids = build(h, t, h[:0], t[:0], np.array([0, 16], np.int32), 16)  # doctest: +SKIP
+    >>> h = np.arange(8, dtype=np.uint64).reshape(4, 2)
+    >>> offsets, ids = build(h, h, h[:0], h[:0], np.array([0, 64], np.int32), 2)
+    >>> offsets[0].tolist(), ids[0].tolist(), ids[1].tolist()  # keys 0, 2, 0, 2 then 1, 3, 1, 3
+    ([0, 2, 2, 4, 4], [0, 2, 1, 3], [0, 2, 1, 3])
     """
     cdef mih_index x = _index(head_a, tail_a, head_b, tail_b, starts, key_bits)
     offsets = np.empty((x.m, (1 << key_bits) + 1), np.uint32)
     ids = np.empty((x.m, max(x.n, 1)), np.uint32)
     cdef uint32_t[:, ::1] ov = offsets
     cdef uint32_t[:, ::1] iv = ids
-    cdef int bad
-    with nogil:
-        bad = mih_build(&x, &ov[0, 0], &iv[0, 0])
-    if bad:
-        raise MemoryError("_mih.build: out of memory")
+    cdef int nthreads = threads if threads > 0 else openmp.omp_get_max_threads()
+    nthreads = max(1, min(nthreads, x.m))
+    cdef uint32_t** cursors = <uint32_t**>calloc(nthreads, sizeof(uint32_t*))
+    cdef int j, tid, bad = cursors == NULL
+    if not bad:
+        for tid in range(nthreads):
+            cursors[tid] = <uint32_t*>malloc((<size_t>1 << key_bits) * sizeof(uint32_t))
+            bad = bad or cursors[tid] == NULL
+    try:
+        if bad:
+            raise MemoryError("_mih.build: out of memory")
+        with nogil:
+            if nthreads == 1:
+                for j in range(x.m):
+                    mih_build_table(&x, j, &ov[0, 0], &iv[0, 0], cursors[0])
+            else:
+                for j in prange(x.m, schedule="dynamic", num_threads=nthreads):
+                    mih_build_table(&x, j, &ov[0, 0], &iv[0, 0], cursors[openmp.omp_get_thread_num()])
+    finally:
+        if cursors != NULL:
+            for tid in range(nthreads):
+                free(cursors[tid])
+        free(cursors)
     return offsets, ids[:, :x.n]
 
 

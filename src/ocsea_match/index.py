@@ -315,7 +315,7 @@ class HashIndex:
         if self.substring_search:
             prepare_plain(self.parts, self.thresholds)
         if self.robust:
-            prepare_robust(self.parts, self.thresholds)
+            prepare_robust(self.parts, self.thresholds, self.threads)
 
     # ----------------------------------------------------------------------------- matching
 

@@ -100,7 +100,7 @@ class SubstringIndex:
     themselves are read from the tables, not copied.
     """
 
-    def __init__(self, a: Any, b: Any, *, threshold: int, radius: int = 1) -> None:
+    def __init__(self, a: Any, b: Any, *, threshold: int, radius: int = 1, threads: int = 1) -> None:
         if not 0 <= threshold <= MAX_THRESHOLD:
             raise ValueError(f"a substring index answers thresholds 0-{MAX_THRESHOLD}, not {threshold}")
         self.tables = (a, b)
@@ -112,7 +112,7 @@ class SubstringIndex:
         self.key_bits = key_bits_for(self.m, rows)
         self.starts, self.masks = _layout(self.m)
         (ha, ta), (hb, tb) = self.halves
-        self.offsets, self.ids = build(ha, ta, hb, tb, self.starts, self.key_bits)
+        self.offsets, self.ids = build(ha, ta, hb, tb, self.starts, self.key_bits, threads)
 
     def __len__(self) -> int:
         return self.ids.shape[1]
@@ -168,17 +168,17 @@ class RobustSearch:
         self._indexes: dict[str, SubstringIndex | None] = {}  # built on first use: "plain", "all"
         self._lock = threading.Lock()
 
-    def _index(self, which: str) -> SubstringIndex | None:
+    def _index(self, which: str, threads: int = 1) -> SubstringIndex | None:
         """The substring index over plain rows (``"plain"``) or over all rows (``"all"``), built now
         if this is its first use; None past ``MAX_THRESHOLD`` (the exhaustive scan then)."""
         with self._lock:
             if which not in self._indexes:
                 if which == "plain":
                     ok = self.pdq is not None and self.plain <= MAX_THRESHOLD
-                    self._indexes[which] = SubstringIndex(self.pdq, None, threshold=self.plain) if ok else None
+                    self._indexes[which] = SubstringIndex(self.pdq, None, threshold=self.plain, threads=threads) if ok else None
                 else:
                     ok = self.robust <= MAX_THRESHOLD
-                    self._indexes[which] = SubstringIndex(self.pdq, self.derived, threshold=self.robust) if ok else None
+                    self._indexes[which] = SubstringIndex(self.pdq, self.derived, threshold=self.robust, threads=threads) if ok else None
             return self._indexes[which]
 
     def fits(self, pdq: Any, derived: Any, plain: int, robust: int) -> bool:
@@ -188,10 +188,10 @@ class RobustSearch:
         return ((plain, robust) == (self.plain, self.robust) and pdq is self.pdq and derived is self.derived
                 and all(a is b for a, b in zip(heads, self._heads)))
 
-    def prepare(self, which: str = "plain") -> None:
+    def prepare(self, which: str = "plain", threads: int = 1) -> None:
         """Build now, rather than on the first query, the substring index that the plain probe's
         opt-in ``plain_search`` uses (``"plain"``) or the robust probe's (``"all"``)."""
-        self._index(which)
+        self._index(which, threads)
 
     def turned(self, queries: np.ndarray, threads: int = 1, *,
                shared: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -199,10 +199,10 @@ class RobustSearch:
         tables of all rows that ``variants`` uses (2-bit neighbourhoods, the plain rows only), unless
         the plain tables are built already: one table set in memory for the robust probe."""
         if shared and "plain" not in self._indexes:
-            index = self._index("all")
+            index = self._index("all", threads)
             if index is not None and self.plain <= index.exact_up_to():
                 return index.search(queries, self.plain, only_a=True, threads=threads)
-        index = self._index("plain")
+        index = self._index("plain", threads)
         if index is None:
             return self.pdq.search(queries, self.plain, threads)
         return index.search(queries, self.plain, threads=threads)
@@ -210,7 +210,7 @@ class RobustSearch:
     def variants(self, queries: np.ndarray, *, derived_only: bool = False,
                  threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(lims, distances, entry numbers, is_derived)`` of listed rows within ``robust`` of each query."""
-        index = self._index("all")
+        index = self._index("all", threads)
         if index is None:
             return self._scan(queries, derived_only, threads)
         lims, distances, labels = index.search(queries, self.robust, only_b=derived_only, threads=threads)
