@@ -8,14 +8,19 @@ query (``_core.range_search_256``) costs rows x probes. Here each row's 256 bits
 pigeonhole, a row within ``t`` bits of a probe has a substring within 1 bit of the probe's when
 ``m >= (t + 1) / 2``, so a probe visits the buckets of its substrings' keys and of their 1-bit
 neighbours only, and checks the rows found there in full: the same hits as the exhaustive scan,
-each once, visiting a few thousand rows of millions.
+each once, visiting a few thousand rows of millions. The same tables answer wider thresholds
+through 2-bit neighbourhoods (``t <= 3m - 1``), narrower ones through the key alone (``t < m``):
+each search takes the smallest neighbourhood exact at its threshold (``radius_for``).
 
 - ``SubstringIndex``: one such index over one or two ``Split256`` tables, read in place.
 - ``RobustSearch``: what the robust probe needs from an index's tables (``robust_match.py``):
-  the plain PDQ's rotations/flips against listed plain PDQ at PDQ's threshold (16 substrings of
-  16 bits, exact up to 31), and every robust variant against listed plain and derived rows at the
-  robust threshold (12 substrings of 21-22 bits for 23). Built on first use for an
-  ``IndexParts`` and kept until its tables change (``for_parts``); saved indexes keep rows only.
+  every robust variant against listed plain and derived rows at the robust threshold (12
+  substrings of 21-22 bits for 23), and the plain PDQ's rotations/flips against listed plain PDQ
+  at PDQ's threshold through the same tables (``turned(shared=True)``: 2-bit neighbourhoods, up
+  to 35, the plain rows only), so that the robust probe holds one table set; ``plain_search``'s
+  own tables (16 substrings of 16 bits, exact up to 31) when it asks for them. Built on first
+  use for an ``IndexParts`` and kept until its tables change (``for_parts``); saved indexes keep
+  rows only.
 - ``planned_nbytes``: the bytes those tables take, for ``HashIndex.nbytes``.
 
 Thresholds past what the tables answer exactly (over 63) fall back to the exhaustive scan.
