@@ -218,3 +218,24 @@ def test_robust_search_equals_the_exhaustive_scan_for_any_thresholds(seed: int, 
     assert set(_found(lims, distances, entries)) == _truth(q, rows, robust)
     lims, distances, entries, _ = search.variants(q, derived_only=True)
     assert set(_found(lims, distances, entries)) == {t for t in _truth(q, rows, robust) if t[1] >= n_pdq}
+
+
+def test_robust_rows_filed_under_their_entry_cost_a_run_not_a_row(tmp_path) -> None:
+    """A picture's robust rows, one after another under its entry, keep their entry numbers as runs
+    (8 bytes a picture), match as before, and survive a save and a load."""
+    rng = np.random.default_rng(8)
+    plain = rng.integers(0, 256, (200, 32), dtype=np.uint8)
+    derived = rng.integers(0, 256, (1000, 32), dtype=np.uint8)
+    index = HashIndex(threads=1)
+    index.add_hashes("a", "pdq", plain)
+    index.parts.add_rows("pdq-robust", derived, np.repeat(np.arange(200, dtype=np.uint32), 5))
+    assert index.nbytes()["pdq-robust entry numbers"] == 200 * 8
+    near = flip_bits(derived[637], np.arange(18))  # a robust row of entry 127
+    query = {"hashes": {"pdq": {"hex": near.tobytes().hex(), "quality": 100}}}
+    expected = [("a:128", "pdq-robust", 18)]
+    assert [(m["entry_id"], m["algorithm"], m["distance"]) for m in index.match(query)] == expected
+    index.save(tmp_path / "saved")
+    again = HashIndex.load(tmp_path / "saved", threads=1)
+    assert [(m["entry_id"], m["algorithm"], m["distance"]) for m in again.match(query)] == expected
+    assert again.nbytes()["pdq-robust entry numbers"] == 200 * 8
+    assert np.array_equal(np.asarray(again.parts.perceptual["pdq-robust"].entries), np.repeat(np.arange(200), 5))
