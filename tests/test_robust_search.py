@@ -15,6 +15,7 @@ from ocsea_match.robust_search import (
     for_parts,
     parts_nbytes,
     planned_nbytes,
+    radius_for,
 )
 
 from helpers import flip_bits, planted_rows
@@ -239,3 +240,33 @@ def test_robust_rows_filed_under_their_entry_cost_a_run_not_a_row(tmp_path) -> N
     assert [(m["entry_id"], m["algorithm"], m["distance"]) for m in again.match(query)] == expected
     assert again.nbytes()["pdq-robust entry numbers"] == 200 * 8
     assert np.array_equal(np.asarray(again.parts.perceptual["pdq-robust"].entries), np.repeat(np.arange(200), 5))
+
+
+@pytest.mark.parametrize("threshold", [11, 20, 23, 31, 35])
+def test_each_substring_alone_finds_a_row_at_the_threshold(threshold: int) -> None:
+    """Tables of 12 substrings (the robust 23's) searched at ``threshold``: substrings at radius r
+    or r - 1 as ``SubstringIndex.search`` deals them. For each substring, a row with as many
+    flipped bits there as its radius and one more than theirs in every other substring: exactly
+    ``threshold`` bits away and within reach of that substring alone, so a wrong radius or a
+    wrongly skipped substring loses it; with one more bit there (threshold + 1) it must not be found."""
+    rng = np.random.default_rng(threshold)
+    m = 12
+    lengths = [256 // m + (1 if j < 256 % m else 0) for j in range(m)]
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    radius = radius_for(m, threshold, 21)
+    wide = m if radius == 0 else threshold + 1 - m * radius
+    radii = [radius if j < wide else radius - 1 for j in range(m)]
+    q = rng.integers(0, 256, (3, 32), dtype=np.uint8)
+    planted = []
+    for row in q:
+        for k in range(m):
+            for extra in (0, 1):
+                flips = [radii[j] + 1 if j != k else radii[j] + extra for j in range(m)]
+                bits = [starts[j] + rng.choice(lengths[j], n, replace=False) for j, n in enumerate(flips) if n > 0]
+                planted.append(flip_bits(row, np.concatenate(bits)))
+    rows = np.concatenate([rng.integers(0, 256, (3000, 32), dtype=np.uint8), np.stack(planted)])
+    rows = rows[rng.permutation(len(rows))]
+    index = SubstringIndex(_table(rows[:1000]), _table(rows[1000:]), threshold=23)
+    truth = _truth(q, rows, threshold)
+    assert sum(1 for t in truth if t[2] == threshold) == len(q) * m  # every substring's row, at the threshold
+    assert set(_found(*index.search(q, threshold))) == truth

@@ -16,7 +16,10 @@ typedef struct {
     const int32_t* starts;       /* m: first bit of each substring */
     const uint64_t* masks;       /* m x 4: each substring's bits */
     int m, kb, radius;
+    int wide;                    /* substrings 0 .. wide - 1 searched at radius, the rest at radius - 1 */
 } mih_index;
+
+#define MIH_R(x, j) ((j) < (x)->wide ? (x)->radius : (x)->radius - 1)
 
 /* Bits [start, start + bits) of a row's 4 words (bits <= 32). */
 static inline uint32_t mih_key(const uint64_t* w, int start, int bits) {
@@ -111,7 +114,7 @@ static inline const uint64_t* mih_tail(const mih_index* x, Py_ssize_t r) {
         const uint64_t* qq = qs + 4 * q;                                                      \
         nk = 0;                                                                               \
         for (j = 0; j < x->m; j++) {                                                          \
-            int n = mih_keys(mih_key(qq, x->starts[j], x->kb), x->kb, x->radius, s->key + nk); \
+            int n = mih_keys(mih_key(qq, x->starts[j], x->kb), x->kb, MIH_R(x, j), s->key + nk); \
             for (i = nk; i < nk + n; i++) { s->sub[i] = (uint8_t)j; MIH_PREFETCH(x->offsets + j * nb1 + s->key[i]); } \
             nk += n;                                                                          \
         }                                                                                     \
@@ -142,11 +145,11 @@ static inline const uint64_t* mih_tail(const mih_index* x, Py_ssize_t r) {
             if (d > t) continue;                                                              \
             j = s->cand_sub[c];                                                               \
             const uint64_t* mj = x->masks + 4 * j;                                            \
-            if (MIH_POP4(POP, d0 & mj[0], d1 & mj[1], d2 & mj[2], d3 & mj[3]) > x->radius) continue; \
+            if (MIH_POP4(POP, d0 & mj[0], d1 & mj[1], d2 & mj[2], d3 & mj[3]) > MIH_R(x, j)) continue; \
             int earlier = 0;                                                                  \
             for (int e = 0; e < j && !earlier; e++) {                                         \
                 const uint64_t* me = x->masks + 4 * e;                                        \
-                earlier = MIH_POP4(POP, d0 & me[0], d1 & me[1], d2 & me[2], d3 & me[3]) <= x->radius; \
+                earlier = MIH_POP4(POP, d0 & me[0], d1 & me[1], d2 & me[2], d3 & me[3]) <= MIH_R(x, e); \
             }                                                                                 \
             if (!earlier && ocsea_hits_push(hits, q, r, d)) return -1;                               \
         }                                                                                     \

@@ -27,4 +27,5 @@ def search(
     min_row: int = 0,
     threads: int = 1,
     max_row: int = -1,
+    wide: int = -1,
 ) -> tuple[I64, I32, I64]: ...

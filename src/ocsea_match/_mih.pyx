@@ -39,6 +39,7 @@ cdef extern from "_mih.h":
         int m
         int kb
         int radius
+        int wide
     ctypedef struct mih_scratch:
         pass
     int mih_scratch_init(mih_scratch* s, int m) nogil
@@ -76,6 +77,8 @@ cdef mih_index _index(const uint64_t[:, ::1] head_a, const uint64_t[:, ::1] tail
     x.starts = &starts[0]
     x.m = starts.shape[0]
     x.kb = kb
+    x.radius = 0
+    x.wide = x.m
     return x
 
 
@@ -126,13 +129,15 @@ def search(const uint8_t[:, ::1] queries, const uint64_t[:, ::1] head_a, const u
            const uint64_t[:, ::1] head_b, const uint64_t[:, ::1] tail_b,
            const uint32_t[:, ::1] offsets, const uint32_t[:, ::1] ids, const int32_t[::1] starts,
            const uint64_t[:, ::1] masks, int key_bits, int radius, int max_distance, Py_ssize_t min_row=0,
-           int threads=1, Py_ssize_t max_row=-1):
+           int threads=1, Py_ssize_t max_row=-1, int wide=-1):
     """Every row (numbered a then b, from ``min_row`` on, before ``max_row`` unless it is -1) within ``max_distance`` of each query, as
     ``(lims, distances, labels)`` in FAISS ``range_search``'s shape, rows ascending per query.
 
     ``offsets``/``ids`` from ``build`` with the same rows, ``starts`` and ``key_bits``; ``masks``:
     uint64 (m, 4), the bits of each substring (a query's substring j within ``radius`` of a row's
-    is what the tables find). Exact when ``max_distance <= m * (radius + 1) - 1``; refused past it.
+    is what the tables find); the first ``wide`` substrings (all by default) at ``radius``, the others
+at ``radius - 1``. Exact when ``max_distance <= m * radius + wide - 1`` (pigeonhole over the
+substrings' radius + 1); refused past it.
     ``threads``: OpenMP threads, each taking a share of the queries (0: OpenMP's default).
     """
     cdef mih_index x = _index(head_a, tail_a, head_b, tail_b, starts, key_bits)
@@ -141,8 +146,13 @@ def search(const uint8_t[:, ::1] queries, const uint64_t[:, ::1] head_a, const u
         raise ValueError("queries must be uint8 (q, 32)")
     if not 0 <= radius <= 2 or radius >= key_bits or x.m > 64:
         raise ValueError("radius must be 0, 1 or 2, and under the key bits")
-    if max_distance > x.m * (radius + 1) - 1:
-        raise ValueError(f"{x.m} substrings at radius {radius} are exact up to {x.m * (radius + 1) - 1} bits, not {max_distance}")
+    if wide < 0:
+        wide = x.m
+    if not (0 <= wide <= x.m and (radius > 0 or wide == x.m)):
+        raise ValueError("wide must be 0 to the number of substrings (all of them at radius 0)")
+    if max_distance > x.m * radius + wide - 1:
+        raise ValueError(f"{x.m} substrings, {wide} at radius {radius} and the others at {radius - 1}, are exact up to "
+                         f"{x.m * radius + wide - 1} bits, not {max_distance}")
     if masks.shape[0] != x.m or masks.shape[1] != 4 or offsets.shape[0] != x.m or offsets.shape[1] != (1 << key_bits) + 1:
         raise ValueError("masks and offsets do not fit the substrings")
     if ids.shape[0] != x.m or ids.shape[1] != x.n:
@@ -156,6 +166,7 @@ def search(const uint8_t[:, ::1] queries, const uint64_t[:, ::1] head_a, const u
     x.ids = &ids[0, 0]
     x.masks = &masks[0, 0]
     x.radius = radius
+    x.wide = wide
     if 0 <= max_row < x.n:
         x.end = max_row
     qwords = np.frombuffer(np.asarray(queries).tobytes(), dtype=np.uint64).reshape(nq, 4)
