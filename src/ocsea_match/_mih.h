@@ -10,12 +10,16 @@
 typedef struct {
     const uint64_t *head_a, *tail_a, *head_b, *tail_b;
     Py_ssize_t na, n;            /* rows of "a"; rows in all */
+    Py_ssize_t end;              /* a search skips rows from this one on (n: none skipped) */
     const uint32_t* offsets;     /* m x (2^kb + 1) */
     const uint32_t* ids;         /* m x n */
     const int32_t* starts;       /* m: first bit of each substring */
     const uint64_t* masks;       /* m x 4: each substring's bits */
     int m, kb, radius;
+    int wide;                    /* substrings 0 .. wide - 1 searched at radius, the rest at radius - 1 */
 } mih_index;
+
+#define MIH_R(x, j) ((j) < (x)->wide ? (x)->radius : (x)->radius - 1)
 
 /* Bits [start, start + bits) of a row's 4 words (bits <= 32). */
 static inline uint32_t mih_key(const uint64_t* w, int start, int bits) {
@@ -32,22 +36,16 @@ static inline void mih_row(const mih_index* x, Py_ssize_t r, uint64_t* w) {
     w[0] = h[0]; w[1] = h[1]; w[2] = t[0]; w[3] = t[1];
 }
 
-/* Counting sort of every row by each substring's key: offsets and ids. */
-static int mih_build(const mih_index* x, uint32_t* offsets, uint32_t* ids) {
+/* Counting sort of every row by substring j's key: its offsets and ids (``cursor``: 2^kb scratch). */
+static void mih_build_table(const mih_index* x, int j, uint32_t* offsets, uint32_t* ids, uint32_t* cursor) {
     Py_ssize_t nb = (Py_ssize_t)1 << x->kb, r;
     uint64_t w[4];
-    uint32_t* cursor = (uint32_t*)malloc(nb * sizeof(uint32_t));
-    if (cursor == NULL) return -1;
-    for (int j = 0; j < x->m; j++) {
-        uint32_t* off = offsets + j * (nb + 1);
-        memset(off, 0, (nb + 1) * sizeof(uint32_t));
-        for (r = 0; r < x->n; r++) { mih_row(x, r, w); off[mih_key(w, x->starts[j], x->kb) + 1]++; }
-        for (Py_ssize_t k = 0; k < nb; k++) off[k + 1] += off[k];
-        memcpy(cursor, off, nb * sizeof(uint32_t));
-        for (r = 0; r < x->n; r++) { mih_row(x, r, w); ids[j * x->n + cursor[mih_key(w, x->starts[j], x->kb)]++] = (uint32_t)r; }
-    }
-    free(cursor);
-    return 0;
+    uint32_t* off = offsets + j * (nb + 1);
+    memset(off, 0, (nb + 1) * sizeof(uint32_t));
+    for (r = 0; r < x->n; r++) { mih_row(x, r, w); off[mih_key(w, x->starts[j], x->kb) + 1]++; }
+    for (Py_ssize_t k = 0; k < nb; k++) off[k + 1] += off[k];
+    memcpy(cursor, off, nb * sizeof(uint32_t));
+    for (r = 0; r < x->n; r++) { mih_row(x, r, w); ids[j * x->n + cursor[mih_key(w, x->starts[j], x->kb)]++] = (uint32_t)r; }
 }
 
 /* Scratch of one search: the keys of one query (all substrings), their buckets, the rows found. */
@@ -100,8 +98,8 @@ static inline const uint64_t* mih_tail(const mih_index* x, Py_ssize_t r) {
     return r < x->na ? x->tail_a + 2 * r : x->tail_b + 2 * (r - x->na);
 }
 
-#define MIH_PREFETCH(p) __builtin_prefetch((const void*)(p), 0, 0)
-#define MIH_AHEAD 8
+#define MIH_PREFETCH(p) __builtin_prefetch((const void*)(p), 0, 1)
+#define MIH_AHEAD 32
 
 /* The search of one query in three passes, so that memory is asked for ahead of its use (the
    tables are far larger than the caches: every bucket and row is a miss): the keys of every
@@ -116,7 +114,7 @@ static inline const uint64_t* mih_tail(const mih_index* x, Py_ssize_t r) {
         const uint64_t* qq = qs + 4 * q;                                                      \
         nk = 0;                                                                               \
         for (j = 0; j < x->m; j++) {                                                          \
-            int n = mih_keys(mih_key(qq, x->starts[j], x->kb), x->kb, x->radius, s->key + nk); \
+            int n = mih_keys(mih_key(qq, x->starts[j], x->kb), x->kb, MIH_R(x, j), s->key + nk); \
             for (i = nk; i < nk + n; i++) { s->sub[i] = (uint8_t)j; MIH_PREFETCH(x->offsets + j * nb1 + s->key[i]); } \
             nk += n;                                                                          \
         }                                                                                     \
@@ -128,8 +126,10 @@ static inline const uint64_t* mih_tail(const mih_index* x, Py_ssize_t r) {
         s->ncand = 0;                                                                         \
         for (i = 0; i < nk; i++) {                                                            \
             const uint32_t* ids = x->ids + s->sub[i] * x->n;                                  \
-            for (p = s->first[i]; p < s->last[i]; p++)                                        \
+            for (p = s->first[i]; p < s->last[i]; p++) {  /* rows ascending in a bucket */    \
+                if ((Py_ssize_t)ids[p] >= x->end) break;                                      \
                 if ((Py_ssize_t)ids[p] >= min_row && mih_cand_push(s, ids[p], s->sub[i])) return -1; \
+            }                                                                                 \
         }                                                                                     \
         for (c = 0; c < s->ncand && c < MIH_AHEAD; c++) MIH_PREFETCH(mih_head(x, s->cand[c])); \
         for (c = 0; c < s->ncand; c++) {                                                      \
@@ -145,11 +145,11 @@ static inline const uint64_t* mih_tail(const mih_index* x, Py_ssize_t r) {
             if (d > t) continue;                                                              \
             j = s->cand_sub[c];                                                               \
             const uint64_t* mj = x->masks + 4 * j;                                            \
-            if (MIH_POP4(POP, d0 & mj[0], d1 & mj[1], d2 & mj[2], d3 & mj[3]) > x->radius) continue; \
+            if (MIH_POP4(POP, d0 & mj[0], d1 & mj[1], d2 & mj[2], d3 & mj[3]) > MIH_R(x, j)) continue; \
             int earlier = 0;                                                                  \
             for (int e = 0; e < j && !earlier; e++) {                                         \
                 const uint64_t* me = x->masks + 4 * e;                                        \
-                earlier = MIH_POP4(POP, d0 & me[0], d1 & me[1], d2 & me[2], d3 & me[3]) <= x->radius; \
+                earlier = MIH_POP4(POP, d0 & me[0], d1 & me[1], d2 & me[2], d3 & me[3]) <= MIH_R(x, e); \
             }                                                                                 \
             if (!earlier && ocsea_hits_push(hits, q, r, d)) return -1;                               \
         }                                                                                     \

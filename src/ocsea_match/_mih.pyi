@@ -9,6 +9,7 @@ def build(
     tail_b: U64,
     starts: I32,
     key_bits: int,
+    threads: int = 1,
 ) -> tuple[U32, U32]: ...
 def search(
     queries: U8,
@@ -25,4 +26,6 @@ def search(
     max_distance: int,
     min_row: int = 0,
     threads: int = 1,
+    max_row: int = -1,
+    wide: int = -1,
 ) -> tuple[I64, I32, I64]: ...

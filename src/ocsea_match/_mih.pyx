@@ -19,7 +19,7 @@ import numpy as np
 
 cimport openmp
 from cython.parallel cimport prange
-from libc.stdlib cimport calloc, free
+from libc.stdlib cimport calloc, free, malloc
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from ocsea_match._ocsea_base cimport ocsea_hits, ocsea_hits_free  # the hits list _core shares
 
@@ -31,6 +31,7 @@ cdef extern from "_mih.h":
         const uint64_t* tail_b
         Py_ssize_t na
         Py_ssize_t n
+        Py_ssize_t end
         const uint32_t* offsets
         const uint32_t* ids
         const int32_t* starts
@@ -38,11 +39,12 @@ cdef extern from "_mih.h":
         int m
         int kb
         int radius
+        int wide
     ctypedef struct mih_scratch:
         pass
     int mih_scratch_init(mih_scratch* s, int m) nogil
     void mih_scratch_free(mih_scratch* s) nogil
-    int mih_build(const mih_index* x, uint32_t* offsets, uint32_t* ids) nogil
+    void mih_build_table(const mih_index* x, int j, uint32_t* offsets, uint32_t* ids, uint32_t* cursor) nogil
     int mih_search(const mih_index* x, const uint64_t* qs, Py_ssize_t nq, int t, Py_ssize_t min_row,
                    mih_scratch* s, ocsea_hits* hits) nogil
 
@@ -65,6 +67,7 @@ cdef mih_index _index(const uint64_t[:, ::1] head_a, const uint64_t[:, ::1] tail
             raise ValueError("a substring key runs past the 256 bits")
     x.na = head_a.shape[0]
     x.n = head_a.shape[0] + head_b.shape[0]
+    x.end = x.n
     if x.n >= 2 ** 32:
         raise ValueError("at most 2**32 - 1 rows")
     x.head_a = &head_a[0, 0] if head_a.shape[0] else &_EMPTY[0]
@@ -74,27 +77,51 @@ cdef mih_index _index(const uint64_t[:, ::1] head_a, const uint64_t[:, ::1] tail
     x.starts = &starts[0]
     x.m = starts.shape[0]
     x.kb = kb
+    x.radius = 0
+    x.wide = x.m
     return x
 
 
 def build(const uint64_t[:, ::1] head_a, const uint64_t[:, ::1] tail_a,
           const uint64_t[:, ::1] head_b, const uint64_t[:, ::1] tail_b,
-          const int32_t[::1] starts, int key_bits):
+          const int32_t[::1] starts, int key_bits, int threads=1):
     """``(offsets, ids)``: every row of tables a then b grouped by the ``key_bits`` bits from each
-    of ``starts`` (``offsets`` uint32 (m, 2**key_bits + 1), ``ids`` uint32 (m, n)).
+    of ``starts`` (``offsets`` uint32 (m, 2**key_bits + 1), ``ids`` uint32 (m, n), rows ascending
+    in each group). ``threads``: OpenMP threads, each building a share of the m tables (0: all).
 
-    >>> offsets, ids = build(h, t, h[:0], t[:0], np.array([0, 16], np.int32), 16)  # doctest: +SKIP
+    >>> h = np.arange(8, dtype=np.uint64).reshape(4, 2)
+    >>> offsets, ids = build(h, h, h[:0], h[:0], np.array([0, 64], np.int32), 2)
+    >>> offsets[0].tolist(), ids[0].tolist(), ids[1].tolist()  # keys 0, 2, 0, 2 then 1, 3, 1, 3
+    ([0, 2, 2, 4, 4], [0, 2, 1, 3], [0, 2, 1, 3])
     """
     cdef mih_index x = _index(head_a, tail_a, head_b, tail_b, starts, key_bits)
     offsets = np.empty((x.m, (1 << key_bits) + 1), np.uint32)
     ids = np.empty((x.m, max(x.n, 1)), np.uint32)
     cdef uint32_t[:, ::1] ov = offsets
     cdef uint32_t[:, ::1] iv = ids
-    cdef int bad
-    with nogil:
-        bad = mih_build(&x, &ov[0, 0], &iv[0, 0])
-    if bad:
-        raise MemoryError("_mih.build: out of memory")
+    cdef int nthreads = threads if threads > 0 else openmp.omp_get_max_threads()
+    nthreads = max(1, min(nthreads, x.m))
+    cdef uint32_t** cursors = <uint32_t**>calloc(nthreads, sizeof(uint32_t*))
+    cdef int j, tid, bad = cursors == NULL
+    if not bad:
+        for tid in range(nthreads):
+            cursors[tid] = <uint32_t*>malloc((<size_t>1 << key_bits) * sizeof(uint32_t))
+            bad = bad or cursors[tid] == NULL
+    try:
+        if bad:
+            raise MemoryError("_mih.build: out of memory")
+        with nogil:
+            if nthreads == 1:
+                for j in range(x.m):
+                    mih_build_table(&x, j, &ov[0, 0], &iv[0, 0], cursors[0])
+            else:
+                for j in prange(x.m, schedule="dynamic", num_threads=nthreads):
+                    mih_build_table(&x, j, &ov[0, 0], &iv[0, 0], cursors[openmp.omp_get_thread_num()])
+    finally:
+        if cursors != NULL:
+            for tid in range(nthreads):
+                free(cursors[tid])
+        free(cursors)
     return offsets, ids[:, :x.n]
 
 
@@ -102,13 +129,15 @@ def search(const uint8_t[:, ::1] queries, const uint64_t[:, ::1] head_a, const u
            const uint64_t[:, ::1] head_b, const uint64_t[:, ::1] tail_b,
            const uint32_t[:, ::1] offsets, const uint32_t[:, ::1] ids, const int32_t[::1] starts,
            const uint64_t[:, ::1] masks, int key_bits, int radius, int max_distance, Py_ssize_t min_row=0,
-           int threads=1):
-    """Every row (numbered a then b, from ``min_row`` on) within ``max_distance`` of each query, as
+           int threads=1, Py_ssize_t max_row=-1, int wide=-1):
+    """Every row (numbered a then b, from ``min_row`` on, before ``max_row`` unless it is -1) within ``max_distance`` of each query, as
     ``(lims, distances, labels)`` in FAISS ``range_search``'s shape, rows ascending per query.
 
     ``offsets``/``ids`` from ``build`` with the same rows, ``starts`` and ``key_bits``; ``masks``:
     uint64 (m, 4), the bits of each substring (a query's substring j within ``radius`` of a row's
-    is what the tables find). Exact when ``max_distance <= m * (radius + 1) - 1``; refused past it.
+    is what the tables find); the first ``wide`` substrings (all by default) at ``radius``, the others
+at ``radius - 1``. Exact when ``max_distance <= m * radius + wide - 1`` (pigeonhole over the
+substrings' radius + 1); refused past it.
     ``threads``: OpenMP threads, each taking a share of the queries (0: OpenMP's default).
     """
     cdef mih_index x = _index(head_a, tail_a, head_b, tail_b, starts, key_bits)
@@ -117,8 +146,13 @@ def search(const uint8_t[:, ::1] queries, const uint64_t[:, ::1] head_a, const u
         raise ValueError("queries must be uint8 (q, 32)")
     if not 0 <= radius <= 2 or radius >= key_bits or x.m > 64:
         raise ValueError("radius must be 0, 1 or 2, and under the key bits")
-    if max_distance > x.m * (radius + 1) - 1:
-        raise ValueError(f"{x.m} substrings at radius {radius} are exact up to {x.m * (radius + 1) - 1} bits, not {max_distance}")
+    if wide < 0:
+        wide = x.m
+    if not (0 <= wide <= x.m and (radius > 0 or wide == x.m)):
+        raise ValueError("wide must be 0 to the number of substrings (all of them at radius 0)")
+    if max_distance > x.m * radius + wide - 1:
+        raise ValueError(f"{x.m} substrings, {wide} at radius {radius} and the others at {radius - 1}, are exact up to "
+                         f"{x.m * radius + wide - 1} bits, not {max_distance}")
     if masks.shape[0] != x.m or masks.shape[1] != 4 or offsets.shape[0] != x.m or offsets.shape[1] != (1 << key_bits) + 1:
         raise ValueError("masks and offsets do not fit the substrings")
     if ids.shape[0] != x.m or ids.shape[1] != x.n:
@@ -132,6 +166,9 @@ def search(const uint8_t[:, ::1] queries, const uint64_t[:, ::1] head_a, const u
     x.ids = &ids[0, 0]
     x.masks = &masks[0, 0]
     x.radius = radius
+    x.wide = wide
+    if 0 <= max_row < x.n:
+        x.end = max_row
     qwords = np.frombuffer(np.asarray(queries).tobytes(), dtype=np.uint64).reshape(nq, 4)
     cdef const uint64_t[:, ::1] qw = qwords
     cdef int nthreads = threads if threads > 0 else openmp.omp_get_max_threads()

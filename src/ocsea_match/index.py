@@ -51,7 +51,7 @@ from .formats import EmptyListError, HashList, LoadReport, load_list
 from .hashes import HASH_BITS, Hash, match_family
 from .matches import Found, Match, as_hash, best_matches, hits, note
 from .plain_search import prepare as prepare_plain, search_pdq
-from .robust_match import match_robust, robust_nbytes
+from .robust_match import match_robust, prepare_robust, robust_nbytes
 from .thresholds import DEFAULT_PDQ_QUALITY_FLOOR, DEFAULT_THRESHOLDS, check_quality_floor, check_thresholds
 from .video_match import VIDEO_DEFAULTS, match_frames
 
@@ -309,9 +309,13 @@ class HashIndex:
         return parts
 
     def prepare(self) -> None:
-        """Build ``substring_search``'s tables now (a service at load), not on the first PDQ query."""
+        """Build now (a service at load), not on the first query that needs them,
+        ``substring_search``'s tables and, when robust matching is on and the lists carry robust
+        rows, the robust probe's."""
         if self.substring_search:
             prepare_plain(self.parts, self.thresholds)
+        if self.robust:
+            prepare_robust(self.parts, self.thresholds, self.threads)
 
     # ----------------------------------------------------------------------------- matching
 

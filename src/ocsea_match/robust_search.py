@@ -8,14 +8,19 @@ query (``_core.range_search_256``) costs rows x probes. Here each row's 256 bits
 pigeonhole, a row within ``t`` bits of a probe has a substring within 1 bit of the probe's when
 ``m >= (t + 1) / 2``, so a probe visits the buckets of its substrings' keys and of their 1-bit
 neighbours only, and checks the rows found there in full: the same hits as the exhaustive scan,
-each once, visiting a few thousand rows of millions.
+each once, visiting a few thousand rows of millions. The same tables answer wider thresholds
+through 2-bit neighbourhoods (``t <= 3m - 1``), narrower ones through the key alone (``t < m``):
+each search takes the smallest neighbourhood exact at its threshold (``radius_for``).
 
 - ``SubstringIndex``: one such index over one or two ``Split256`` tables, read in place.
 - ``RobustSearch``: what the robust probe needs from an index's tables (``robust_match.py``):
-  the plain PDQ's rotations/flips against listed plain PDQ at PDQ's threshold (16 substrings of
-  16 bits, exact up to 31), and every robust variant against listed plain and derived rows at the
-  robust threshold (12 substrings of 21-22 bits for 23). Built on first use for an
-  ``IndexParts`` and kept until its tables change (``for_parts``); saved indexes keep rows only.
+  every robust variant against listed plain and derived rows at the robust threshold (12
+  substrings of 21-22 bits for 23), and the plain PDQ's rotations/flips against listed plain PDQ
+  at PDQ's threshold through the same tables (``turned(shared=True)``: 2-bit neighbourhoods, up
+  to 35, the plain rows only), so that the robust probe holds one table set; ``plain_search``'s
+  own tables (16 substrings of 16 bits, exact up to 31) when it asks for them. Built on first
+  use for an ``IndexParts`` and kept until its tables change (``for_parts``); saved indexes keep
+  rows only.
 - ``planned_nbytes``: the bytes those tables take, for ``HashIndex.nbytes``.
 
 Thresholds past what the tables answer exactly (over 63) fall back to the exhaustive scan.
@@ -49,13 +54,24 @@ MAX_KEY_BITS = 24
 MAX_THRESHOLD = 63
 
 
-def substrings_for(threshold: int) -> int:
-    """How many substrings make a radius-1 search exact at ``threshold``: ``ceil((t + 1) / 2)``.
+def substrings_for(threshold: int, radius: int = 1) -> int:
+    """How many substrings make a search of each substring's ``radius``-bit neighbourhood exact at
+    ``threshold``: ``ceil((t + 1) / (radius + 1))``.
 
-    >>> substrings_for(23), substrings_for(31)
-    (12, 16)
+    >>> substrings_for(23), substrings_for(31), substrings_for(23, radius=2)
+    (12, 16, 8)
     """
-    return max(1, math.ceil((threshold + 1) / 2))
+    return max(1, math.ceil((threshold + 1) / (radius + 1)))
+
+
+def radius_for(m: int, threshold: int, key_bits: int) -> int | None:
+    """The smallest neighbourhood (0-2 bits) of ``m`` substrings keyed by ``key_bits`` bits that is
+    exact at ``threshold`` (pigeonhole: ``t <= m * (radius + 1) - 1``), or None.
+
+    >>> radius_for(12, 23, 21), radius_for(12, 31, 21), radius_for(12, 11, 21), radius_for(12, 36, 21)
+    (1, 2, 0, None)
+    """
+    return next((r for r in range(3) if threshold <= m * (r + 1) - 1 and r < key_bits), None)
 
 
 def key_bits_for(m: int, rows: int) -> int:
@@ -89,7 +105,7 @@ class SubstringIndex:
     themselves are read from the tables, not copied.
     """
 
-    def __init__(self, a: Any, b: Any, *, threshold: int) -> None:
+    def __init__(self, a: Any, b: Any, *, threshold: int, radius: int = 1, threads: int = 1) -> None:
         if not 0 <= threshold <= MAX_THRESHOLD:
             raise ValueError(f"a substring index answers thresholds 0-{MAX_THRESHOLD}, not {threshold}")
         self.tables = (a, b)
@@ -97,25 +113,36 @@ class SubstringIndex:
         self.first_b = len(self.halves[0][0])  # row numbers of b start here
         rows = self.first_b + len(self.halves[1][0])
         self.threshold = threshold
-        self.m = substrings_for(threshold)
+        self.m = substrings_for(threshold, radius)
         self.key_bits = key_bits_for(self.m, rows)
         self.starts, self.masks = _layout(self.m)
         (ha, ta), (hb, tb) = self.halves
-        self.offsets, self.ids = build(ha, ta, hb, tb, self.starts, self.key_bits)
+        self.offsets, self.ids = build(ha, ta, hb, tb, self.starts, self.key_bits, threads)
 
     def __len__(self) -> int:
         return self.ids.shape[1]
 
-    def search(self, queries: np.ndarray, threshold: int, *, only_b: bool = False,
+    def exact_up_to(self) -> int:
+        """The widest threshold ``search`` answers exactly: each substring's 2-bit neighbourhood
+        (slower than the 1-bit one it was built for; PDQ-dihedral's 31 on the robust 23's tables)."""
+        return max(t for t in range(self.m * 3) if radius_for(self.m, t, self.key_bits) is not None)
+
+    def search(self, queries: np.ndarray, threshold: int, *, only_b: bool = False, only_a: bool = False,
                threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(lims, distances, row numbers)`` of every row within ``threshold`` of each query (uint8
         (q, 32)), as ``range_search_256`` gives them; row numbers of ``b`` follow ``a``'s.
-        ``only_b``: rows of ``b`` only; ``threads``: OpenMP threads sharing the queries (0: all)."""
-        if threshold > self.threshold:
-            raise ValueError(f"this index is exact up to {self.threshold} bits, not {threshold}")
+        ``only_b``/``only_a``: rows of ``b``/``a`` only; ``threads``: OpenMP threads sharing the
+        queries (0: all). The neighbourhoods are the smallest exact at ``threshold``: at 31 on the
+        robust 23's 12 substrings, 8 of them at 2 bits and 4 at 1 (32 <= 8 x 3 + 4 x 2)."""
+        radius = radius_for(self.m, threshold, self.key_bits)
+        if radius is None:
+            raise ValueError(f"this index is exact up to {self.exact_up_to()} bits, not {threshold}")
+        # pigeonhole over substrings at radius r or r - 1: t <= m * r + wide - 1; the fewest at r
+        wide = self.m if radius == 0 else threshold + 1 - self.m * radius
         (ha, ta), (hb, tb) = self.halves
         return native_search(np.ascontiguousarray(queries, np.uint8), ha, ta, hb, tb, self.offsets, self.ids,
-                           self.starts, self.masks, self.key_bits, 1, threshold, self.first_b if only_b else 0, threads)
+                             self.starts, self.masks, self.key_bits, radius, threshold, self.first_b if only_b else 0,
+                             threads, self.first_b if only_a else -1, wide)
 
     @property
     def nbytes(self) -> int:
@@ -149,17 +176,17 @@ class RobustSearch:
         self._indexes: dict[str, SubstringIndex | None] = {}  # built on first use: "plain", "all"
         self._lock = threading.Lock()
 
-    def _index(self, which: str) -> SubstringIndex | None:
+    def _index(self, which: str, threads: int = 1) -> SubstringIndex | None:
         """The substring index over plain rows (``"plain"``) or over all rows (``"all"``), built now
         if this is its first use; None past ``MAX_THRESHOLD`` (the exhaustive scan then)."""
         with self._lock:
             if which not in self._indexes:
                 if which == "plain":
                     ok = self.pdq is not None and self.plain <= MAX_THRESHOLD
-                    self._indexes[which] = SubstringIndex(self.pdq, None, threshold=self.plain) if ok else None
+                    self._indexes[which] = SubstringIndex(self.pdq, None, threshold=self.plain, threads=threads) if ok else None
                 else:
                     ok = self.robust <= MAX_THRESHOLD
-                    self._indexes[which] = SubstringIndex(self.pdq, self.derived, threshold=self.robust) if ok else None
+                    self._indexes[which] = SubstringIndex(self.pdq, self.derived, threshold=self.robust, threads=threads) if ok else None
             return self._indexes[which]
 
     def fits(self, pdq: Any, derived: Any, plain: int, robust: int) -> bool:
@@ -169,14 +196,21 @@ class RobustSearch:
         return ((plain, robust) == (self.plain, self.robust) and pdq is self.pdq and derived is self.derived
                 and all(a is b for a, b in zip(heads, self._heads)))
 
-    def prepare(self) -> None:
-        """Build now the substring index that ``turned`` (and the plain probe's opt-in
-        ``plain_search``) use, rather than on the first query."""
-        self._index("plain")
+    def prepare(self, which: str = "plain", threads: int = 1) -> None:
+        """Build now, rather than on the first query, the substring index that the plain probe's
+        opt-in ``plain_search`` uses (``"plain"``) or the robust probe's (``"all"``)."""
+        self._index(which, threads)
 
-    def turned(self, queries: np.ndarray, threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(lims, distances, pdq rows)`` within ``plain`` of each query."""
-        index = self._index("plain")
+    def turned(self, queries: np.ndarray, threads: int = 1, *,
+               shared: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(lims, distances, pdq rows)`` within ``plain`` of each query. ``shared``: through the
+        tables of all rows that ``variants`` uses (2-bit neighbourhoods, the plain rows only), unless
+        the plain tables are built already: one table set in memory for the robust probe."""
+        if shared and "plain" not in self._indexes:
+            index = self._index("all", threads)
+            if index is not None and self.plain <= index.exact_up_to():
+                return index.search(queries, self.plain, only_a=True, threads=threads)
+        index = self._index("plain", threads)
         if index is None:
             return self.pdq.search(queries, self.plain, threads)
         return index.search(queries, self.plain, threads=threads)
@@ -184,7 +218,7 @@ class RobustSearch:
     def variants(self, queries: np.ndarray, *, derived_only: bool = False,
                  threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(lims, distances, entry numbers, is_derived)`` of listed rows within ``robust`` of each query."""
-        index = self._index("all")
+        index = self._index("all", threads)
         if index is None:
             return self._scan(queries, derived_only, threads)
         lims, distances, labels = index.search(queries, self.robust, only_b=derived_only, threads=threads)
