@@ -35,6 +35,9 @@ __all__ = ["anchored_hashes", "LISTED_KEYPOINTS", "QUERY_KEYPOINTS", "SIDE"]
 #: and a changed frame reorders the rest.
 LISTED_KEYPOINTS = 10
 QUERY_KEYPOINTS = 16
+#: Listed keypoints are taken this far (a share of each side) from the picture's edges: a crop
+#: takes the edges away, the middle of the picture stays in every copy.
+LISTED_MARGIN = 0.12
 #: A square's side, as a share of the distance between its two keypoints.
 SIDE = 0.7
 #: Keypoints are found on the picture reduced to this long side; pairs closer than
@@ -44,13 +47,24 @@ _MIN_PAIR = 0.12
 _MIN_APART = 0.05
 #: SIFT blobs smaller than this (pixels at ``_WORK_SIDE``) are noise and JPEG blocks.
 _MIN_SIZE = 4.0
+#: Corners (``_corners``) fill in when a picture has too few blobs: found on the picture blurred by
+#: ``_CORNER_BLUR`` pixels (at ``_WORK_SIDE``) over blocks of ``_CORNER_BLOCK`` pixels.
+_CORNERS = 1
+_CORNER_BLUR = 1.5
+_CORNER_BLOCK = 7
+#: SIFT's contrast threshold: low, so smooth pictures (gradients, skies) still get their blobs;
+#: the strongest are taken anyway.
+_CONTRAST = 0.02
 #: Pairs closer to vertical than this (|cos| of their angle) may turn over in a tilted copy: a
 #: query then also probes their squares turned half a turn.
 _NEAR_VERTICAL = 0.2
 #: Squares are sampled at this size (PDQ reduces to 64 x 64 anyway) and flatter than
-#: ``QUALITY_FLOOR`` are dropped (flat squares of different pictures look alike).
+#: ``QUALITY_FLOOR`` are dropped (flat squares of different pictures look alike). A square is a
+#: small part of the picture, so its PDQ quality (its gradients' sum) is lower than a whole
+#: picture's: at 50 the squares of smooth or pastel pictures were all dropped, and 25 added no
+#: false match in benchmarks/robustness.py.
 _SAMPLE = 64
-QUALITY_FLOOR = 50
+QUALITY_FLOOR = 25
 
 
 def anchored_hashes(luma: np.ndarray, *, query: bool) -> list[Hash]:
@@ -67,7 +81,7 @@ def anchored_hashes(luma: np.ndarray, *, query: bool) -> list[Hash]:
     """
     work = _reduce(luma)
     h, w = work.shape
-    points = _keypoints(work, QUERY_KEYPOINTS if query else LISTED_KEYPOINTS)
+    points = _keypoints(work, QUERY_KEYPOINTS if query else LISTED_KEYPOINTS, 0.0 if query else LISTED_MARGIN)
     out: list[Hash] = []
     for i in range(len(points)):
         for j in range(i + 1, len(points)):
@@ -97,22 +111,39 @@ def _reduce(luma: np.ndarray) -> np.ndarray:
     return cv2.resize(np.asarray(luma, dtype=np.float32), size, interpolation=cv2.INTER_AREA)
 
 
-def _keypoints(work: np.ndarray, n: int) -> list[np.ndarray]:
-    """The ``n`` strongest SIFT keypoints (positions only), at least ``_MIN_APART`` apart."""
+def _keypoints(work: np.ndarray, n: int, margin: float = 0.0) -> list[np.ndarray]:
+    """The ``n`` strongest SIFT keypoints (positions only), at least ``_MIN_APART`` apart, none
+    within ``margin`` of a side (a share of it); when the picture has fewer blobs (smooth or
+    geometric pictures: gradients, stripes, facets), the strongest corners fill up to ``n``."""
     h, w = work.shape
     if min(h, w) < 32:
         return []
-    sift = cv2.SIFT_create(nfeatures=200, contrastThreshold=0.02)
-    found = sorted(sift.detect(np.clip(work, 0, 255).astype(np.uint8), None), key=lambda k: -k.response)
-    apart = _MIN_APART * max(h, w)
+    image = np.clip(work, 0, 255).astype(np.uint8)
+    sift = cv2.SIFT_create(nfeatures=200, contrastThreshold=_CONTRAST)
+    found = sorted(sift.detect(image, None), key=lambda k: -k.response)
+    blobs = [np.array(k.pt, dtype=np.float64) for k in found if k.size >= _MIN_SIZE * max(h, w) / _WORK_SIDE]
     points: list[np.ndarray] = []
-    for k in found:
-        p = np.array(k.pt, dtype=np.float64)
-        if k.size >= _MIN_SIZE * max(h, w) / _WORK_SIDE and all(np.hypot(*(p - q)) > apart for q in points):
-            points.append(p)
+    for candidates in (blobs, _corners(image, 4 * n) if _CORNERS else []):
+        for p in candidates:
             if len(points) == n:
-                break
+                return points
+            if margin and not (margin * w <= p[0] <= (1 - margin) * w and margin * h <= p[1] <= (1 - margin) * h):
+                continue
+            if all(np.hypot(*(p - q)) > _MIN_APART * max(h, w) for q in points):
+                points.append(p)
     return points
+
+
+def _corners(image: np.ndarray, n: int) -> list[np.ndarray]:
+    """The ``n`` strongest Shi-Tomasi corners of the slightly blurred picture, to a tenth of a pixel."""
+    h, w = image.shape
+    smooth = cv2.GaussianBlur(image, (0, 0), _CORNER_BLUR * max(h, w) / _WORK_SIDE)
+    found = cv2.goodFeaturesToTrack(smooth, n, 0.02, _MIN_APART * max(h, w), blockSize=_CORNER_BLOCK)
+    if found is None:
+        return []
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT, 20, 0.05)
+    found = cv2.cornerSubPix(smooth, found.astype(np.float32), (5, 5), (-1, -1), criteria)
+    return [np.array(p, dtype=np.float64) for p in found.reshape(-1, 2)]
 
 
 def _square(work: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, bool] | None:
