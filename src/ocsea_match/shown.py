@@ -30,7 +30,7 @@ _STEP = 10.0
 _COVER = 0.8
 _GAP = 5
 #: Ends of matching sides agree to this many pixels.
-_SLACK = 5
+_SLACK = 8
 #: Steps of neighbouring lines within this many pixels of each other's ends are one step.
 _SAME = 2
 #: A shown picture is at least this share of the screenshot's width and of its height, and not
@@ -59,15 +59,15 @@ def shown_boxes(luma: np.ndarray) -> list[tuple[int, int, int, int]]:
                 continue
             # JPEG and a picture's corners matching the UI shorten a step's ends: the wider of the
             # two, unless a side's own step is found
-            (left, cover_left) = _side(down, min(x0, b0) - 1, top, bottom)
-            (right, cover_right) = _side(down, max(x1, b1) - 1, top, bottom)
+            (left, cover_left) = _side(down, min(x0, b0) - 1, max(x0, b0) - 1, top, bottom)
+            (right, cover_right) = _side(down, max(x1, b1) - 1, min(x1, b1) - 1, top, bottom)
             if cover_left + cover_right < 1:
                 continue
             box = (top + 1, bottom + 1, left + 1, right + 1)
             area = (box[1] - box[0]) * (box[3] - box[2])
             if area <= _MAX_AREA * h * w:
                 found.append((cover_left + cover_right, area, box))
-    found.sort(key=lambda f: (-round(f[0], 1), -f[1]))  # sides stepped along all rows first
+    found.sort(key=lambda f: (-round(f[0], 2), -f[1]))  # sides stepped along all rows first
     kept: list[tuple[int, int, int, int]] = []
     for _, _, box in found:  # near-identical boxes: a picture's own edges just inside
         if not any(max(abs(a - b) for a, b in zip(box, k)) <= _SAME for k in kept):
@@ -96,10 +96,11 @@ def _runs(step: np.ndarray, min_length: float) -> list[tuple[int, int, int]]:
     return sorted((y, a, b) for y, a, b, _ in kept)
 
 
-def _side(down: list[tuple[int, int, int]], x: int, top: int, bottom: int) -> tuple[int, float]:
-    """The column of the run of steps nearest ``x`` (within ``_SLACK``) inside rows ``top``..``bottom``
-    (a bubble's side runs on past the picture), and the share of those rows it covers; ``(x, 0.0)``
-    when there is none."""
-    near = [(abs(column - x), column, (y1 - y0) / (bottom - top)) for column, y0, y1 in down
-            if abs(column - x) <= _SLACK and y0 >= top + 1 - _SLACK and y1 <= bottom + 1 + _SLACK]
-    return (min(near)[1], min(1.0, min(near)[2])) if near else (x, 0.0)
+def _side(down: list[tuple[int, int, int]], outer: int, inner: int, top: int, bottom: int) -> tuple[int, float]:
+    """The column of the run of steps near ``outer``..``inner`` (the two ends found for this side,
+    within ``_SLACK``) inside rows ``top``..``bottom`` (a bubble's side runs on past the picture)
+    that covers most of those rows, and the share it covers; ``(outer, 0.0)`` when there is none."""
+    lo, hi = min(outer, inner) - _SLACK, max(outer, inner) + _SLACK
+    near = [(min(1.0, (y1 - y0) / (bottom - top)), -abs(column - inner), column) for column, y0, y1 in down
+            if lo <= column <= hi and y0 >= top + 1 - _SLACK and y1 <= bottom + 1 + _SLACK]
+    return (max(near)[2], max(near)[0]) if near else (outer, 0.0)
