@@ -4,10 +4,13 @@ A crop, a border, a screenshot or a small rotation moves the picture's frame, an
 frame-defined region (the whole picture, a centre crop) moves with it: PDQ moves ~24 bits per 1%
 shift of a side, so a grid of listed re-framings only finds crops that fall on the grid. Here the
 regions are defined by the picture's content instead: the strongest SIFT keypoints (blob centres,
-found to a fraction of a pixel at any scale) are taken in pairs, and each pair frames a square
+found to a fraction of a pixel at any scale; Shi-Tomasi corners fill in on pictures with few
+blobs: gradients, facets, stripes) are taken in pairs, and each pair frames a square
 centred between them, as wide as ``SIDE`` times their distance and turned along the line that
 joins them. The same two keypoints found in a cropped, shrunk, bordered, tilted or mirrored copy
 frame the same square of content, so both sides hash the same region wherever the frame went.
+The listed side takes 8 keypoints at least 12% in from every side (a crop of up to a quarter a
+side keeps the middle), the query side 16 anywhere, and both mirrored squares (the query's).
 
 Only PDQ hashes of regions are kept: the keypoints are used to place the squares and dropped
 (no descriptor, position or other image-derived feature is stored). ``robust.py`` adds these rows

@@ -13,7 +13,8 @@ of the picture on both sides, and never drops the plain one:
 - ``query_hashes(image)``: what to probe with: the plain PDQ first, its other 7 rotations/flips,
   the same 8 after trimming bars, the picture turned back upright when it sits tilted on a plain
   canvas, the same one-side crops as the list (a banner over one side leaves the rest intact), and
-  the same uniform-band trim, and the content-anchored squares (also mirrored).
+  the same uniform-band trim, and the content-anchored squares (also mirrored), and the PDQ and
+  squares of a picture shown inside a screenshot (``shown.py``).
 - ``is_match(queries, listed)``: the union of two rules, so it never finds less than PDQ-dihedral:
   any of the query's first ``DIHEDRAL`` hashes (the plain PDQ's 8 rotations/flips) against the
   listed plain hash within ``PLAIN_THRESHOLD`` (what plain PDQ and PDQ-dihedral find stays found),
@@ -131,7 +132,9 @@ def query_hashes(
     its bars trimmed and its 7 rotations/flips, the picture turned upright and cut out when it
     sits tilted on a plain canvas, the one-side crops of ``list_hashes``, the uniform-band trim and,
     with ``anchored``, the content-anchored squares of the trimmed (or turned upright) picture and
-    their mirrors: ~130 hashes on the corpus (~15 without them, the default).
+    their mirrors, and for a picture shown inside a screenshot the PDQ of up to 3 rectangles that
+    frame it (``shown.shown_boxes``) and the squares of the first: ~190 hashes on the corpus (~15
+    without them, the default).
     Raises ``MediaError`` as ``hash_image`` does.
 
     >>> from ocsea_match import hash_image
