@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ocsea_match import Hash, _core
 from ocsea_match.anchored import anchored_hashes
 from ocsea_match.robust import THRESHOLD, best_distance, is_match, list_hashes, query_hashes
+from ocsea_match.shown import shown_boxes
 
 from helpers import caption, jpeg, scene
 
@@ -88,6 +89,29 @@ def test_only_pdq_rows_of_squares_are_made():
     assert set(listed) <= set(queried)  # the query side probes every square the list side keeps
     assert anchored_hashes(np.full((300, 400), 128, np.float32), query=True) == []  # flat: nothing
     assert anchored_hashes(np.zeros((20, 20), np.float32), query=False) == []  # tiny: nothing
+
+
+def test_the_picture_shown_in_a_screenshot_is_framed_exactly():
+    """The chat screen's picture (pasted at x 150..690, y 230..635 on a white bubble with rounded
+    corners) is the first box, to the pixel; a picture with no straight steps has none."""
+    shot = _core.luma_from_rgb(np.asarray(chat(ORIGINAL)))
+    boxes = shown_boxes(shot)
+    assert boxes[0] == (230, 230 + round(540 * 600 / 800), 150, 690)
+    assert len(boxes) <= 3
+    assert shown_boxes(_core.luma_from_rgb(np.asarray(ORIGINAL))) == []
+
+
+def test_low_contrast_pictures_get_squares_and_their_crops_are_found():
+    """A pastel picture (a third of the contrast): its squares are flatter than a whole
+    picture's PDQ floor, yet kept (anchored.QUALITY_FLOOR), and its crops are found."""
+    found = 0
+    for original in ORIGINALS:
+        pastel = Image.fromarray((np.asarray(original) * 0.3 + 150).astype(np.uint8))
+        listed = list_hashes(pastel, anchored=True)
+        assert len(listed) > len(list_hashes(pastel, anchored=False)) + 5
+        for cut in ((0.12, 0.0, 0.07, 0.0), (0.03, 0.21, 0.17, 0.09), (0.0, 0.1, 0.0, 0.2)):
+            found += is_match(query_hashes(jpeg(crop(pastel, *cut), 85), anchored=True), listed)
+    assert found >= 4  # of 9 (none with the floor at 50, the whole picture's)
 
 
 def test_anchored_squares_are_asked_for_from_the_command_line(tmp_path):

@@ -13,7 +13,8 @@ of the picture on both sides, and never drops the plain one:
 - ``query_hashes(image)``: what to probe with: the plain PDQ first, its other 7 rotations/flips,
   the same 8 after trimming bars, the picture turned back upright when it sits tilted on a plain
   canvas, the same one-side crops as the list (a banner over one side leaves the rest intact), and
-  the same uniform-band trim, and the content-anchored squares (also mirrored).
+  the same uniform-band trim, and the content-anchored squares (also mirrored), and the PDQ and
+  squares of a picture shown inside a screenshot (``shown.py``).
 - ``is_match(queries, listed)``: the union of two rules, so it never finds less than PDQ-dihedral:
   any of the query's first ``DIHEDRAL`` hashes (the plain PDQ's 8 rotations/flips) against the
   listed plain hash within ``PLAIN_THRESHOLD`` (what plain PDQ and PDQ-dihedral find stays found),
@@ -47,6 +48,7 @@ from .decode import DEFAULT_MAX_PIXELS
 from .hashers import pdq_hashes
 from .hashes import Hash, pack_hashes
 from .picture import ImageInput, Picture, content_box, to_picture
+from .shown import shown_boxes
 
 __all__ = [
     "PLAIN_THRESHOLD",
@@ -108,7 +110,7 @@ def list_hashes(
     (5, 10, 15% cut from every side of the trimmed picture) and its one-side crops (20% cut from
     the top, bottom, left or right), the picture inside uniform edge bands (a looser trim made on
     both sides, ``_uniform_trim``), and with ``anchored`` the squares framed by pairs of its
-    keypoints (``anchored.anchored_hashes``, at most 45): 27 hashes of 32 bytes a picture on the
+    keypoints (``anchored.anchored_hashes``, at most 28): ~25 hashes of 32 bytes a picture on the
     corpus. Without ``anchored`` (the default): the frame-defined hashes only, 7-8 a picture.
     The squares find crops anywhere and screenshots, at ~3x the hashing time and ~30x the index
     look-up time (README, "Robust matching"), so they are asked for, not assumed.
@@ -130,7 +132,9 @@ def query_hashes(
     its bars trimmed and its 7 rotations/flips, the picture turned upright and cut out when it
     sits tilted on a plain canvas, the one-side crops of ``list_hashes``, the uniform-band trim and,
     with ``anchored``, the content-anchored squares of the trimmed (or turned upright) picture and
-    their mirrors: ~130 hashes on the corpus (~15 without them, the default).
+    their mirrors, and for a picture shown inside a screenshot the PDQ of up to 3 rectangles that
+    frame it (``shown.shown_boxes``) and the squares of the first: ~190 hashes on the corpus (~15
+    without them, the default).
     Raises ``MediaError`` as ``hash_image`` does.
 
     >>> from ocsea_match import hash_image
@@ -210,7 +214,11 @@ def _queried(dihedral: list[Hash], work: np.ndarray, anchored: bool = True) -> l
     hashes += [h for luma in _uniform_trim(work) for h in _pdq_derived(luma)]
     if anchored:
         hashes += anchored_hashes(upright if upright is not None else content, query=True)
-        shown = textured_region(content)  # a picture inside a screenshot: its own keypoints
+        # a picture shown inside a screenshot: the PDQ of each framed rectangle, and the squares
+        # of the largest (or of the textured region) from its own keypoints
+        boxes = shown_boxes(content)
+        hashes += [h for box in boxes for h in _pdq_derived(_crop(content, box))]
+        shown = _crop(content, boxes[0]) if boxes else textured_region(content)
         if shown is not None:
             hashes += anchored_hashes(shown, query=True)
     seen = set(dihedral)
