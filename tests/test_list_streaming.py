@@ -25,7 +25,7 @@ def _state(index: HashIndex) -> tuple:
     return ([parts.entries.describe(k) for k in range(len(index))], parts.entries.vocabulary,
             {f: (t.rows.tobytes(), t.entries.tolist()) for f, t in parts.perceptual.items()},
             {f: t.tobytes() for f, t in parts.times.items()}, dict(parts.video_frames),
-            {a: dict(t) for a, t in parts.exact.items()}, len(parts.tmk),
+            {a: t.as_dict() for a, t in parts.exact.items()}, len(parts.tmk),
             [(ids.kind, ids.count) for ids in parts.entries.ids])
 
 

@@ -121,9 +121,7 @@ def add_packed(index: HashIndex, list_name: str, algorithm: str, rows: np.ndarra
         first = parts.entries.append(list_name, ids, codes)
         numbers = np.arange(first, first + len(rows), dtype=np.int64)
         if info.exact:
-            table = parts.exact[algorithm]
-            for value, number in zip(rows, numbers.tolist()):
-                table.setdefault(value.tobytes().hex(), []).append(number)
+            parts.exact[algorithm].add(rows, numbers)
         else:
             parts.add_rows(info.family, rows, numbers)
     return len(rows)
@@ -262,9 +260,7 @@ class ListBuilder:
             first = parts.entries.append(name, Ids.explicit(list(self.local)),
                                          parts.entries.encode(self.categories, len(self.categories)))
             for algorithm, (values, ks) in self.exact.items():
-                table = parts.exact[algorithm]
-                for value, k in zip(values, (first + np.concatenate(ks)).tolist()):
-                    table.setdefault(value, []).append(k)
+                parts.exact[algorithm].add_hex(values, first + np.concatenate(ks))
             for family, (rows, numbers, times) in self.rows.items():
                 if not rows:
                     continue

@@ -221,8 +221,10 @@ class HashIndex:
                                  + (f" ({'; '.join(why)})" if why else " (the list is empty)"), report)
         with self.new_list(hash_list.name) as parts:
             first = parts.entries.append(hash_list.name, Ids.explicit(list(local)), parts.entries.encode(categories, len(categories)))
-            for algorithm, value, k in exact:
-                parts.exact[algorithm].setdefault(value, []).append(first + k)
+            for algorithm in EXACT:
+                picked = [(value, k) for a, value, k in exact if a == algorithm]
+                if picked:
+                    parts.exact[algorithm].add_hex([v for v, _ in picked], first + np.asarray([k for _, k in picked], np.int64))
             for family, (rows, numbers, times) in batches.items():
                 packed = np.frombuffer(b"".join(rows), np.uint8).reshape(len(rows), -1)
                 parts.add_rows(family, packed, first + np.asarray(numbers, np.int64),
