@@ -149,7 +149,7 @@ class ListBuilder:
         self.unmatchable: dict[str, int] = {}
         self.local: dict[str, int] = {}
         self.categories: list[str | None] = []
-        self.exact: dict[str, tuple[list[str], list[np.ndarray]]] = {}  # algorithm -> hex values, entry numbers
+        self.exact: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}  # algorithm -> packed digests, k
         self.rows: dict[str, tuple[list[bytes], list[np.ndarray], list[np.ndarray]]] = {}  # family -> rows, k, times
         self.frame_times: dict[int, set[float]] = {}
         self.tmks: list[tuple[int, bytes]] = []
@@ -202,7 +202,7 @@ class ListBuilder:
             self._rows(family, hexes, ks, times)
         for algorithm, (values, ks) in pending_exact.items():
             table, numbers = exact.setdefault(algorithm, ([], []))
-            table += values
+            table.append(np.frombuffer(bytes.fromhex("".join(values)), np.uint8))
             numbers.append(np.asarray(ks, np.int64))
 
     def add_items(self, ids: Sequence[str], categories: Sequence[str | None], item_of: np.ndarray,
@@ -231,11 +231,56 @@ class ListBuilder:
                 continue
             if family in EXACT:
                 table, numbers = self.exact.setdefault(family, ([], []))
-                table += values[picked].tolist()
+                table.append(np.frombuffer(bytes.fromhex("".join(values[picked].tolist())), np.uint8))
                 numbers.append(k_of[picked])
             else:
                 self.rows.setdefault(family, ([], [], []))
                 self._rows(family, values[picked].tolist(), k_of[picked], np.full(int(picked.sum()), np.nan, np.float32))
+
+    def add_unmatchable(self, algorithm: str, count: int) -> None:
+        """``count`` entries of an algorithm this tool cannot match (PhotoDNA), kept out."""
+        self.unmatchable[algorithm] = self.unmatchable.get(algorithm, 0) + count
+
+    def add_plain(self, ids: np.ndarray | Sequence[str], categories: Sequence[str | None],
+                  found: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+        """Items in the list's order, as columns: item i's id ``ids[i]`` (int64 ids: decimal ones) and
+        category; ``found[algorithm]`` its entries ``(items, packed rows, qualities (-1: none))``, each
+        algorithm's in the list's order (``formats.vics_fast``)."""
+        floor, n = self.floor, len(categories)
+        used = np.zeros(n, bool)
+        kept = {}
+        for algorithm, (items, rows, quality) in found.items():
+            if algorithm == "pdq":
+                under = (quality >= 0) & (quality < floor)
+                if under.any():
+                    self.skipped += [(str(ids[i]), f"PDQ quality {q} is under the floor {floor}: not matched")
+                                     for i, q in zip(items[under].tolist(), quality[under].tolist())]
+                    items, rows = items[~under], rows[~under]
+            used[items] = True
+            kept[algorithm] = (items, rows)
+        matched = np.flatnonzero(used)
+        keys = list(map(str, ids[matched].tolist())) if isinstance(ids, np.ndarray) else [ids[i] for i in matched.tolist()]
+        local, n0 = self.local, len(self.local)
+        k_of = np.zeros(n, np.int64)
+        if len(set(keys)) == len(keys) and local.keys().isdisjoint(keys):  # all new: numbered in order
+            local.update(zip(keys, range(n0, n0 + len(keys))))
+            self.categories += [categories[i] for i in matched.tolist()]
+            k_of[matched] = np.arange(n0, n0 + len(keys))
+        else:
+            k_of[matched] = [self._k(key, categories[i]) for key, i in zip(keys, matched.tolist())]
+        for algorithm, (items, rows) in kept.items():
+            if not len(items):
+                continue
+            family = _FAMILY[algorithm]
+            if family in EXACT:
+                table, numbers = self.exact.setdefault(family, ([], []))
+                table.append(rows.reshape(-1))
+                numbers.append(k_of[items])
+            else:
+                packed, numbers, stamps = self.rows.setdefault(family, ([], [], []))
+                packed.append(rows.tobytes())
+                numbers.append(k_of[items])
+                stamps.append(np.full(len(items), np.nan, np.float32))
 
     def finish(self, index: HashIndex, report: LoadReport | None) -> None:
         """Add the list to ``index`` (``EmptyListError``, nothing added, when no entry can be matched)."""
@@ -260,7 +305,7 @@ class ListBuilder:
             first = parts.entries.append(name, Ids.explicit(list(self.local)),
                                          parts.entries.encode(self.categories, len(self.categories)))
             for algorithm, (values, ks) in self.exact.items():
-                parts.exact[algorithm].add_hex(values, first + np.concatenate(ks))
+                parts.exact[algorithm].add(np.concatenate(values), first + np.concatenate(ks))
             for family, (rows, numbers, times) in self.rows.items():
                 if not rows:
                     continue
