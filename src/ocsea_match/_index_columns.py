@@ -148,6 +148,7 @@ class ListBuilder:
         self.skipped: list[tuple[str, str]] = []
         self.unmatchable: dict[str, int] = {}
         self.local: dict[str, int] = {}
+        self.numeric: list[np.ndarray] | None = []  # the ids as int64 while every one is a plain number
         self.categories: list[str | None] = []
         self.exact: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}  # algorithm -> packed digests, k
         self.rows: dict[str, tuple[list[bytes], list[np.ndarray], list[np.ndarray]]] = {}  # family -> rows, k, times
@@ -159,6 +160,7 @@ class ListBuilder:
         k = local.setdefault(entry_id, len(local))
         if k == len(self.categories):
             self.categories.append(category)
+            self.numeric = None
         return k
 
     def _rows(self, family: str, hexes: list[str], ks: list[int], times: list[float]) -> None:
@@ -218,6 +220,8 @@ class ListBuilder:
                              for i, q in zip(item_of[under].tolist(), qualities[under].tolist())]
         local, cats = self.local, self.categories
         matched = np.unique(item_of[~under])  # ascending: the items in the list's order
+        if len(matched):
+            self.numeric = None
         ks = np.empty(len(matched), np.int64)
         for j, i in enumerate(matched.tolist()):
             k = ks[j] = local.setdefault(ids[i], len(local))
@@ -265,6 +269,10 @@ class ListBuilder:
         if len(set(keys)) == len(keys) and local.keys().isdisjoint(keys):  # all new: numbered in order
             local.update(zip(keys, range(n0, n0 + len(keys))))
             self.categories += [categories[i] for i in matched.tolist()]
+            if self.numeric is not None and isinstance(ids, np.ndarray):
+                self.numeric.append(ids[matched])
+            else:
+                self.numeric = None
             k_of[matched] = np.arange(n0, n0 + len(keys))
         else:
             k_of[matched] = [self._k(key, categories[i]) for key, i in zip(keys, matched.tolist())]
@@ -302,7 +310,9 @@ class ListBuilder:
             raise EmptyListError(f"list {name!r}: no entry can be matched"
                                  + (f" ({'; '.join(why)})" if why else " (the list is empty)"), report)
         with index.new_list(name) as parts:
-            first = parts.entries.append(name, Ids.explicit(list(self.local)),
+            numeric = self.numeric
+            ids = Ids(len(self.local), values=np.concatenate(numeric)) if numeric and self.local else Ids.explicit(list(self.local))
+            first = parts.entries.append(name, ids,
                                          parts.entries.encode(self.categories, len(self.categories)))
             for algorithm, (values, ks) in self.exact.items():
                 parts.exact[algorithm].add(np.concatenate(values), first + np.concatenate(ks))

@@ -16,6 +16,7 @@ Whatever this path cannot read (JSON that does not parse, a case export, no temp
 
 from __future__ import annotations
 
+import binascii
 import codecs
 import json
 import re
@@ -379,10 +380,11 @@ def _alt_algorithm(token: bytes) -> str | None:
 
 def _qualities(tokens: tuple[bytes, ...]) -> np.ndarray:
     """Quality tokens: -1 for null, the number for a whole 0-100, 999 for anything else."""
-    out = np.empty(len(tokens), np.int64)
-    for i, t in enumerate(tokens):
-        out[i] = -1 if t == b"null" else int(t) if t.isdigit() and len(t) <= 3 and int(t) <= 100 else 999
-    return out
+    if b"".join(tokens).isdigit() and max(map(len, tokens)) <= 3:
+        q = np.array(tokens, "S3").astype(np.int64)
+        return np.where(q <= 100, q, 999)
+    return np.fromiter((-1 if t == b"null" else int(t) if t.isdigit() and len(t) <= 3 and int(t) <= 100 else 999
+                        for t in tokens), np.int64, len(tokens))
 
 
 def _photodna(tokens: tuple[bytes, ...], plain: np.ndarray) -> np.ndarray:
@@ -401,11 +403,19 @@ def _hexes(tokens: tuple[bytes, ...], items: np.ndarray, width: int, plain: np.n
     """Where (positions in ``tokens``) a token is ``width`` hex digits in quotes, and those rows
     (packed bytes); a string of anything else but ``""`` makes its item (``items``) not plain;
     other tokens (``null``, numbers, ``true``) are no value, as for the exact reader."""
-    lengths = np.fromiter(map(len, tokens), np.int64, len(tokens))
+    joined = b"".join(tokens)
+    if len(joined) == len(tokens) * (width + 2) and joined.count(b'"') == 2 * len(tokens):
+        text = np.frombuffer(joined, np.uint8).reshape(-1, width + 2)
+        if (text[:, 0] == 34).all() and (text[:, -1] == 34).all():  # every token a string of the width
+            try:  # every one hex: binascii checks and converts at once
+                rows = np.frombuffer(binascii.a2b_hex(text[:, 1:-1].tobytes()), np.uint8).reshape(len(tokens), -1)
+                return np.arange(len(tokens)), rows
+            except binascii.Error:
+                lengths = np.full(len(tokens), width + 2)
+    if "lengths" not in locals():
+        lengths = np.fromiter(map(len, tokens), np.int64, len(tokens))
     sized = lengths == width + 2
-    if sized.all():
-        joined = b"".join(tokens)
-    else:
+    if not sized.all():
         first = np.frombuffer(bytes(t[0] for t in tokens), np.uint8)
         plain[items[~sized & (first == 34) & (lengths > 2)]] = False
         joined = b"".join(t for t, s in zip(tokens, sized.tolist()) if s)
