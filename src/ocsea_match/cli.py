@@ -25,7 +25,7 @@ from ._wording import plural
 from .cli_records import EXIT_CANNOT_RUN, EXIT_FILE_ERRORS, EXIT_MATCHES, EXIT_OK, print_reports, write_records
 from .formats import WRITERS, EmptyListError, ListError, LoadReport, convert_list, load_list
 from .hashers import ALGORITHMS, DEFAULT_ALGORITHMS, MODES, PDQ_DIALECTS, VIDEO_ALGORITHMS
-from .index import HashIndex, IndexFileError, open_index
+from .index import HashIndex, IndexFileError
 from .parallel import default_jobs
 from .thresholds import DEFAULT_PDQ_QUALITY_FLOOR, check_quality_floor, check_thresholds
 
@@ -248,7 +248,10 @@ def _cmd_match(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
     reports: list[LoadReport] = []
     try:
-        index = open_index(args.index_dir, pdq_quality_floor=args.pdq_quality_floor)
+        from .cluster.sharded_search import open_any_index  # a sharded index: searched shard by shard
+
+        index = open_any_index(args.index_dir, pdq_quality_floor=args.pdq_quality_floor,
+                               client=getattr(args, "executor", None))
         for path in args.lists:
             reports.append(index.add_list_file(path, strict=args.strict))
     except (ListError, IndexFileError, ValueError) as exc:

@@ -45,7 +45,7 @@ import numpy as np
 
 from ._index_files import IndexFileError, load_parts, save_parts
 from ._index_store import Ids, IndexParts
-from ._wording import plural
+from ._wording import idle_sentence, plural
 from .algorithms import EXACT
 from .formats import EmptyListError, HashList, LoadReport, load_list
 from .hashes import HASH_BITS, Hash, match_family
@@ -285,15 +285,7 @@ class HashIndex:
 
     def idle_note(self, algorithms: Iterable[str]) -> str | None:
         """A sentence for the user when ``idle_tables(algorithms)`` is not empty, else None."""
-        idle = self.idle_tables(algorithms)
-        if not idle:
-            return None
-        tables = ", ".join(f"{algorithm} ({plural(rows, 'row')})" for algorithm, rows in idle.items())
-        hashed = ",".join(a for a in algorithms if a in HASH_BITS)
-        add = ",".join(dict.fromkeys("pdq" if a == "pdq-robust" else a for a in idle))
-        return (f"pictures are hashed with {hashed or 'digests only'}, so the lists' {tables} cannot match them"
-                + (" (a video's frames, always PDQ, still can)" if "pdq" in idle else "")
-                + f"; add {add} to --algo, or leave --algo out")
+        return idle_sentence(self.idle_tables(algorithms), algorithms)
 
     def nbytes(self) -> dict[str, int]:
         """Bytes held in arrays, by part: each table's hashes and per-row entry numbers, the
@@ -444,3 +436,4 @@ def open_index(index_dir: str | Path | None = None, *, pdq_quality_floor: int | 
                          f"{pdq_quality_floor}: build it again with --pdq-quality-floor {pdq_quality_floor}, or leave "
                          "the option out")
     return index
+

@@ -42,7 +42,7 @@ from ..evidence import open_evidence
 from ..files import DEFAULT_FILE_TIME_LIMIT, file_sha256, hash_bytes, hash_file
 from ..formats import HashList, LoadReport, load_list
 from ..hashers import DEFAULT_ALGORITHMS, PDQ_DIALECTS, check_algorithms
-from ..index import HashIndex, open_index
+from ..index import HashIndex
 from ..options import DEFAULT_MAX_BYTES, HashOptions, ScanSettings
 from ..parallel import TimeLimited, process_map, usable_jobs
 from ..paths import path_hex, printable
@@ -304,7 +304,9 @@ def run_scan(
     case = Path(case_dir).absolute()
     check_case_folder(case, roots, resume)  # before anything is written: a typo must not make a case
     try:
-        index = open_index(index_dir, pdq_quality_floor=pdq_quality_floor)
+        from ..cluster.sharded_search import open_any_index  # a sharded index: searched shard by shard
+
+        index = open_any_index(index_dir, pdq_quality_floor=pdq_quality_floor, client=executor)
         reports = [index.add_list_file(path) for path in lists]  # PDQ lists straight into columns
         good_lists, good_reports = _load_lists(known_good)
     except (OSError, ValueError) as exc:
