@@ -113,3 +113,51 @@ def test_a_list_of_plain_items_goes_through_the_strict_template(tmp_path: Path, 
     monkeypatch.setattr(vics_fast, "vics_item", lambda *a: exact.append(a) or 0)
     report = HashIndex().add_list_file(path)
     assert report.loaded == 6000 and not exact  # no item read the slow way
+
+
+MUTATIONS = [  # (old, new) applied to one item's text: same length or not, JSON or not
+    ('"MD5": "', '"MD5": "\\u0041'), ('"MD5": "', '"MD5": "\t'), ('"Quality": 100', '"Quality": 1e2'),
+    ('"Quality": 100', '"Quality": 010'), ('"Category": 1', '"Category": "1"'), ('"Category": 1', '"Category": -1'),
+    ('"Category": 1', '"Category": 1.'), ('"HashName": "PDQ"', '"HashName": "MD5"'), ('"HashName": "PDQ"', '"HashName": "PDX"'),
+    ('", "SHA1"', '",  "SHA1"'), ('"SHA1": "', '"SHA1": "g'), ('"MediaID": ', '"MediaID": "é'), ('{"MediaID"', '{"MediaId"'),
+    ('"Quality": 100', '"Quality": 100, "Quality": 5'), ('"SHA1": "', '"SHA1": "\u00e9'), ('"Category": 1', '"Category": nul'),
+]
+
+
+@st.composite
+def _uniform_vics(draw) -> tuple[bytes, int]:
+    n = draw(st.integers(3, 40))
+    items = []
+    for _ in range(n):
+        h = draw(HEX)
+        items.append(json.dumps({"MediaID": draw(st.integers(1, 10**6)), "Category": 1, "MD5": h[:32], "SHA1": h[:40].upper(),
+                                 "AlternativeHashes": [{"HashName": "PDQ", "HashValue": h, "Quality": 100}]}))
+    for _ in range(draw(st.integers(0, 3))):
+        i = draw(st.integers(0, n - 1))
+        old, new = draw(st.sampled_from(MUTATIONS))
+        items[i] = items[i].replace(old, new, 1)
+    sep = draw(st.sampled_from([", ", ",\n"]))
+    return ('{"@odata.context": "%s#Media", "value": [%s]}' % (VICS2, sep.join(items))).encode("utf-8"), n  # noqa: UP031
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=_uniform_vics(), block=st.sampled_from([64, 300, 1 << 22]))
+def test_items_cut_apart_are_the_exact_readers_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    data: tuple[bytes, int], block: int) -> None:
+    """Files of one layout (``vics_split`` cuts them apart) with a few items mutated anywhere."""
+    monkeypatch.setattr(vics_fast, "BLOCK", block)
+    path = tmp_path / "known_list.json"
+    path.write_bytes(data[0])
+    _same_as_load_list(path)
+
+
+def test_the_layout_path_reads_a_uniform_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cut = []
+    real = vics_fast.split_items
+    monkeypatch.setattr(vics_fast, "split_items", lambda *a: cut.append(real(*a)) or cut[-1])
+    items = [{"MediaID": i, "Category": 1, "MD5": f"{i:032x}", "AlternativeHashes": [{"HashName": "PDQ", "HashValue": f"{i:064x}"}]}
+             for i in range(1, 2001)]
+    path = tmp_path / "known_list.json"
+    path.write_text(json.dumps({"@odata.context": VICS2 + "#Media", "value": items}), encoding="utf-8")
+    _same_as_load_list(path)
+    assert sum(got[0] for got in cut if got) > 1400  # all but the first window's (matched to learn the layout)

@@ -27,6 +27,7 @@ import numpy as np
 from .model import HEX_LENGTHS, MAX_JSON_DEPTH, HashList, LoadReport, parse_json
 from .vics import HASH_FIELDS, vics_item
 from .vics_columns import NotStreamable
+from .vics_split import Layout, split_items
 
 __all__ = ["read_vics_fast"]
 
@@ -217,19 +218,29 @@ class _Items:
         self.template, self.name, self.report, self.sink = template, name, report, sink
         self.number = self.loaded = self.photodna = 0
         self.slow = HashList(name)
+        self.layout: Layout | None = None
 
     def run(self, buf: bytes, pos: int) -> int:
         """Every template match from ``pos`` on while they follow one another; the position after.
         Matches are sought in a window that grows while they follow one another (so that an odd item
-        costs a small window's search, not the block's)."""
+        costs a small window's search, not the block's); items of the file's own layout are cut
+        apart without a regular expression (``vics_split``) once two of them have been matched."""
         template, window = self.template, 1 << 16
         while True:
+            end = min(len(buf), pos + window)
+            if self.layout is not None:
+                got = split_items(template.strict, self.layout, buf, pos, end)
+                if got is not None:
+                    n, columns, text_of, total = got
+                    self._batch(columns, n, text_of, True)
+                    window = min(window * 2, BLOCK) if total > window // 2 else 1 << 16
+                    pos += total
+                    continue
             for pattern, strict in ((template.strict, True), (template.flexible, False)):  # noqa: B007 - used after
                 if pattern is not None and pattern.match(buf, pos) is not None:
                     break
             else:
                 return pos
-            end = min(len(buf), pos + window)
             matches = pattern.findall(buf, pos, end)
             total = sum(len(m[0]) for m in matches)
             if buf[pos:pos + total] != b"".join(m[0] for m in matches):  # not one after another: up to the first gap
@@ -240,8 +251,10 @@ class _Items:
                     matches.append(m.groups())
                     at = m.end()
                 total = at - pos
+            if strict and self.layout is None and len(matches) > 1:
+                self.layout = Layout(matches[1][0], matches[1][1], json.dumps(template.keys[0], ensure_ascii=False).encode())
             window = min(window * 2, BLOCK) if total > window // 2 else 1 << 16
-            self._batch(matches, strict)
+            self._batch(list(zip(*matches)), len(matches), lambda i, matches=matches: matches[i][1], strict)
             pos += total
 
     def odd(self, text: str) -> None:
@@ -262,8 +275,9 @@ class _Items:
         self.slow.entries = []
         self.slow.extra.clear()
 
-    def _batch(self, matches: list[tuple[bytes, ...]], strict: bool) -> None:
-        n, columns = len(matches), list(zip(*matches))
+    def _batch(self, columns: list[Any], n: int, text_of: Any, strict: bool) -> None:
+        """``n`` items matched by a template (``columns``: a tuple of tokens per group; ``text_of(i)``:
+        item i's text): the plain ones as columns, the others the exact way, in order."""
         group = self.template.group if strict else self.template.flexible_group
         plain = np.ones(n, bool)
         ids = self._ids(columns[group["MediaID"]], plain)
@@ -304,7 +318,7 @@ class _Items:
                 if got:
                     self.sink.add_unmatchable("photodna", got)
             if i < n:
-                self._exact(parse_json(matches[i][1].decode("utf-8")))
+                self._exact(parse_json(text_of(i).decode("utf-8")))
             lo = i + 1
 
     def _ids(self, tokens: tuple[bytes, ...], plain: np.ndarray) -> Any:
