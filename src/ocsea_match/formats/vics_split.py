@@ -5,7 +5,8 @@ A block with no backslash is split (``bytes.split``, C speed) at the text that e
 starts the next (``}, {"MediaID": `` as the file writes it); the pieces of one length are stacked
 into a NumPy array and compared with the first of them, which the strict template matched: every
 byte outside its values equal, every string value quoted with no quote, backslash or control
-character inside, every number digits without a leading zero. Such a piece is proven to be what
+character inside (no more quotes and control bytes than it has, all at its own text's columns), every
+number digits without a leading zero. Such a piece is proven to be what
 the strict template would match, with its values at the same columns; the values are taken as
 columns. The first piece that is not proven ends the run: from there the regular expressions
 read on, so the items stay in order and every odd one goes the exact way.
@@ -20,8 +21,8 @@ import numpy as np
 
 __all__ = ["Layout", "split_items"]
 
-_BAD_IN_STRING = np.zeros(256, bool)
-_BAD_IN_STRING[list(range(32)) + [34, 92]] = True
+_ODD = np.zeros(256, bool)  # a control byte or a quote
+_ODD[list(range(32)) + [34]] = True
 _NOT_DIGIT = np.ones(256, bool)
 _NOT_DIGIT[list(b"0123456789")] = False
 
@@ -68,9 +69,10 @@ def split_items(pattern: Any, layout: Layout, buf: bytes, pos: int, end: int
             a, b = m.span(g)
             a, b = a - len(head), b - len(head)
             token = first[a:b]
-            if token[:1] == b'"':
-                literal[a] = literal[b - 1] = False
-                ok &= ~_BAD_IN_STRING[rows[:, a + 1:b - 1]].any(axis=1) & (rows[:, a] == 34) & (rows[:, b - 1] == 34)
+            if token[:1] == b'"':  # its quotes are compared as text; inside, no quote or control byte (below)
+                literal[a + 1:b - 1] = False
+                spans[g] = (a, b)
+                continue
             elif token[:1].isdigit():
                 if b - a > 1:
                     ok &= rows[:, a] != 48
@@ -80,6 +82,9 @@ def split_items(pattern: Any, layout: Layout, buf: bytes, pos: int, end: int
             literal[a:b] = False
             spans[g] = (a, b)
         ok &= (rows[:, literal] == np.frombuffer(first, np.uint8)[literal]).all(axis=1)
+        # a quote or a control byte past the template's own (at its text's columns, compared above) is in a string
+        odd = np.count_nonzero((rows < 32) | (rows == 34), axis=1)
+        ok &= odd == int(np.count_nonzero(_ODD[np.frombuffer(first, np.uint8)]))
         good[at[~ok]] = False
         where[length] = at
         tokens[length] = {g: _column(rows, a, b) for g, (a, b) in spans.items()}
