@@ -289,13 +289,16 @@ class HashIndex:
 
     def nbytes(self) -> dict[str, int]:
         """Bytes held in arrays, by part: each table's hashes and per-row entry numbers, the
-        entries' category codes and ids. Exact-hash sets (Python dicts) are not counted."""
+        entries' category codes and ids, and each digest algorithm's sorted digests with their entry numbers."""
         parts: dict[str, int] = {}
         for family, table in self.parts.perceptual.items():
             parts[f"{family} hashes"] = table.hash_bytes
             parts[f"{family} entry numbers"] = table.entries.nbytes
         if (self.robust or self.substring_search) and robust_nbytes(self.parts):  # substring tables, once built
             parts["substring search tables" if self.substring_search else "robust search tables"] = robust_nbytes(self.parts)
+        for algorithm, digests in self.parts.exact.items():
+            if len(digests):
+                parts[f"{algorithm} digests"] = digests.nbytes_held
         parts["entry categories"] = self.parts.entries.codes.nbytes
         parts["entry ids"] = sum(ids.nbytes for ids in self.parts.entries.ids)
         if len(self.parts.tmk):
