@@ -16,7 +16,6 @@ Whatever this path cannot read (JSON that does not parse, a case export, no temp
 
 from __future__ import annotations
 
-import binascii
 import codecs
 import json
 import re
@@ -28,6 +27,7 @@ from .model import HEX_LENGTHS, MAX_JSON_DEPTH, HashList, LoadReport, parse_json
 from .vics import HASH_FIELDS, vics_item
 from .vics_columns import NotStreamable
 from .vics_split import Layout, split_items
+from .vics_tokens import alt_algorithm, as_list, hexes, interleave, photodna as photodna_values, qualities
 
 __all__ = ["read_vics_fast"]
 
@@ -38,15 +38,6 @@ _TOKEN = rb'("[^"\\\x00-\x1f]*"|' + _NUMBER + rb"|null|true|false)"
 _ALT_TOKEN = rb'("[^"\\\x00-\x1f{}\[\]]*"|' + _NUMBER + rb"|null|true|false)"
 _END = re.compile(_WS + rb"\]" + _WS + rb"\}" + _WS)
 _SEP = re.compile(_WS + rb"," + _WS)
-_HEX = np.full(256, False)
-_HEX[list(b"0123456789abcdefABCDEF")] = True
-_NIBBLE = np.zeros(256, np.uint8)
-for _i, _c in enumerate(b"0123456789abcdef"):
-    _NIBBLE[_c] = _NIBBLE[ord(chr(_c).upper())] = _i
-_TOP = ("MD5", "SHA1", "SHA256")  # top-level hash fields the template takes, in the exact reader's order
-_ALT_KEYS = {"HashName", "HashValue", "Quality"}
-#: algorithms the template's items may carry: digests, and perceptual hashes that are their own family
-_PLAIN = {"md5", "sha1", "sha256", "pdq", "phash", "dhash", "ahash", "whash"}
 
 
 class _Template:
@@ -280,24 +271,24 @@ class _Items:
         item i's text): the plain ones as columns, the others the exact way, in order."""
         group = self.template.group if strict else self.template.flexible_group
         plain = np.ones(n, bool)
-        ids = self._ids(columns[group["MediaID"]], plain)
-        categories = self._categories(columns[group["Category"]], plain) if "Category" in group else [None] * n
+        ids = self._ids(as_list(columns[group["MediaID"]]), plain)
+        categories = self._categories(as_list(columns[group["Category"]]), plain) if "Category" in group else [None] * n
         found: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]] = {}  # algorithm -> (items, rows, q, rank)
         count = np.zeros(n, np.int64)
         for rank, key in enumerate(_TOP):
             if key in group:
                 algorithm = HASH_FIELDS[key]
-                items, rows = _hexes(columns[group[key]], np.arange(n), HEX_LENGTHS[algorithm], plain)  # items: positions
+                items, rows = hexes(columns[group[key]], np.arange(n), HEX_LENGTHS[algorithm], plain)  # items: positions
                 found.setdefault(algorithm, []).append((items, rows, np.full(len(items), -1, np.int64), rank))
                 count += np.bincount(items, minlength=n)
         if "PhotoDNA" in group:
-            photodna = _photodna(columns[group["PhotoDNA"]], plain)
+            photodna = photodna_values(as_list(columns[group["PhotoDNA"]]), plain)
             count += photodna
         else:
             photodna = np.zeros(n, np.int64)
         if strict:
             alt_groups, m = self.template.alt_groups, self.template.alts
-            fields = [_interleave([columns[g[k]] for g in alt_groups]) for k in range(len(alt_groups[0]))]
+            fields = [interleave([columns[g[k]] for g in alt_groups]) for k in range(len(alt_groups[0]))]
             self._alternatives(np.full(n, m, np.int64), fields, plain, found, count)
         elif "AlternativeHashes" in group and self.template.alt is not None:
             tokens = columns[group["AlternativeHashes"]]
@@ -352,24 +343,20 @@ class _Items:
         """Items' ``AlternativeHashes`` elements (``counts`` of them each; ``fields``: a column per key)."""
         n, alt_keys = len(counts), self.template.alt_keys or []
         item = np.repeat(np.arange(n), counts)
-        names = fields[alt_keys.index("HashName")]
-        algorithm_of = {t: _alt_algorithm(t) for t in set(names)}
+        names = as_list(fields[alt_keys.index("HashName")])
+        algorithm_of = {t: alt_algorithm(t) for t in set(names)}
         algorithms = np.asarray([algorithm_of[t] for t in names], object)
         plain[item[algorithms == None]] = False  # noqa: E711 - elementwise
-        quality = _qualities(fields[alt_keys.index("Quality")]) if "Quality" in alt_keys else np.full(len(item), -1, np.int64)
+        quality = qualities(as_list(fields[alt_keys.index("Quality")])) if "Quality" in alt_keys else np.full(len(item), -1, np.int64)
         plain[item[quality > 100]] = False
         values = fields[alt_keys.index("HashValue")]
         for algorithm in set(algorithm_of.values()) - {None}:
             picked = np.flatnonzero(algorithms == algorithm)
-            at, rows = _hexes(tuple(values[j] for j in picked.tolist()), item[picked], HEX_LENGTHS[algorithm], plain)
+            chosen = values[picked] if isinstance(values, np.ndarray) else tuple(values[j] for j in picked.tolist())
+            at, rows = hexes(chosen, item[picked], HEX_LENGTHS[algorithm], plain)
             kept = picked[at]
             found.setdefault(algorithm, []).append((item[kept], rows, quality[kept], 10 + kept))
             count += np.bincount(item[kept], minlength=n)
-
-
-def _interleave(columns: list[tuple[bytes, ...]]) -> tuple[bytes, ...]:
-    """Columns a, b ... as a0, b0, a1, b1 ..."""
-    return columns[0] if len(columns) == 1 else tuple(x for row in zip(*columns) for x in row)
 
 
 def _sorted(chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, Any]], lo: int, hi: int
@@ -381,63 +368,3 @@ def _sorted(chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, Any]], lo: in
     order = np.lexsort((rank, items))
     order = order[(items[order] >= lo) & (items[order] < hi)]
     return items[order] - lo, np.concatenate([c[1] for c in chunks])[order], np.concatenate([c[2] for c in chunks])[order]
-
-
-def _alt_algorithm(token: bytes) -> str | None:
-    """The algorithm of a plain ``HashName`` token, or None (the exact reader's to read)."""
-    if token[:1] != b'"' or not token.isascii():
-        return None
-    field = token[1:-1].decode("ascii").upper()
-    algorithm = HASH_FIELDS.get(field) or (field.lower() if field.lower() in HEX_LENGTHS else None)
-    return algorithm if algorithm in _PLAIN else None
-
-
-def _qualities(tokens: tuple[bytes, ...]) -> np.ndarray:
-    """Quality tokens: -1 for null, the number for a whole 0-100, 999 for anything else."""
-    if b"".join(tokens).isdigit() and max(map(len, tokens)) <= 3:
-        q = np.array(tokens, "S3").astype(np.int64)
-        return np.where(q <= 100, q, 999)
-    return np.fromiter((-1 if t == b"null" else int(t) if t.isdigit() and len(t) <= 3 and int(t) <= 100 else 999
-                        for t in tokens), np.int64, len(tokens))
-
-
-def _photodna(tokens: tuple[bytes, ...], plain: np.ndarray) -> np.ndarray:
-    """Per item, 1 for a plain PhotoDNA value (kept, not matched); odd ones to the exact reader."""
-    out = np.zeros(len(tokens), np.int64)
-    for i, t in enumerate(tokens):
-        if t[:1] == b'"' and len(t) > 2:
-            if t.isascii() and t[1:-1].strip(b" \t\x0b\x0c\x1c\x1d\x1e\x1f") == t[1:-1]:
-                out[i] = 1
-            else:
-                plain[i] = False
-    return out
-
-
-def _hexes(tokens: tuple[bytes, ...], items: np.ndarray, width: int, plain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where (positions in ``tokens``) a token is ``width`` hex digits in quotes, and those rows
-    (packed bytes); a string of anything else but ``""`` makes its item (``items``) not plain;
-    other tokens (``null``, numbers, ``true``) are no value, as for the exact reader."""
-    joined = b"".join(tokens)
-    if len(joined) == len(tokens) * (width + 2) and joined.count(b'"') == 2 * len(tokens):
-        text = np.frombuffer(joined, np.uint8).reshape(-1, width + 2)
-        if (text[:, 0] == 34).all() and (text[:, -1] == 34).all():  # every token a string of the width
-            try:  # every one hex: binascii checks and converts at once
-                rows = np.frombuffer(binascii.a2b_hex(text[:, 1:-1].tobytes()), np.uint8).reshape(len(tokens), -1)
-                return np.arange(len(tokens)), rows
-            except binascii.Error:
-                lengths = np.full(len(tokens), width + 2)
-    if "lengths" not in locals():
-        lengths = np.fromiter(map(len, tokens), np.int64, len(tokens))
-    sized = lengths == width + 2
-    if not sized.all():
-        first = np.frombuffer(bytes(t[0] for t in tokens), np.uint8)
-        plain[items[~sized & (first == 34) & (lengths > 2)]] = False
-        joined = b"".join(t for t, s in zip(tokens, sized.tolist()) if s)
-    text = np.frombuffer(joined, np.uint8).reshape(-1, width + 2)
-    quoted = (text[:, 0] == 34) & (text[:, -1] == 34)
-    digits = text[:, 1:-1]
-    hexed = quoted & _HEX[digits].all(axis=1)
-    at = np.flatnonzero(sized)
-    plain[items[at[quoted & ~hexed]]] = False
-    digits = digits[hexed]
-    return at[hexed], (_NIBBLE[digits[:, 0::2]] << 4) | _NIBBLE[digits[:, 1::2]]

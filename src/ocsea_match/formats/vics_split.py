@@ -41,8 +41,9 @@ class Layout:
 def split_items(pattern: Any, layout: Layout, buf: bytes, pos: int, end: int
                 ) -> tuple[int, list[tuple[bytes, ...]], Callable[[int], bytes], int] | None:
     """Items from ``pos`` (each after ``layout.lead``) up to ``end``, as far as they are proven:
-    ``(count, columns (a tuple of tokens per group of ``pattern``, the match and item texts as
-    None), the text of item i, bytes consumed)``, or None when not even one is."""
+    ``(count, columns (per group of ``pattern``: a tuple of tokens, or an (n, width) uint8 array of
+    strings of one width; the match and item texts as None), the text of item i, bytes consumed)``,
+    or None when not even one is."""
     region = b"}" + buf[pos:end]
     if b"\\" in region or not region.startswith(layout.sep):
         return None
@@ -53,6 +54,9 @@ def split_items(pattern: Any, layout: Layout, buf: bytes, pos: int, end: int
     good = np.ones(len(pieces), bool)
     tokens: dict[int, dict[int, list[bytes]]] = {}  # length -> group -> tokens of its pieces
     where: dict[int, np.ndarray] = {}
+    spans_of: dict[int, dict[int, tuple[int, int]]] = {}
+    rows_of: dict[int, np.ndarray] = {}
+    strings: dict[int, dict[int, bool]] = {}
     head, groups = layout.lead + layout.head, pattern.groups
     for length in np.unique(lengths).tolist():
         at = np.flatnonzero(lengths == length)
@@ -86,18 +90,30 @@ def split_items(pattern: Any, layout: Layout, buf: bytes, pos: int, end: int
         odd = np.count_nonzero((rows < 32) | (rows == 34), axis=1)
         ok &= odd == int(np.count_nonzero(_ODD[np.frombuffer(first, np.uint8)]))
         good[at[~ok]] = False
-        where[length] = at
-        tokens[length] = {g: _column(rows, a, b) for g, (a, b) in spans.items()}
+        where[length], spans_of[length], rows_of[length] = at, spans, rows
+        strings[length] = {g: first[a:a + 1] == b'"' for g, (a, b) in spans.items()}
+        tokens[length] = {g: _column(rows, a, b) for g, (a, b) in spans.items() if not strings[length][g]}
         for g in range(3, groups + 1):
             if g not in spans:
                 a, b = m.span(g)
                 tokens[length][g] = [first[a - len(head):b - len(head)]] * len(at)
+            elif strings[length][g]:
+                tokens[length][g] = _column(rows, *spans[g])
     bad = np.flatnonzero(~good)
     n = int(bad[0]) if len(bad) else len(pieces)
     if not n:
         return None
     columns: list[Any] = [None, None]
     for g in range(3, groups + 1):
+        widths = {spans.get(g, (0, -1))[1] - spans.get(g, (0, -1))[0] for spans in spans_of.values()}
+        if len(widths) == 1 and all(g in spans and strings[length].get(g) for length, spans in spans_of.items()):
+            width = widths.pop()  # a string of one width in every piece: an (n, width) array, no object a token
+            out = np.empty((len(pieces), width), np.uint8)
+            for length, at in where.items():
+                a, b = spans_of[length][g]
+                out[at] = rows_of[length][:, a:b]
+            columns.append(out[:n])
+            continue
         column = np.empty(len(pieces), object)
         for length, at in where.items():
             column[at] = tokens[length][g]
