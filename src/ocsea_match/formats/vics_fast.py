@@ -38,6 +38,8 @@ _TOKEN = rb'("[^"\\\x00-\x1f]*"|' + _NUMBER + rb"|null|true|false)"
 _ALT_TOKEN = rb'("[^"\\\x00-\x1f{}\[\]]*"|' + _NUMBER + rb"|null|true|false)"
 _END = re.compile(_WS + rb"\]" + _WS + rb"\}" + _WS)
 _SEP = re.compile(_WS + rb"," + _WS)
+_TOP = ("MD5", "SHA1", "SHA256")  # top-level hash fields the template takes, in the exact reader's order
+_ALT_KEYS = {"HashName", "HashValue", "Quality"}
 
 
 class _Template:
