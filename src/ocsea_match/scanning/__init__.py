@@ -160,7 +160,7 @@ def _algorithms_for(algorithms: Iterable[str] | None, index: HashIndex | None, d
     return check_algorithms(names)
 
 
-def _groups(entries: Iterable[Entry], settings: _Work, index: HashIndex | None, jobs: int,
+def _groups(entries: Iterable[Entry], settings: _Work, index: Any, jobs: int,
             executor: Any = None) -> Iterator[list[dict[str, Any]]]:
     work: Callable[[Entry], list[dict[str, Any]]] = functools.partial(_scan_entry, settings=settings)
     if executor is not None:  # on a cluster: ocsea_match.cluster
@@ -171,6 +171,11 @@ def _groups(entries: Iterable[Entry], settings: _Work, index: HashIndex | None, 
             work = TimeLimited(work, DEFAULT_FILE_TIME_LIMIT)
         groups = process_map(work, entries, jobs=jobs, on_crash=_crashed_entry)
     for group in groups:
+        if index is not None and not isinstance(index, HashIndex):  # a sharded index: one round per group
+            for record, found in zip(group, index.match_many(group)):
+                record["matches"] = found
+            yield group
+            continue
         for record in group:
             if index is not None:
                 record["matches"] = index.match(record)
