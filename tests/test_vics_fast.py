@@ -161,3 +161,20 @@ def test_the_layout_path_reads_a_uniform_file(tmp_path: Path, monkeypatch: pytes
     path.write_text(json.dumps({"@odata.context": VICS2 + "#Media", "value": items}), encoding="utf-8")
     _same_as_load_list(path)
     assert sum(got[0] for got in cut if got) > 1400  # all but the first window's (matched to learn the layout)
+
+
+@pytest.mark.parametrize("ids", ["unique", "repeated-late", "repeated-in-batch", "text-late"])
+def test_numeric_media_ids_kept_as_numbers_until_one_repeats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ids: str) -> None:
+    monkeypatch.setattr(vics_fast, "BLOCK", 4096)  # many blocks and batches
+    media = list(range(1, 1201))
+    if ids == "repeated-late":
+        media[1100] = 7
+    elif ids == "repeated-in-batch":
+        media[5] = media[4]
+    items = [{"MediaID": m, "Category": 1, "MD5": f"{i:032x}", "AlternativeHashes": [{"HashName": "PDQ", "HashValue": f"{i:064x}"}]}
+             for i, m in enumerate(media)]
+    if ids == "text-late":
+        items[1000]["MediaID"] = "A-1"
+    path = tmp_path / "known_list.json"
+    path.write_text(json.dumps({"@odata.context": VICS2 + "#Media", "value": items}), encoding="utf-8")
+    _same_as_load_list(path)

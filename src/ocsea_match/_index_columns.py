@@ -147,8 +147,9 @@ class ListBuilder:
         self.name, self.floor = name, floor
         self.skipped: list[tuple[str, str]] = []
         self.unmatchable: dict[str, int] = {}
-        self.local: dict[str, int] = {}
-        self.numeric: list[np.ndarray] | None = []  # the ids as int64 while every one is a plain number
+        self.local: dict[str, int] = {}  # entry id -> k (empty while the ids are kept as numbers)
+        self.numeric: list[np.ndarray] | None = []  # the ids in k order as int64 while every one is a plain number
+        self.seen = np.zeros(0, np.int64)  # those ids, sorted
         self.categories: list[str | None] = []
         self.exact: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}  # algorithm -> packed digests, k
         self.rows: dict[str, tuple[list[bytes], list[np.ndarray], list[np.ndarray]]] = {}  # family -> rows, k, times
@@ -156,12 +157,19 @@ class ListBuilder:
         self.tmks: list[tuple[int, bytes]] = []
 
     def _k(self, entry_id: str, category: str | None) -> int:
+        self._as_text()
         local = self.local
         k = local.setdefault(entry_id, len(local))
         if k == len(self.categories):
             self.categories.append(category)
-            self.numeric = None
         return k
+
+    def _as_text(self) -> None:
+        """Ids kept as numbers so far go into the id table as text (an id that is not one came)."""
+        if self.numeric is not None:
+            if self.numeric:
+                self.local = dict(zip(map(str, np.concatenate(self.numeric).tolist()), range(len(self.categories))))
+            self.numeric, self.seen = None, np.zeros(0, np.int64)
 
     def _rows(self, family: str, hexes: list[str], ks: list[int], times: list[float]) -> None:
         if hexes:
@@ -218,10 +226,9 @@ class ListBuilder:
         if under.any():
             self.skipped += [(ids[i], f"PDQ quality {q} is under the floor {floor}: not matched")
                              for i, q in zip(item_of[under].tolist(), qualities[under].tolist())]
+        self._as_text()
         local, cats = self.local, self.categories
         matched = np.unique(item_of[~under])  # ascending: the items in the list's order
-        if len(matched):
-            self.numeric = None
         ks = np.empty(len(matched), np.int64)
         for j, i in enumerate(matched.tolist()):
             k = ks[j] = local.setdefault(ids[i], len(local))
@@ -263,19 +270,31 @@ class ListBuilder:
             used[items] = True
             kept[algorithm] = (items, rows)
         matched = np.flatnonzero(used)
-        keys = list(map(str, ids[matched].tolist())) if isinstance(ids, np.ndarray) else [ids[i] for i in matched.tolist()]
-        local, n0 = self.local, len(self.local)
         k_of = np.zeros(n, np.int64)
-        if len(set(keys)) == len(keys) and local.keys().isdisjoint(keys):  # all new: numbered in order
-            local.update(zip(keys, range(n0, n0 + len(keys))))
-            self.categories += [categories[i] for i in matched.tolist()]
-            if self.numeric is not None and isinstance(ids, np.ndarray):
-                self.numeric.append(ids[matched])
+        k0 = len(self.categories)
+        if self.numeric is not None and isinstance(ids, np.ndarray) and len(matched):  # numbers: no text, no dict
+            new = ids[matched]
+            ordered = np.sort(new)
+            at = np.minimum(np.searchsorted(self.seen, ordered), max(len(self.seen) - 1, 0))
+            again = bool((ordered[1:] == ordered[:-1]).any()) or (len(self.seen) > 0 and bool((self.seen[at] == ordered).any()))
+            if not again:  # (an id seen before: the ids become text, numbered as add_list numbers them)
+                self.numeric.append(new)
+                self.seen = np.sort(np.concatenate([self.seen, ordered]), kind="stable")
+                self.categories += [categories[i] for i in matched.tolist()]
+                k_of[matched] = np.arange(k0, k0 + len(new))
+                matched = matched[:0]
             else:
-                self.numeric = None
-            k_of[matched] = np.arange(n0, n0 + len(keys))
-        else:
-            k_of[matched] = [self._k(key, categories[i]) for key, i in zip(keys, matched.tolist())]
+                self._as_text()
+        if len(matched):
+            self._as_text()
+            keys = list(map(str, ids[matched].tolist())) if isinstance(ids, np.ndarray) else [ids[i] for i in matched.tolist()]
+            local = self.local
+            if len(set(keys)) == len(keys) and local.keys().isdisjoint(keys):  # all new: numbered in order
+                local.update(zip(keys, range(k0, k0 + len(keys))))
+                self.categories += [categories[i] for i in matched.tolist()]
+                k_of[matched] = np.arange(k0, k0 + len(keys))
+            else:
+                k_of[matched] = [self._k(key, categories[i]) for key, i in zip(keys, matched.tolist())]
         for algorithm, (items, rows) in kept.items():
             if not len(items):
                 continue
@@ -311,7 +330,7 @@ class ListBuilder:
                                  + (f" ({'; '.join(why)})" if why else " (the list is empty)"), report)
         with index.new_list(name) as parts:
             numeric = self.numeric
-            ids = Ids(len(self.local), values=np.concatenate(numeric)) if numeric and self.local else Ids.explicit(list(self.local))
+            ids = Ids(len(self.categories), values=np.concatenate(numeric)) if numeric else Ids.explicit(list(self.local))
             first = parts.entries.append(name, ids,
                                          parts.entries.encode(self.categories, len(self.categories)))
             for algorithm, (values, ks) in self.exact.items():
