@@ -38,13 +38,6 @@ _TOKEN = rb'("[^"\\\x00-\x1f]*"|' + _NUMBER + rb"|null|true|false)"
 _ALT_TOKEN = rb'("[^"\\\x00-\x1f{}\[\]]*"|' + _NUMBER + rb"|null|true|false)"
 _END = re.compile(_WS + rb"\]" + _WS + rb"\}" + _WS)
 _SEP = re.compile(_WS + rb"," + _WS)
-_SCALAR = rb'(?:"[^"\\\x00-\x1f]*"|' + _NUMBER + rb"|null|true|false)"
-_PAIR = rb'"[^"\\\x00-\x1f]*"' + _WS + b":" + _WS + _SCALAR
-_FLAT = rb"\{" + _WS + b"(?:" + _PAIR + b"(?:" + _WS + b"," + _WS + _PAIR + b")*)?" + _WS + rb"\}"
-#: a field the index does not use, one level deep: a flat object, or an array of flat objects and plain values
-_NESTED = (b"(?:" + _FLAT + rb"|\[" + _WS + b"(?:(?:" + _FLAT + b"|" + _SCALAR + b")(?:" + _WS + b"," + _WS
-           + b"(?:" + _FLAT + b"|" + _SCALAR + b"))*)?" + _WS + rb"\]|" + _SCALAR + b")")
-_USED = {"MediaID", "Category", "PhotoDNA", "AlternativeHashes", *HASH_FIELDS}  # fields the index reads
 _TOP = ("MD5", "SHA1", "SHA256")  # top-level hash fields the template takes, in the exact reader's order
 _ALT_KEYS = {"HashName", "HashValue", "Quality"}
 
@@ -56,8 +49,8 @@ class _Template:
     case, faster), or None when the first item does not fit it. Groups: the match (with the comma
     before the item), the item, then its values."""
 
-    def __init__(self, keys: list[str], alt_keys: list[str] | None, alts: int, buf: bytes, nested: set[str]) -> None:
-        self.keys, self.alt_keys, self.alts, self.nested = keys, alt_keys, alts, nested
+    def __init__(self, keys: list[str], alt_keys: list[str] | None, alts: int, buf: bytes) -> None:
+        self.keys, self.alt_keys, self.alts = keys, alt_keys, alts
         self.flexible = re.compile(self._build(lambda: _WS, None))
         self.alt = None if alt_keys is None else re.compile(self._alt(alt_keys, _ALT_TOKEN, lambda: _WS))
         self.strict: re.Pattern[bytes] | None = None
@@ -88,9 +81,7 @@ class _Template:
             if j:
                 out += ws() + b"," + ws()
             out += re.escape(json.dumps(key, ensure_ascii=False).encode("utf-8")) + ws() + b":" + ws()
-            if key in self.nested:  # (captured, never read: the index does not keep it)
-                out += (b"(" if capture else b"(?:") + _NESTED + b")"
-            elif key != "AlternativeHashes":
+            if key != "AlternativeHashes":
                 out += token
             elif alts is None:
                 out += b"(null|" + self._array() + b")"
@@ -129,7 +120,7 @@ def _template(item: Any, buf: bytes) -> _Template | None:
             or "Media" in keys or any(c in k for k in keys for c in '"\\') or not all(k.isprintable() for k in keys):
         return None
     alt_keys: list[str] | None = None
-    alts, nested = 0, set()
+    alts = 0
     for key, value in item:
         if key == "AlternativeHashes" and isinstance(value, list) and value:
             first = value[0]
@@ -139,13 +130,8 @@ def _template(item: Any, buf: bytes) -> _Template | None:
             if len(set(alt_keys)) != len(alt_keys) or not set(alt_keys) <= _ALT_KEYS or not {"HashName", "HashValue"} <= set(alt_keys):
                 return None
         elif isinstance(value, (list, dict)) and key != "AlternativeHashes":
-            if key in _USED:
-                return None
-            nested.add(key)  # e.g. MediaFiles: matched (one level deep), not read
-    template = _Template(keys, alt_keys, alts, buf, nested)
-    if nested and template.flexible.match(buf) is None:
-        return None  # nested deeper than the template reads: ijson's path
-    return template
+            return None
+    return _Template(keys, alt_keys, alts, buf)
 
 
 def read_vics_fast(f: Any, start: int, name: str, report: LoadReport, sink: Any) -> tuple[int, int]:
