@@ -58,7 +58,7 @@ def write_records(args: argparse.Namespace, algorithms: tuple[str, ...], index: 
             args.paths, algorithms, jobs=args.jobs, mode=args.mode, displayed=args.displayed, robust=robust,
             anchored=args.anchored, every_seconds=args.every, executor=getattr(args, "executor", None),
         )
-        if index is not None and not isinstance(index, HashIndex):  # a sharded index: matched 256 records a round
+        if getattr(index, "sharded", False):  # a sharded index (cluster.ShardSet): matched 256 records a round
             records = _matched_in_batches(records, index)
         for record in records:
             counts[record["status"]] += 1

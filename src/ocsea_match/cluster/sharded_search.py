@@ -38,6 +38,8 @@ class ShardSet:
     here, each with ``HashIndex.load``).
     """
 
+    sharded = True  # (match and scan send it records in batches)
+
     def __init__(self, folder: str | Path, *, client: Any = None, pdq_quality_floor: int | None = None) -> None:
         folder = Path(folder)
         paths = shard_folders(folder)  # the manifest and every shard's SHA-256 checked

@@ -38,6 +38,7 @@ _TOKEN = rb'("[^"\\\x00-\x1f]*"|' + _NUMBER + rb"|null|true|false)"
 _ALT_TOKEN = rb'("[^"\\\x00-\x1f{}\[\]]*"|' + _NUMBER + rb"|null|true|false)"
 _END = re.compile(_WS + rb"\]" + _WS + rb"\}" + _WS)
 _SEP = re.compile(_WS + rb"," + _WS)
+_FOLLOWED = re.compile(_WS + rb"[^ \t\n\r]")  # something after the whitespace
 _TOP = ("MD5", "SHA1", "SHA256")  # top-level hash fields the template takes, in the exact reader's order
 _ALT_KEYS = {"HashName", "HashValue", "Quality"}
 
@@ -192,14 +193,20 @@ def _odd_item(buf: bytes, pos: int, eof: bool) -> tuple[str, int] | None:
     sep = _SEP.match(buf, pos)
     if sep is None:
         return None
-    text = buf[sep.end():sep.end() + (1 << 27)].decode("utf-8", "ignore")
-    try:
-        _, end = json.JSONDecoder().raw_decode(text)
-    except (ValueError, RecursionError):
-        return None
+    size = 1 << 14
+    while True:  # a slice that grows until the item is in it (not the whole block decoded for each odd item)
+        text = buf[sep.end():sep.end() + size].decode("utf-8", "ignore")
+        try:
+            _, end = json.JSONDecoder().raw_decode(text)
+            if end < len(text) or sep.end() + size >= len(buf):
+                break
+        except (ValueError, RecursionError):
+            if sep.end() + size >= len(buf) or size >= 1 << 27:
+                return None
+        size *= 4
     item_text = text[:end]
     stop = sep.end() + len(item_text.encode("utf-8"))
-    if not eof and not buf[stop:].strip(b" \t\n\r"):
+    if not eof and _FOLLOWED.match(buf, stop) is None:
         return None
     return item_text, stop
 
@@ -212,21 +219,26 @@ class _Items:
         self.number = self.loaded = self.photodna = 0
         self.slow = HashList(name)
         self.layout: Layout | None = None
+        self.split_wait, self.split_backoff = 0, 1 << 16  # bytes to read the slower way before cutting again
 
     def run(self, buf: bytes, pos: int) -> int:
         """Every template match from ``pos`` on while they follow one another; the position after.
         Matches are sought in a window that grows while they follow one another (so that an odd item
         costs a small window's search, not the block's); items of the file's own layout are cut
         apart without a regular expression (``vics_split``) once two of them have been matched."""
-        template, window = self.template, 1 << 16
+        template, window = self.template, 1 << 12
         while True:
             end = min(len(buf), pos + window)
-            if self.layout is not None:
+            if self.layout is not None and self.split_wait <= 0:
                 got = split_items(template.strict, self.layout, buf, pos, end)
-                if got is not None:
+                if got is None:  # not here: not tried again for a while (longer each time), not at every item
+                    self.split_backoff = min(self.split_backoff * 2, 1 << 26)
+                    self.split_wait = self.split_backoff
+                else:
+                    self.split_backoff = 1 << 16
                     n, columns, text_of, total = got
                     self._batch(columns, n, text_of, True)
-                    window = min(window * 2, BLOCK) if total > window // 2 else 1 << 16
+                    window = min(window * 2, BLOCK) if total > window // 2 else 1 << 12
                     pos += total
                     continue
             for pattern, strict in ((template.strict, True), (template.flexible, False)):  # noqa: B007 - used after
@@ -246,12 +258,14 @@ class _Items:
                 total = at - pos
             if strict and self.layout is None and len(matches) > 1:
                 self.layout = Layout(matches[1][0], matches[1][1], json.dumps(template.keys[0], ensure_ascii=False).encode())
-            window = min(window * 2, BLOCK) if total > window // 2 else 1 << 16
+            window = min(window * 2, BLOCK) if total > window // 2 else 1 << 12
             self._batch(list(zip(*matches)), len(matches), lambda i, matches=matches: matches[i][1], strict)
             pos += total
+            self.split_wait -= total
 
     def odd(self, text: str) -> None:
         """An item the template does not take: parsed and read exactly."""
+        self.split_wait -= len(text)
         try:
             item = parse_json(text, MAX_JSON_DEPTH - 2)
         except ValueError:

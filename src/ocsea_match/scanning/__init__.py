@@ -171,7 +171,7 @@ def _groups(entries: Iterable[Entry], settings: _Work, index: Any, jobs: int,
             work = TimeLimited(work, DEFAULT_FILE_TIME_LIMIT)
         groups = process_map(work, entries, jobs=jobs, on_crash=_crashed_entry)
     for group in groups:
-        if index is not None and not isinstance(index, HashIndex):  # a sharded index: one round per group
+        if getattr(index, "sharded", False):  # a sharded index (cluster.ShardSet): one round per group
             for record, found in zip(group, index.match_many(group)):
                 record["matches"] = found
             yield group
