@@ -149,7 +149,8 @@ class ListBuilder:
         self.unmatchable: dict[str, int] = {}
         self.local: dict[str, int] = {}  # entry id -> k (empty while the ids are kept as numbers)
         self.numeric: list[np.ndarray] | None = []  # the ids in k order as int64 while every one is a plain number
-        self.seen = np.zeros(0, np.int64)  # those ids, sorted
+        self.top = -1  # the largest of them (ids that come in ascending order need nothing more)
+        self.seen: np.ndarray | None = None  # those ids, sorted, once one came out of order
         self.categories: list[str | None] = []
         self.exact: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}  # algorithm -> packed digests, k
         self.rows: dict[str, tuple[list[bytes], list[np.ndarray], list[np.ndarray]]] = {}  # family -> rows, k, times
@@ -169,7 +170,7 @@ class ListBuilder:
         if self.numeric is not None:
             if self.numeric:
                 self.local = dict(zip(map(str, np.concatenate(self.numeric).tolist()), range(len(self.categories))))
-            self.numeric, self.seen = None, np.zeros(0, np.int64)
+            self.numeric, self.seen = None, None
 
     def _rows(self, family: str, hexes: list[str], ks: list[int], times: list[float]) -> None:
         if hexes:
@@ -275,11 +276,16 @@ class ListBuilder:
         if self.numeric is not None and isinstance(ids, np.ndarray) and len(matched):  # numbers: no text, no dict
             new = ids[matched]
             ordered = np.sort(new)
-            at = np.minimum(np.searchsorted(self.seen, ordered), max(len(self.seen) - 1, 0))
-            again = bool((ordered[1:] == ordered[:-1]).any()) or (len(self.seen) > 0 and bool((self.seen[at] == ordered).any()))
+            again = bool((ordered[1:] == ordered[:-1]).any())
+            if not again and (self.seen is not None or ordered[0] <= self.top):  # not all above every id so far
+                if self.seen is None:
+                    self.seen = np.sort(np.concatenate(self.numeric)) if self.numeric else np.zeros(0, np.int64)
+                at = np.minimum(np.searchsorted(self.seen, ordered), max(len(self.seen) - 1, 0))
+                again = len(self.seen) > 0 and bool((self.seen[at] == ordered).any())
+                self.seen = None if again else np.sort(np.concatenate([self.seen, ordered]), kind="stable")
             if not again:  # (an id seen before: the ids become text, numbered as add_list numbers them)
                 self.numeric.append(new)
-                self.seen = np.sort(np.concatenate([self.seen, ordered]), kind="stable")
+                self.top = max(self.top, int(ordered[-1]))
                 self.categories += [categories[i] for i in matched.tolist()]
                 k_of[matched] = np.arange(k0, k0 + len(new))
                 matched = matched[:0]
