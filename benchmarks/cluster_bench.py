@@ -1,7 +1,8 @@
 """The Dask cluster next to the process pool, in one run on this machine (issue #18).
 
     python benchmarks/cluster_bench.py [--copies 3] [--jobs 2] [--rounds 2] [--index-rows 10000000]
-                                       [--queries 5000] [--json out.json]
+                                       [--queries 5000] [--lists] [--json out.json]
+    nice python benchmarks/cluster_bench.py --skip-scan --skip-index --lists   # list loading only
 
 1. Scan: ``--copies`` copies of ../shared/corpus in a temporary folder, ``run_scan`` with ``--jobs``
    worker processes (the process pool) and with ``--cluster local --jobs N`` (a LocalCluster of N
@@ -14,7 +15,13 @@
    (OpenMP threads: all, and 1) against a ``ShardedIndex`` of 2 shards on 2 workers; ``--queries``
    near-copies of listed hashes, the three alternated, best of ``--rounds``; queries/s, build
    times, resident memory per worker, and the matches compared (they must be equal).
-The per-worker figures (files/s, MB/s, queries/s) are the ones the README projects from.
+4. List loading (``--lists``): ``benchmarks/list_load_bench.py``'s generated lists, each loaded in
+   a fresh process: a PDQ CSV of ``--list-lines`` lines (10^7) by the columnar reader, a PDQ CSV of
+   ``--old-lines`` (10^6) by both readers (today's ``load_list`` + ``add_list`` would need ~95 s and
+   ~6 GB at 10^7, so it is measured at 10^6 and the ratio taken there), and a VICS file of
+   ``--vics-media`` (10^6) by both; lines/s per CPU second, peak memory; and what 16 cores and
+   several machines would take for 10^8 list entries.
+The per-worker figures (files/s, MB/s, queries/s, lines/s) are the ones the README projects from.
 """
 
 from __future__ import annotations
@@ -169,6 +176,44 @@ def bench_index(args: argparse.Namespace, tmp: Path) -> dict:
     return out
 
 
+def bench_lists(args: argparse.Namespace, tmp: Path) -> dict:
+    """List loading, both readers, each load in a fresh process (list_load_bench.probe)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import list_load_bench as lb
+
+    rng = np.random.default_rng(18)
+    out: dict = {}
+    cases = []
+    if args.list_lines:
+        big = tmp / "known_big.csv"
+        lb.write_csv(big, args.list_lines, rng)
+        cases.append((f"pdq_csv_{args.list_lines}", big, args.list_lines, ("new",)))
+    if args.old_lines:
+        small = tmp / "known_list.csv"
+        lb.write_csv(small, args.old_lines, rng)
+        cases.append((f"pdq_csv_{args.old_lines}", small, args.old_lines, ("old", "new")))
+    if args.vics_media:
+        vics = tmp / "known_list.json"
+        lb.write_vics(vics, args.vics_media, rng)
+        cases.append((f"vics_{args.vics_media}", vics, args.vics_media, ("old", "new")))
+    for label, path, n, hows in cases:
+        for how in hows:
+            r = lb.probe(path, how)
+            out[f"{label}_{how}"] = {"lines": n, "file_mb": round(path.stat().st_size / 2**20), "wall_s": round(r["seconds"], 2),
+                                     "cpu_s": round(r["cpu"], 2), "per_cpu_s": round(n / r["cpu"]), "peak_mb": round(r["peak_mb"]),
+                                     "index_mb": round(r["index_mb"], 1), "entries": r["entries"], "problems": r["problems"]}
+            print(f"{label} {how}: {out[f'{label}_{how}']}", flush=True)
+        path.unlink()
+    csv = out.get(f"pdq_csv_{args.list_lines}_new") or out.get(f"pdq_csv_{args.old_lines}_new")
+    if csv:  # 10^8 entries: the lines a worker reads per CPU second, and the bytes that needs
+        per_core, line_bytes = csv["per_cpu_s"], csv["file_mb"] * 2**20 / csv["lines"]
+        out["projection_1e8"] = {
+            "one_core_s": round(1e8 / per_core), "sixteen_cores_s": round(1e8 / per_core / 16),
+            "read_mb_per_s_per_core": round(per_core * line_bytes / 2**20),
+            "read_mb_per_s_16_cores": round(16 * per_core * line_bytes / 2**20)}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--copies", type=int, default=3)
@@ -180,6 +225,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2048)
     parser.add_argument("--skip-scan", action="store_true")
     parser.add_argument("--skip-index", action="store_true")
+    parser.add_argument("--lists", action="store_true", help="also list loading (section 4)")
+    parser.add_argument("--list-lines", type=int, default=10_000_000)
+    parser.add_argument("--old-lines", type=int, default=1_000_000)
+    parser.add_argument("--vics-media", type=int, default=1_000_000)
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args()
     result = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
@@ -204,6 +253,8 @@ def main() -> None:
                   f"{x['sharded_vs_single_all_threads']}x / {x['sharded_vs_single_one_thread']}x (goal >= 1.6x); "
                   f"same matches: {x['same_matches']} ({x['matches']}); worker MB for its shard {x['worker_mb_for_shard']}"
                   f", one index {x['single_index_mb']} MB")
+        if args.lists:
+            result["lists"] = bench_lists(args, Path(tmp))
     result["load_average_at_end"] = os.getloadavg()
     print(json.dumps(result, indent=1))
     if args.json:

@@ -8,8 +8,7 @@ lines) of 10^6 lines (``--lines``; ``--big`` adds 10^7, the columnar path only u
 and a PDQ with its quality each; ``--big`` adds 10^6 media) and a JSONL list (``--jsonl`` records).
 Each load runs in a fresh interpreter (forked once the imports are done); peak memory is ru_maxrss
 after the load minus ru_maxrss after the imports, "held" the resident memory the load left (the
-index as it sits in memory, its digests' Python dicts included; "index MB" counts its arrays and 8
-bytes a digest); "cpu s" is the load's user+system CPU time,
+index as it sits in memory; "index MB" counts its arrays, digests included); "cpu s" is the load's user+system CPU time,
 which is what one core gives when other processes share the machine.
 
     nice python benchmarks/list_load_bench.py [--lines 1000000] [--vics 300000] [--jsonl 100000] [--big]
@@ -53,9 +52,9 @@ else:
 seconds = time.perf_counter() - start
 cpu = time.process_time() - cpu
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-held = rss() - resident  # what stays resident: the index, Python dicts of digests included
+held = rss() - resident  # what stays resident: the index
 size = sum(t.hash_bytes + t.entries.nbytes for t in index.parts.perceptual.values()) + index.parts.entries.codes.nbytes
-size += sum(ids.nbytes for ids in index.parts.entries.ids) + sum(len(v) * 8 for v in index.parts.exact.values())
+size += sum(ids.nbytes for ids in index.parts.entries.ids) + sum(v.nbytes_held for v in index.parts.exact.values())
 print(json.dumps({"seconds": seconds, "cpu": cpu, "format": report.format, "peak_mb": (after - before) / 1024, "held_mb": held, "index_mb": size / 2**20,
                   "entries": len(index), "problems": len(report.problems)}), flush=True)
 os._exit(0)

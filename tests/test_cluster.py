@@ -381,3 +381,45 @@ def test_sharded_index_matches_exactly_as_one_index(cluster, tmp_path):
     (tmp_path / "sharded" / "shard-001" / "manifest.json").write_text("{}")
     with pytest.raises(IndexFileError):
         ShardedIndex(cluster, tmp_path / "sharded")
+
+
+def _near_list(known_list: Path, into: Path) -> Path:
+    """The known list, near copies of its hashes (a few bits flipped, ids of their own) and random rows."""
+    rng = np.random.default_rng(18)
+    lines = known_list.read_text().splitlines()
+    for i, line in enumerate(list(lines)):
+        row = np.frombuffer(bytes.fromhex(line.split(",")[0]), np.uint8).copy()
+        for j in range(6):
+            near = row.copy()
+            near[rng.integers(0, 32, j + 1)] ^= 1
+            lines.append(f"{near.tobytes().hex()},near{i}-{j}")
+    lines += [f"{rng.integers(0, 256, 32, dtype=np.uint8).tobytes().hex()},r{k}" for k in range(200)]
+    path = into / "known_list.csv"
+    path.write_text("hash,id\n" + "\n".join(lines) + "\n")
+    return path
+
+
+def test_match_and_scan_with_a_sharded_index_give_the_unsharded_matches(evidence, known_list, cluster, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    listed = _near_list(known_list, tmp_path)
+    for out, extra in (("single", []), ("sharded", ["--shards", "3"])):
+        done = _cli("index", "build", str(listed), "-o", str(tmp_path / out), *extra, env=env)
+        assert done.returncode == 0, done.stderr
+    runs = {}
+    for name, args in (("single", ["--index", str(tmp_path / "single")]),
+                       ("sharded", ["--index", str(tmp_path / "sharded")]),
+                       ("cluster", ["--index", str(tmp_path / "sharded"), "--cluster", "local", "--jobs", "2"])):
+        done = _cli("match", str(evidence), *args, "--jobs", "1", env=env) if name != "cluster" else \
+            _cli("match", str(evidence), *args, env=env)
+        assert done.returncode == 3, done.stderr  # 3: something matched
+        runs[name] = sorted((r["path"], json.dumps(r["matches"])) for r in map(json.loads, done.stdout.splitlines()))
+    assert sum(len(json.loads(m)) for _, m in runs["single"]) >= 10  # each listed picture and its near copies
+    assert runs["sharded"] == runs["single"] and runs["cluster"] == runs["single"]
+    cases = {}
+    for name, executor in (("single", None), ("sharded", None), ("cluster", cluster)):
+        case = tmp_path / f"case-{name}"
+        run_scan([evidence], case, index_dir=tmp_path / ("single" if name == "single" else "sharded"), jobs=1,
+                 progress="none", command_line=["scan"], executor=executor)
+        cases[name] = {f: (case / f).read_bytes() for f in ("records.jsonl", "matches.csv")}
+    assert cases["sharded"] == cases["single"] and cases["cluster"] == cases["single"]
+    assert cases["single"]["matches.csv"].count(b"near") >= 8

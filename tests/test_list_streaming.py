@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ocsea_match import HashIndex
-from ocsea_match.formats import ListError, load_list, streaming
+from ocsea_match.formats import ListError, load_list, streaming, vics_fast
 from ocsea_match.formats.streaming import read_streaming
 
 VICS2 = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata"
@@ -25,7 +25,7 @@ def _state(index: HashIndex) -> tuple:
     return ([parts.entries.describe(k) for k in range(len(index))], parts.entries.vocabulary,
             {f: (t.rows.tobytes(), t.entries.tolist()) for f, t in parts.perceptual.items()},
             {f: t.tobytes() for f, t in parts.times.items()}, dict(parts.video_frames),
-            {a: dict(t) for a, t in parts.exact.items()}, len(parts.tmk),
+            {a: t.as_dict() for a, t in parts.exact.items()}, len(parts.tmk),
             [(ids.kind, ids.count) for ids in parts.entries.ids])
 
 
@@ -117,6 +117,7 @@ def _vics_file(draw) -> bytes:
 def test_streamed_vics_is_the_exact_readers_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes, block: int,
                                                   batch: int, floor: int) -> None:
     monkeypatch.setattr(streaming, "BLOCK", block)  # blocks and batches that cut items anywhere
+    monkeypatch.setattr(vics_fast, "BLOCK", block)
     monkeypatch.setattr(streaming, "BATCH", batch)
     path = tmp_path / "known_list.json"
     path.write_bytes(data)
@@ -189,15 +190,22 @@ def test_a_plain_vics_file_is_streamed_not_read_whole(tmp_path: Path, monkeypatc
     path = tmp_path / "known_list.json"
     path.write_text(json.dumps({"@odata.context": VICS2 + "#Media", "value": items}), encoding="utf-8")
     monkeypatch.setattr("ocsea_match.index.load_list", lambda *a, **k: pytest.fail("read whole by load_list"))
-    monkeypatch.setattr(streaming, "BLOCK", 4096)
+    monkeypatch.setattr(vics_fast, "BLOCK", 4096)
     reads = []
-    real = streaming._Reader.read
+    real = vics_fast.read_vics_fast
 
-    def read(self, size=4096):
-        data = real(self, size)
-        reads.append(len(data))
-        return data
-    monkeypatch.setattr(streaming._Reader, "read", read)
+    class Recorded:
+        def __init__(self, f):
+            self.f = f
+
+        def seek(self, at):
+            return self.f.seek(at)
+
+        def read(self, size):
+            data = self.f.read(size)
+            reads.append(len(data))
+            return data
+    monkeypatch.setattr(streaming, "read_vics_fast", lambda f, *a: real(Recorded(f), *a))
     report = HashIndex().add_list_file(path)
     assert report.loaded == 2000 and report.format == "vics-2.0" and report.unit == "item"
     assert max(reads) <= 4096 and len(reads) > 10  # a bounded buffer

@@ -121,9 +121,7 @@ def add_packed(index: HashIndex, list_name: str, algorithm: str, rows: np.ndarra
         first = parts.entries.append(list_name, ids, codes)
         numbers = np.arange(first, first + len(rows), dtype=np.int64)
         if info.exact:
-            table = parts.exact[algorithm]
-            for value, number in zip(rows, numbers.tolist()):
-                table.setdefault(value.tobytes().hex(), []).append(number)
+            parts.exact[algorithm].add(rows, numbers)
         else:
             parts.add_rows(info.family, rows, numbers)
     return len(rows)
@@ -149,19 +147,30 @@ class ListBuilder:
         self.name, self.floor = name, floor
         self.skipped: list[tuple[str, str]] = []
         self.unmatchable: dict[str, int] = {}
-        self.local: dict[str, int] = {}
+        self.local: dict[str, int] = {}  # entry id -> k (empty while the ids are kept as numbers)
+        self.numeric: list[np.ndarray] | None = []  # the ids in k order as int64 while every one is a plain number
+        self.top = -1  # the largest of them (ids that come in ascending order need nothing more)
+        self.seen: np.ndarray | None = None  # those ids, sorted, once one came out of order
         self.categories: list[str | None] = []
-        self.exact: dict[str, tuple[list[str], list[np.ndarray]]] = {}  # algorithm -> hex values, entry numbers
+        self.exact: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}  # algorithm -> packed digests, k
         self.rows: dict[str, tuple[list[bytes], list[np.ndarray], list[np.ndarray]]] = {}  # family -> rows, k, times
         self.frame_times: dict[int, set[float]] = {}
         self.tmks: list[tuple[int, bytes]] = []
 
     def _k(self, entry_id: str, category: str | None) -> int:
+        self._as_text()
         local = self.local
         k = local.setdefault(entry_id, len(local))
         if k == len(self.categories):
             self.categories.append(category)
         return k
+
+    def _as_text(self) -> None:
+        """Ids kept as numbers so far go into the id table as text (an id that is not one came)."""
+        if self.numeric is not None:
+            if self.numeric:
+                self.local = dict(zip(map(str, np.concatenate(self.numeric).tolist()), range(len(self.categories))))
+            self.numeric, self.seen = None, None
 
     def _rows(self, family: str, hexes: list[str], ks: list[int], times: list[float]) -> None:
         if hexes:
@@ -204,7 +213,7 @@ class ListBuilder:
             self._rows(family, hexes, ks, times)
         for algorithm, (values, ks) in pending_exact.items():
             table, numbers = exact.setdefault(algorithm, ([], []))
-            table += values
+            table.append(np.frombuffer(bytes.fromhex("".join(values)), np.uint8))
             numbers.append(np.asarray(ks, np.int64))
 
     def add_items(self, ids: Sequence[str], categories: Sequence[str | None], item_of: np.ndarray,
@@ -218,6 +227,7 @@ class ListBuilder:
         if under.any():
             self.skipped += [(ids[i], f"PDQ quality {q} is under the floor {floor}: not matched")
                              for i, q in zip(item_of[under].tolist(), qualities[under].tolist())]
+        self._as_text()
         local, cats = self.local, self.categories
         matched = np.unique(item_of[~under])  # ascending: the items in the list's order
         ks = np.empty(len(matched), np.int64)
@@ -233,11 +243,77 @@ class ListBuilder:
                 continue
             if family in EXACT:
                 table, numbers = self.exact.setdefault(family, ([], []))
-                table += values[picked].tolist()
+                table.append(np.frombuffer(bytes.fromhex("".join(values[picked].tolist())), np.uint8))
                 numbers.append(k_of[picked])
             else:
                 self.rows.setdefault(family, ([], [], []))
                 self._rows(family, values[picked].tolist(), k_of[picked], np.full(int(picked.sum()), np.nan, np.float32))
+
+    def add_unmatchable(self, algorithm: str, count: int) -> None:
+        """``count`` entries of an algorithm this tool cannot match (PhotoDNA), kept out."""
+        self.unmatchable[algorithm] = self.unmatchable.get(algorithm, 0) + count
+
+    def add_plain(self, ids: np.ndarray | Sequence[str], categories: Sequence[str | None],
+                  found: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+        """Items in the list's order, as columns: item i's id ``ids[i]`` (int64 ids: decimal ones) and
+        category; ``found[algorithm]`` its entries ``(items, packed rows, qualities (-1: none))``, each
+        algorithm's in the list's order (``formats.vics_fast``)."""
+        floor, n = self.floor, len(categories)
+        used = np.zeros(n, bool)
+        kept = {}
+        for algorithm, (items, rows, quality) in found.items():
+            if algorithm == "pdq":
+                under = (quality >= 0) & (quality < floor)
+                if under.any():
+                    self.skipped += [(str(ids[i]), f"PDQ quality {q} is under the floor {floor}: not matched")
+                                     for i, q in zip(items[under].tolist(), quality[under].tolist())]
+                    items, rows = items[~under], rows[~under]
+            used[items] = True
+            kept[algorithm] = (items, rows)
+        matched = np.flatnonzero(used)
+        k_of = np.zeros(n, np.int64)
+        k0 = len(self.categories)
+        if self.numeric is not None and isinstance(ids, np.ndarray) and len(matched):  # numbers: no text, no dict
+            new = ids[matched]
+            ordered = np.sort(new)
+            again = bool((ordered[1:] == ordered[:-1]).any())
+            if not again and (self.seen is not None or ordered[0] <= self.top):  # not all above every id so far
+                if self.seen is None:
+                    self.seen = np.sort(np.concatenate(self.numeric)) if self.numeric else np.zeros(0, np.int64)
+                at = np.minimum(np.searchsorted(self.seen, ordered), max(len(self.seen) - 1, 0))
+                again = len(self.seen) > 0 and bool((self.seen[at] == ordered).any())
+                self.seen = None if again else np.sort(np.concatenate([self.seen, ordered]), kind="stable")
+            if not again:  # (an id seen before: the ids become text, numbered as add_list numbers them)
+                self.numeric.append(new)
+                self.top = max(self.top, int(ordered[-1]))
+                self.categories += [categories[i] for i in matched.tolist()]
+                k_of[matched] = np.arange(k0, k0 + len(new))
+                matched = matched[:0]
+            else:
+                self._as_text()
+        if len(matched):
+            self._as_text()
+            keys = list(map(str, ids[matched].tolist())) if isinstance(ids, np.ndarray) else [ids[i] for i in matched.tolist()]
+            local = self.local
+            if len(set(keys)) == len(keys) and local.keys().isdisjoint(keys):  # all new: numbered in order
+                local.update(zip(keys, range(k0, k0 + len(keys))))
+                self.categories += [categories[i] for i in matched.tolist()]
+                k_of[matched] = np.arange(k0, k0 + len(keys))
+            else:
+                k_of[matched] = [self._k(key, categories[i]) for key, i in zip(keys, matched.tolist())]
+        for algorithm, (items, rows) in kept.items():
+            if not len(items):
+                continue
+            family = _FAMILY[algorithm]
+            if family in EXACT:
+                table, numbers = self.exact.setdefault(family, ([], []))
+                table.append(rows.reshape(-1))
+                numbers.append(k_of[items])
+            else:
+                packed, numbers, stamps = self.rows.setdefault(family, ([], [], []))
+                packed.append(rows.tobytes())
+                numbers.append(k_of[items])
+                stamps.append(np.full(len(items), np.nan, np.float32))
 
     def finish(self, index: HashIndex, report: LoadReport | None) -> None:
         """Add the list to ``index`` (``EmptyListError``, nothing added, when no entry can be matched)."""
@@ -259,12 +335,12 @@ class ListBuilder:
             raise EmptyListError(f"list {name!r}: no entry can be matched"
                                  + (f" ({'; '.join(why)})" if why else " (the list is empty)"), report)
         with index.new_list(name) as parts:
-            first = parts.entries.append(name, Ids.explicit(list(self.local)),
+            numeric = self.numeric
+            ids = Ids(len(self.categories), values=np.concatenate(numeric)) if numeric else Ids.explicit(list(self.local))
+            first = parts.entries.append(name, ids,
                                          parts.entries.encode(self.categories, len(self.categories)))
             for algorithm, (values, ks) in self.exact.items():
-                table = parts.exact[algorithm]
-                for value, k in zip(values, (first + np.concatenate(ks)).tolist()):
-                    table.setdefault(value, []).append(k)
+                parts.exact[algorithm].add(np.concatenate(values), first + np.concatenate(ks))
             for family, (rows, numbers, times) in self.rows.items():
                 if not rows:
                     continue

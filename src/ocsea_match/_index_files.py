@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ._index_store import Entries, Ids, IndexParts
+from ._index_store import Digests, Entries, Ids, IndexParts
 from .algorithms import ALGORITHM_INFO, EXACT
 from .tmk_lists import TMKTable
 
@@ -75,11 +75,10 @@ def save_parts(parts: IndexParts, settings: Mapping[str, Any], directory: str | 
         put_array("video.frames.npy", np.fromiter(parts.video_frames.values(), np.uint32, len(parts.video_frames)))
     parts.tmk.save(put_array)
     for algorithm, exact in parts.exact.items():
-        values = sorted(exact)
-        packed = np.frombuffer(b"".join(bytes.fromhex(v) for v in values), np.uint8).reshape(-1, ALGORITHM_INFO[algorithm].nbytes)
-        put_array(f"{algorithm}.values.npy", packed)
-        put_array(f"{algorithm}.counts.npy", np.asarray([len(exact[v]) for v in values], dtype=np.int64))
-        put_array(f"{algorithm}.entries.npy", np.asarray([m for v in values for m in exact[v]], dtype=np.uint32))
+        values, counts, numbers = exact.columns()
+        put_array(f"{algorithm}.values.npy", values)
+        put_array(f"{algorithm}.counts.npy", counts)
+        put_array(f"{algorithm}.entries.npy", numbers)
     manifest = {
         "format": "ocsea-match-index", "version": FORMAT_VERSION, "lists": lists,
         "categories": entries.vocabulary, "thresholds": settings["thresholds"],
@@ -167,10 +166,10 @@ class _Reader:
             if values.shape[1] != ALGORITHM_INFO[algorithm].nbytes or len(counts) != len(values) or int(counts.sum()) != len(numbers):
                 raise self.fail(f"{algorithm} values and entries do not fit together")
             self.check_numbers(numbers, len(entries), algorithm)
-            starts = np.concatenate([[0], np.cumsum(counts)])
-            parts.exact[algorithm] = {
-                values[i].tobytes().hex(): numbers[starts[i]:starts[i + 1]].tolist() for i in range(len(values))
-            }
+            keys = np.ascontiguousarray(values).view(f"S{values.shape[1]}").reshape(-1)
+            if len(keys) > 1 and not bool((keys[1:] > keys[:-1]).all()):
+                raise self.fail(f"{algorithm} values are not sorted and distinct")
+            parts.exact[algorithm] = Digests.from_columns(values, counts, numbers)
         return parts
 
     def ids(self, i: int, count: int, kind: str) -> Ids:

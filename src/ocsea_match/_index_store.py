@@ -17,7 +17,7 @@ from ._core import range_search_256 as native_range_search_256
 from .algorithms import ALGORITHM_INFO, EXACT
 from .tmk_lists import TMKTable
 
-__all__ = ["Entries", "EntryRuns", "Flat", "Ids", "IndexParts", "MAX_ENTRIES", "Split256", "Table", "new_table"]
+__all__ = ["Digests", "Entries", "EntryRuns", "Flat", "Ids", "IndexParts", "MAX_ENTRIES", "Split256", "Table", "new_table"]
 
 MAX_ENTRIES = 2**32 - 1  # entry numbers are uint32
 
@@ -168,6 +168,91 @@ def new_table(family: str) -> Table:
     return Split256() if bits == 256 else Flat(bits)
 
 
+class Digests:
+    """One exact algorithm's digests (MD5, SHA-1, SHA-256): fixed-width rows kept sorted with their
+    entry numbers and searched by ``np.searchsorted`` (about 20-36 bytes a digest, not a Python
+    dict's ~800). Rows are added in batches and sorted (stably: a value's entries stay in the order
+    they were added) at the first search after.
+
+    >>> table = Digests(16)
+    >>> table.add_hex(["00" * 16, "ff" * 16, "00" * 16], np.array([4, 5, 6]))
+    >>> table.get("00" * 16), table.get("FF" * 16), table.get("ab"), len(table)
+    ([4, 6], [5], [], 3)
+    """
+
+    def __init__(self, nbytes: int) -> None:
+        self.nbytes = nbytes
+        self._keys = np.zeros(0, f"S{nbytes}")  # sorted
+        self._entries = np.zeros(0, np.uint32)
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def __len__(self) -> int:
+        return len(self._entries) + sum(len(e) for _, e in self._pending)
+
+    def add(self, rows: np.ndarray, entries: np.ndarray) -> None:
+        """Rows (n x nbytes uint8) with their entry numbers."""
+        rows = np.ascontiguousarray(rows, np.uint8).reshape(-1, self.nbytes)
+        if len(rows) != len(entries):
+            raise ValueError(f"{len(rows)} digests for {len(entries)} entries")
+        if len(rows):
+            self._pending.append((rows.view(f"S{self.nbytes}").reshape(-1), np.asarray(entries, np.uint32)))
+
+    def add_hex(self, values: Sequence[str], entries: np.ndarray) -> None:
+        """Checked hex digests (``2 * nbytes`` hex digits each) with their entry numbers."""
+        self.add(np.frombuffer(bytes.fromhex("".join(values)), np.uint8), entries)
+
+    def _settled(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._pending:
+            keys = np.concatenate([self._keys] + [k for k, _ in self._pending])
+            entries = np.concatenate([self._entries] + [e for _, e in self._pending])
+            self._pending = []
+            order = np.argsort(keys, kind="stable")
+            self._keys, self._entries = keys[order], entries[order]
+        return self._keys, self._entries
+
+    def get(self, value: str, default: Sequence[int] = ()) -> list[int]:
+        """The entry numbers of a hex digest (either case), in the order they were added."""
+        try:
+            key = bytes.fromhex(value)
+        except ValueError:
+            return list(default)
+        if len(key) != self.nbytes:
+            return list(default)
+        keys, entries = self._settled()
+        probe = np.array([key], f"S{self.nbytes}")
+        lo, hi = np.searchsorted(keys, probe, "left")[0], np.searchsorted(keys, probe, "right")[0]
+        return entries[lo:hi].tolist() if hi > lo else list(default)
+
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(distinct rows sorted (m x nbytes uint8), entries per row, entry numbers)``: what is saved."""
+        keys, entries = self._settled()
+        if not len(keys):
+            return np.zeros((0, self.nbytes), np.uint8), np.zeros(0, np.int64), entries
+        starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+        counts = np.diff(np.append(starts, len(keys))).astype(np.int64)
+        rows = np.frombuffer(keys[starts].tobytes(), np.uint8).reshape(-1, self.nbytes)
+        return rows, counts, entries
+
+    @classmethod
+    def from_columns(cls, rows: np.ndarray, counts: np.ndarray, entries: np.ndarray) -> Digests:
+        """The table ``columns`` gave (rows sorted and distinct)."""
+        table = cls(rows.shape[1])
+        keys = np.ascontiguousarray(rows, np.uint8).view(f"S{table.nbytes}").reshape(-1)
+        table._keys, table._entries = np.repeat(keys, counts), np.asarray(entries, np.uint32)
+        return table
+
+    def as_dict(self) -> dict[str, list[int]]:
+        """``{hex: entry numbers}`` (for tests and small tables)."""
+        rows, counts, entries = self.columns()
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        return {rows[i].tobytes().hex(): entries[starts[i]:starts[i + 1]].tolist() for i in range(len(rows))}
+
+    @property
+    def nbytes_held(self) -> int:
+        keys, entries = self._settled()
+        return keys.nbytes + entries.nbytes
+
+
 # --------------------------------------------------------------------------------------------- entries
 
 
@@ -292,7 +377,7 @@ class IndexParts:
     perceptual: dict[str, Table] = field(default_factory=dict)
     times: dict[str, np.ndarray] = field(default_factory=dict)  # per table row: its frame's time, NaN for pictures
     video_frames: dict[int, int] = field(default_factory=dict)  # listed video entry -> its usable frames
-    exact: dict[str, dict[str, list[int]]] = field(default_factory=lambda: {a: {} for a in EXACT})
+    exact: dict[str, Digests] = field(default_factory=lambda: {a: Digests(ALGORITHM_INFO[a].nbytes) for a in EXACT})
     tmk: TMKTable = field(default_factory=TMKTable)
 
     def add_rows(self, family: str, rows: np.ndarray, numbers: np.ndarray, times: np.ndarray | None = None) -> None:

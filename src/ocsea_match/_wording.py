@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
-__all__ = ["plural"]
+from collections.abc import Iterable, Mapping
+
+__all__ = ["idle_sentence", "plural"]
 
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
@@ -24,3 +26,22 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
             last += "s"
         nouns = f"{head} {last}" if head else last
     return f"{count} {nouns}"
+
+
+def idle_sentence(idle: Mapping[str, int], algorithms: Iterable[str]) -> str | None:
+    """``HashIndex.idle_note``'s sentence for ``{table: rows}`` that ``algorithms`` cannot match.
+
+    >>> idle_sentence({"phash": 2}, ["pdq"])
+    "pictures are hashed with pdq, so the lists' phash (2 rows) cannot match them; add phash to --algo, or leave --algo out"
+    """
+    from .hashes import HASH_BITS  # (here: this module is imported by nearly every other)
+
+    if not idle:
+        return None
+    algorithms = list(algorithms)
+    tables = ", ".join(f"{algorithm} ({plural(rows, 'row')})" for algorithm, rows in idle.items())
+    hashed = ",".join(a for a in algorithms if a in HASH_BITS)
+    add = ",".join(dict.fromkeys("pdq" if a == "pdq-robust" else a for a in idle))
+    return (f"pictures are hashed with {hashed or 'digests only'}, so the lists' {tables} cannot match them"
+            + (" (a video's frames, always PDQ, still can)" if "pdq" in idle else "")
+            + f"; add {add} to --algo, or leave --algo out")

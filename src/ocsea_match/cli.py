@@ -268,11 +268,14 @@ def _cmd_match(args: argparse.Namespace) -> int:
     if getattr(args, "executor", None) is None:  # the workers' imports run beside the index and lists' loading
         start_early(args.jobs)
     from .formats import ListError, LoadReport
-    from .index import IndexFileError, open_index
+    from .index import IndexFileError
 
     reports: list[LoadReport] = []
     try:
-        index = open_index(args.index_dir, pdq_quality_floor=args.pdq_quality_floor)
+        from .cluster.sharded_search import open_any_index  # a sharded index: searched shard by shard
+
+        index = open_any_index(args.index_dir, pdq_quality_floor=args.pdq_quality_floor,
+                               client=getattr(args, "executor", None))
         for path in args.lists:
             reports.append(index.add_list_file(path, strict=args.strict))
     except (ListError, IndexFileError, ValueError) as exc:

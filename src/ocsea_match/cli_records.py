@@ -60,10 +60,13 @@ def write_records(args: argparse.Namespace, algorithms: tuple[str, ...], index: 
             args.paths, algorithms, jobs=args.jobs, mode=args.mode, displayed=args.displayed, robust=robust,
             anchored=args.anchored, every_seconds=args.every, executor=getattr(args, "executor", None),
         )
+        if getattr(index, "sharded", False):  # a sharded index (cluster.ShardSet): matched 256 records a round
+            records = _matched_in_batches(records, index)
         for record in records:
             counts[record["status"]] += 1
             if index is not None:
-                record["matches"] = index.match(record)
+                if "matches" not in record:
+                    record["matches"] = index.match(record)
                 matched += bool(record["matches"])
             try:
                 if writer is not None:
@@ -122,3 +125,21 @@ def print_reports(reports: list[LoadReport], quiet: bool) -> None:
             print(f"  entry {entry_id}: {reason}", file=sys.stderr)
         for note in report.notes:
             print(f"  note: {note}", file=sys.stderr)
+
+
+def _matched_in_batches(records: Any, index: Any, size: int = 256) -> Any:
+    """The records, in order, each with its matches, found ``size`` records at a time (one round
+    to a sharded index's shards per batch, not one per record)."""
+    batch: list[dict[str, Any]] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == size:
+            yield from _with_matches(batch, index)
+            batch = []
+    yield from _with_matches(batch, index)
+
+
+def _with_matches(batch: list[dict[str, Any]], index: Any) -> list[dict[str, Any]]:
+    for record, found in zip(batch, index.match_many(batch) if batch else []):
+        record["matches"] = found
+    return batch

@@ -45,7 +45,7 @@ import numpy as np
 
 from ._index_files import IndexFileError, load_parts, save_parts
 from ._index_store import Ids, IndexParts
-from ._wording import plural
+from ._wording import idle_sentence, plural
 from .algorithms import EXACT
 from .formats import EmptyListError, HashList, LoadReport, load_list
 from .hashes import HASH_BITS, Hash, match_family
@@ -221,8 +221,10 @@ class HashIndex:
                                  + (f" ({'; '.join(why)})" if why else " (the list is empty)"), report)
         with self.new_list(hash_list.name) as parts:
             first = parts.entries.append(hash_list.name, Ids.explicit(list(local)), parts.entries.encode(categories, len(categories)))
-            for algorithm, value, k in exact:
-                parts.exact[algorithm].setdefault(value, []).append(first + k)
+            for algorithm in EXACT:
+                picked = [(value, k) for a, value, k in exact if a == algorithm]
+                if picked:
+                    parts.exact[algorithm].add_hex([v for v, _ in picked], first + np.asarray([k for _, k in picked], np.int64))
             for family, (rows, numbers, times) in batches.items():
                 packed = np.frombuffer(b"".join(rows), np.uint8).reshape(len(rows), -1)
                 parts.add_rows(family, packed, first + np.asarray(numbers, np.int64),
@@ -283,25 +285,20 @@ class HashIndex:
 
     def idle_note(self, algorithms: Iterable[str]) -> str | None:
         """A sentence for the user when ``idle_tables(algorithms)`` is not empty, else None."""
-        idle = self.idle_tables(algorithms)
-        if not idle:
-            return None
-        tables = ", ".join(f"{algorithm} ({plural(rows, 'row')})" for algorithm, rows in idle.items())
-        hashed = ",".join(a for a in algorithms if a in HASH_BITS)
-        add = ",".join(dict.fromkeys("pdq" if a == "pdq-robust" else a for a in idle))
-        return (f"pictures are hashed with {hashed or 'digests only'}, so the lists' {tables} cannot match them"
-                + (" (a video's frames, always PDQ, still can)" if "pdq" in idle else "")
-                + f"; add {add} to --algo, or leave --algo out")
+        return idle_sentence(self.idle_tables(algorithms), algorithms)
 
     def nbytes(self) -> dict[str, int]:
         """Bytes held in arrays, by part: each table's hashes and per-row entry numbers, the
-        entries' category codes and ids. Exact-hash sets (Python dicts) are not counted."""
+        entries' category codes and ids, and each digest algorithm's sorted digests with their entry numbers."""
         parts: dict[str, int] = {}
         for family, table in self.parts.perceptual.items():
             parts[f"{family} hashes"] = table.hash_bytes
             parts[f"{family} entry numbers"] = table.entries.nbytes
         if (self.robust or self.substring_search) and robust_nbytes(self.parts):  # substring tables, once built
             parts["substring search tables" if self.substring_search else "robust search tables"] = robust_nbytes(self.parts)
+        for algorithm, digests in self.parts.exact.items():
+            if len(digests):
+                parts[f"{algorithm} digests"] = digests.nbytes_held
         parts["entry categories"] = self.parts.entries.codes.nbytes
         parts["entry ids"] = sum(ids.nbytes for ids in self.parts.entries.ids)
         if len(self.parts.tmk):
@@ -446,3 +443,4 @@ def open_index(index_dir: str | Path | None = None, *, pdq_quality_floor: int | 
                          f"{pdq_quality_floor}: build it again with --pdq-quality-floor {pdq_quality_floor}, or leave "
                          "the option out")
     return index
+

@@ -32,12 +32,14 @@ from .index_shards import (
     merge_matches,
 )
 from .pathmap import PathMap
+from .sharded_search import ShardSet, open_any_index
 from .shards import Cluster, executor_map, run_shard
 
 __all__ = [
     "Cluster",
     "ClusterError",
     "PathMap",
+    "ShardSet",
     "ShardedIndex",
     "build_sharded_index",
     "check_address",
@@ -48,5 +50,6 @@ __all__ = [
     "executor_map",
     "is_sharded_index",
     "merge_matches",
+    "open_any_index",
     "run_shard",
 ]

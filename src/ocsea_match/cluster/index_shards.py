@@ -44,7 +44,8 @@ from ..formats.columnar import read_columns
 from ..hashes import match_family
 from ..index import HashIndex, IndexFileError
 
-__all__ = ["SHARDED_FORMAT", "ShardedIndex", "build_sharded_index", "is_sharded_index", "merge_matches"]
+__all__ = ["SHARDED_FORMAT", "ShardedIndex", "build_sharded_index", "is_sharded_index", "merge_matches", "shard_folders",
+           "shard_info"]
 
 SHARDED_FORMAT = "ocsea-match-sharded-index"
 
@@ -158,7 +159,8 @@ def build_sharded_index(
     return reports
 
 
-def _shard_folders(folder: Path) -> list[Path]:
+def shard_folders(folder: Path) -> list[Path]:
+    """The shard folders a sharded index's manifest names, each one's manifest checked (its SHA-256)."""
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -183,13 +185,19 @@ _loaded: dict[str, HashIndex] = {}  # per worker process: shard folder -> its in
 _load_lock = threading.Lock()
 
 
-def load_shard(path: str) -> int:
+def load_shard(path: str) -> dict[str, Any]:
     """Load the shard at ``path`` into this worker (once; ``HashIndex.load`` checks every file) and
-    return its number of entries."""
+    return what it holds (``shard_info``)."""
     with _load_lock:
         if path not in _loaded:
             _loaded[path] = HashIndex.load(path, threads=1)
-        return len(_loaded[path])
+        return shard_info(_loaded[path])
+
+
+def shard_info(index: HashIndex) -> dict[str, Any]:
+    """A shard's entries, algorithms and rows per perceptual table (what match and scan ask of an index)."""
+    return {"entries": len(index), "algorithms": index.algorithms, "robust": index.robust,
+            "tables": {family: len(table) for family, table in index.parts.perceptual.items() if len(table)}}
 
 
 def match_shard(path: str, queries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -226,12 +234,13 @@ class ShardedIndex:
         self.client = getattr(client, "executor", client)
         self.folder = Path(folder).absolute()
         self.batch = max(1, batch)
-        self.shards = [os.fspath(p) for p in _shard_folders(self.folder)]
+        self.shards = [os.fspath(p) for p in shard_folders(self.folder)]
         workers = sorted(self.client.scheduler_info()["workers"])
         self.placement = {path: workers[i % len(workers)] for i, path in enumerate(self.shards)}
         loads = [self.client.submit(load_shard, path, workers=[w], allow_other_workers=True, pure=False)
                  for path, w in self.placement.items()]
-        self.entries = sum(f.result() for f in loads)
+        self.infos = [f.result() for f in loads]
+        self.entries = sum(info["entries"] for info in self.infos)
 
     def __len__(self) -> int:
         return self.entries

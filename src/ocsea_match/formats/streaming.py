@@ -38,6 +38,7 @@ from .model import (
 from .readers import detect_format, digest_line, reasons
 from .vics import photodna_note
 from .vics_columns import NotStreamable, vics_batch
+from .vics_fast import read_vics_fast
 
 __all__ = ["Sink", "read_streaming"]
 
@@ -291,6 +292,15 @@ def _vics(f: Any, head: bytes, bom: int, name: str, report: LoadReport, sink: Si
         raise _Fallback("cases")
     report.format = "vics-2.0" if m.group(1) == b"@odata.context" else "vics-1.x"
     report.unit = "item"
+    try:
+        loaded, photodna = read_vics_fast(f, bom + m.end(), name, report, sink)
+    except NotStreamable as exc:
+        if str(exc) != "no template":
+            raise
+    else:
+        if photodna:
+            report.notes.append(photodna_note(photodna))
+        return loaded
     f.seek(bom)
     reader = _Reader(f, m.end())
     loaded = photodna = number = 0

@@ -166,7 +166,7 @@ def _algorithms_for(algorithms: Iterable[str] | None, index: HashIndex | None, d
     return check_algorithms(names)
 
 
-def _groups(entries: Iterable[Entry], settings: _Work, index: HashIndex | None, jobs: int,
+def _groups(entries: Iterable[Entry], settings: _Work, index: Any, jobs: int,
             executor: Any = None) -> Iterator[list[dict[str, Any]]]:
     work: Callable[[Entry], list[dict[str, Any]]] = functools.partial(_scan_entry, settings=settings)
     if executor is not None:  # on a cluster: ocsea_match.cluster
@@ -177,6 +177,11 @@ def _groups(entries: Iterable[Entry], settings: _Work, index: HashIndex | None, 
             work = TimeLimited(work, DEFAULT_FILE_TIME_LIMIT)
         groups = process_map(work, entries, jobs=jobs, on_crash=_crashed_entry)
     for group in groups:
+        if getattr(index, "sharded", False):  # a sharded index (cluster.ShardSet): one round per group
+            for record, found in zip(group, index.match_many(group)):
+                record["matches"] = found
+            yield group
+            continue
         for record in group:
             if index is not None:
                 record["matches"] = index.match(record)
@@ -318,7 +323,9 @@ def run_scan(
     from ..index import open_index
 
     try:
-        index = open_index(index_dir, pdq_quality_floor=pdq_quality_floor)
+        from ..cluster.sharded_search import open_any_index  # a sharded index: searched shard by shard
+
+        index = open_any_index(index_dir, pdq_quality_floor=pdq_quality_floor, client=executor)
         reports = [index.add_list_file(path) for path in lists]  # PDQ lists straight into columns
         good_lists, good_reports = _load_lists(known_good)
     except (OSError, ValueError) as exc:
