@@ -320,8 +320,6 @@ def run_scan(
     check_case_folder(case, roots, resume)  # before anything is written: a typo must not make a case
     if executor is None:  # the workers' imports run beside the lists, index and walk below
         start_early(o.jobs, ("ocsea_match.scanning",))
-    from ..index import open_index
-
     try:
         from ..cluster.sharded_search import open_any_index  # a sharded index: searched shard by shard
 
