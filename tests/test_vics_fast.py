@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ocsea_match import HashIndex
-from ocsea_match.formats import vics_fast
+from ocsea_match.formats import LoadReport, vics_fast
 from test_list_streaming import VICS2, _same_as_load_list
 
 HEX = st.integers(0, 2**256 - 1).map(lambda v: f"{v:064x}")
@@ -74,10 +74,12 @@ def _vics_text(draw) -> bytes:
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=_vics_text(), block=st.sampled_from([1, 7, 64, 1 << 22]), floor=st.sampled_from([0, 50]))
+@given(data=_vics_text(), block=st.sampled_from([1, 7, 64, 1 << 22]), floor=st.sampled_from([0, 50]),
+       check=st.sampled_from([vics_fast.CHECK_EVERY, 1]))
 def test_fast_vics_is_the_exact_readers_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes, block: int,
-                                             floor: int) -> None:
+                                             floor: int, check: int) -> None:
     monkeypatch.setattr(vics_fast, "BLOCK", block)
+    monkeypatch.setattr(vics_fast, "CHECK_EVERY", check)  # 1: short runs hand the file to ijson's path part way
     path = tmp_path / "known_list.json"
     path.write_bytes(data)
     _same_as_load_list(path, floor)
@@ -178,3 +180,27 @@ def test_numeric_media_ids_kept_as_numbers_until_one_repeats(tmp_path: Path, mon
     path = tmp_path / "known_list.json"
     path.write_text(json.dumps({"@odata.context": VICS2 + "#Media", "value": items}), encoding="utf-8")
     _same_as_load_list(path)
+
+
+def test_items_that_change_shape_every_few_go_to_ijsons_path(tmp_path: Path) -> None:
+    """Runs of template items shorter than MIN_RUN: the fast path gives up part way (MixedShapes) and
+    the file is read again from its start by ijson's path into a new sink: the exact index and report."""
+    items = []
+    for i in range(6000):
+        item = {"MediaID": i + 1 if i % 2 else f"m{i}", "Category": i % 3, "MD5": f"{i:032x}"}
+        if i % 5:
+            item["AlternativeHashes"] = [{"HashName": "PDQ", "HashValue": f"{i:064x}", "Quality": 100}]
+        if i == 4999:
+            item["MD5"] = "not hex"  # a report line from the item read after the restart
+        items.append(item)
+    path = tmp_path / "known_list.json"
+    path.write_text(json.dumps({"@odata.context": VICS2 + "#Media", "value": items}), encoding="utf-8")
+    data = path.read_bytes()
+
+    class Collect:
+        def __getattr__(self, name):
+            return lambda *args, **kwargs: None
+
+    with open(path, "rb") as f, pytest.raises(vics_fast.MixedShapes):
+        vics_fast.read_vics_fast(f, data.index(b"[") + 1, "known_list", LoadReport("known_list", "vics"), Collect())
+    _same_as_load_list(path, streamed=True)

@@ -38,7 +38,7 @@ from .model import (
 from .readers import detect_format, digest_line, reasons
 from .vics import photodna_note
 from .vics_columns import NotStreamable, vics_batch
-from .vics_fast import read_vics_fast
+from .vics_fast import MixedShapes, read_vics_fast
 
 __all__ = ["Sink", "read_streaming"]
 
@@ -199,7 +199,11 @@ def read_streaming(path: str | Path, sink_for: Any, *, strict: bool = False, nam
                 else:
                     loaded = _lines(f, name, report, sink, jsonl_line if fmt == "jsonl" else digest_line)
             elif fmt == "vics":
-                loaded = _vics(f, head[bom:], bom, name, report, sink)
+                try:
+                    loaded = _vics(f, head[bom:], bom, name, report, sink)
+                except MixedShapes:  # ijson's path, from the start, into a new sink and report
+                    report, sink = LoadReport(name, fmt), sink_for(name)
+                    loaded = _vics(f, head[bom:], bom, name, report, sink, fast=False)
             else:
                 return None
         except ListError as exc:  # a reader's refusal, named as load_list names it
@@ -274,7 +278,7 @@ def _lines(f: Any, name: str, report: LoadReport, sink: Sink, read_line: Any, ev
             return loaded
 
 
-def _vics(f: Any, head: bytes, bom: int, name: str, report: LoadReport, sink: Sink) -> int:
+def _vics(f: Any, head: bytes, bom: int, name: str, report: LoadReport, sink: Sink, fast: bool = True) -> int:
     try:  # the C backend only: its grammar is the one checked against json.loads (tests/test_list_streaming.py)
         import ijson
         ijson = ijson.get_backend("yajl2_c")
@@ -293,9 +297,11 @@ def _vics(f: Any, head: bytes, bom: int, name: str, report: LoadReport, sink: Si
     report.format = "vics-2.0" if m.group(1) == b"@odata.context" else "vics-1.x"
     report.unit = "item"
     try:
+        if not fast:
+            raise NotStreamable("no template")
         loaded, photodna = read_vics_fast(f, bom + m.end(), name, report, sink)
     except NotStreamable as exc:
-        if str(exc) != "no template":
+        if isinstance(exc, MixedShapes) or str(exc) != "no template":
             raise
     else:
         if photodna:

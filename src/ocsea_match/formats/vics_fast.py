@@ -29,6 +29,17 @@ from .vics_columns import NotStreamable
 from .vics_split import Layout, split_items
 from .vics_tokens import alt_algorithm, as_list, hexes, interleave, photodna as photodna_values, qualities
 
+
+class MixedShapes(NotStreamable):
+    """Items change shape so often that runs of template items are short: each run costs a batch's
+    overhead (~250 us), and ijson's item-by-item path is the faster one for this file. Raised within
+    the first items of a stretch like that; the caller starts again on that path with a new sink."""
+
+
+#: A stretch of this many items is looked at as a whole: under ``MIN_RUN`` items a batch (or an
+#: item read the exact way) on average, the file is one for ijson's path.
+CHECK_EVERY, MIN_RUN = 4096, 16
+
 __all__ = ["read_vics_fast"]
 
 BLOCK = 1 << 22  # bytes read at a time
@@ -150,6 +161,7 @@ def read_vics_fast(f: Any, start: int, name: str, report: LoadReport, sink: Any)
     pos = 0
     while True:
         pos = reader.run(buf, pos)
+        reader.check_runs()
         end = _END.fullmatch(buf, pos)
         if end is not None and eof:
             break
@@ -217,6 +229,7 @@ class _Items:
     def __init__(self, template: _Template, name: str, report: LoadReport, sink: Any) -> None:
         self.template, self.name, self.report, self.sink = template, name, report, sink
         self.number = self.loaded = self.photodna = 0
+        self.batches = self.checked_items = self.checked_batches = 0
         self.slow = HashList(name)
         self.layout: Layout | None = None
         self.split_wait, self.split_backoff = 0, 1 << 16  # bytes to read the slower way before cutting again
@@ -263,8 +276,19 @@ class _Items:
             pos += total
             self.split_wait -= total
 
+    def check_runs(self) -> None:
+        """``MixedShapes`` when the last ``CHECK_EVERY`` items or more came in runs shorter than
+        ``MIN_RUN`` on average."""
+        items = self.number - self.checked_items
+        if items < CHECK_EVERY:
+            return
+        if items < MIN_RUN * (self.batches - self.checked_batches):
+            raise MixedShapes(f"runs of {items / (self.batches - self.checked_batches):.1f} items")
+        self.checked_items, self.checked_batches = self.number, self.batches
+
     def odd(self, text: str) -> None:
         """An item the template does not take: parsed and read exactly."""
+        self.batches += 1
         self.split_wait -= len(text)
         try:
             item = parse_json(text, MAX_JSON_DEPTH - 2)
@@ -285,6 +309,7 @@ class _Items:
     def _batch(self, columns: list[Any], n: int, text_of: Any, strict: bool) -> None:
         """``n`` items matched by a template (``columns``: a tuple of tokens per group; ``text_of(i)``:
         item i's text): the plain ones as columns, the others the exact way, in order."""
+        self.batches += 1
         group = self.template.group if strict else self.template.flexible_group
         plain = np.ones(n, bool)
         ids = self._ids(as_list(columns[group["MediaID"]]), plain)
