@@ -43,13 +43,28 @@ from ..hashers import PDQ_DIALECTS
 from .audit import AuditLog
 from .banks import BankStore
 from .decoding import DecodePool
+from .hot import PATH as HOT_PATH, HashLookups, route_path
 from .keys import KeyStore
 from .limits import Limits, RateLimiter
 from .matcher import IndexSource, Matcher
 from .metrics import Metrics
 from .routes import error_response, routes
 
-__all__ = ["create_app", "Service"]
+__all__ = ["create_app", "Service", "ServiceApp"]
+
+
+class ServiceApp(Starlette):
+    """The service's Starlette app; ``POST /v1/match-hashes`` goes straight to ``hot.HashLookups``
+    (the hot route, without Starlette's per-request machinery), everything else through Starlette.
+    Middleware added to this app does not see that route."""
+
+    hot: HashLookups
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and route_path(scope) == HOT_PATH:
+            await self.hot(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 class Service:
@@ -124,7 +139,7 @@ def create_app(
     robust: bool = False,
     dialects: bool = True,
     substring_search: bool = False,
-) -> Starlette:
+) -> ServiceApp:
     """The service as an ASGI app.
 
     ``index_or_lists``: a ``HashIndex``, an index folder, a list file or a sequence of them
@@ -161,6 +176,7 @@ def create_app(
         code = {404: "not-found", 405: "method-not-allowed"}.get(status, "bad-request")
         return error_response(status, code, str(getattr(exc, "detail", "")) or code)
 
-    app = Starlette(routes=routes(service), lifespan=lifespan, exception_handlers={HTTPException: http_error})
+    app = ServiceApp(routes=routes(service), lifespan=lifespan, exception_handlers={HTTPException: http_error})
     app.state.service = service
+    app.hot = HashLookups(service)
     return app
