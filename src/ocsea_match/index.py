@@ -308,10 +308,11 @@ class HashIndex:
             parts["tmk features"] = self.parts.tmk.means.nbytes + self.parts.tmk.cos.nbytes + self.parts.tmk.sin.nbytes
         return parts
 
-    def prepare(self) -> None:
-        """Build ``substring_search``'s tables now (a service at load), not on the first PDQ query."""
-        if self.substring_search:
-            prepare_plain(self.parts, self.thresholds)
+    def prepare(self, robust: bool = False) -> None:
+        """Build ``substring_search``'s tables now (a service at load), not on the first PDQ query;
+        ``robust=True``: the robust probe's tables too (else built by the first robust query)."""
+        if self.substring_search or (robust and self.robust):
+            prepare_plain(self.parts, self.thresholds, robust=robust and self.robust)
 
     # ----------------------------------------------------------------------------- matching
 

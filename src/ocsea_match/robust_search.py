@@ -169,10 +169,14 @@ class RobustSearch:
         return ((plain, robust) == (self.plain, self.robust) and pdq is self.pdq and derived is self.derived
                 and all(a is b for a, b in zip(heads, self._heads)))
 
-    def prepare(self) -> None:
+    def prepare(self, robust: bool = False) -> None:
         """Build now the substring index that ``turned`` (and the plain probe's opt-in
-        ``plain_search``) use, rather than on the first query."""
-        self._index("plain")
+        ``plain_search``) use, and with ``robust`` the one over all rows that ``variants`` uses,
+        rather than on the first query."""
+        if self.pdq is not None:
+            self._index("plain")
+        if robust:
+            self._index("all")
 
     def turned(self, queries: np.ndarray, threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(lims, distances, pdq rows)`` within ``plain`` of each query."""

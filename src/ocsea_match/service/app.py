@@ -138,7 +138,7 @@ def create_app(
     mode: str = "fast",
     robust: bool = False,
     dialects: bool = True,
-    substring_search: bool = False,
+    substring_search: bool | None = None,
 ) -> ServiceApp:
     """The service as an ASGI app.
 
@@ -150,7 +150,10 @@ def create_app(
     ``dialects=False``: hash uploads with full-resolution PDQ only (faster; lists made with the
     PDQ Python reference or C++ tool may then be missed, see the README's "PDQ dialects");
     ``substring_search``: PDQ lookups through substring tables built at load (``HashIndex(substring_search=True)``:
-    same matches, several times the lookups a second on big lists, +64 bytes a PDQ row).
+    same matches, several times the lookups a second on big lists, +64 bytes a PDQ row); None (the
+    default): on for indexes of ``matcher.AUTO_SUBSTRING_ROWS`` (4M) PDQ rows or more (an index given in
+    memory is switched on too), False: always the scan. The robust probe's tables are built at load
+    too when robust lists are loaded or ``robust`` is set (else the first such query would wait for them).
 
     Raises what the sources raise (``ListError``, ``IndexFileError``), ``KeyFileError`` and
     ``AuditError``, at once, so that a bad start is seen before the first request.
@@ -158,7 +161,9 @@ def create_app(
     store = keys if isinstance(keys, KeyStore) else KeyStore.open(keys)
     audit = audit_log if isinstance(audit_log, AuditLog) or audit_log is None else AuditLog(audit_log)
     source = IndexSource.of(index_or_lists)
-    source.substring_search = source.substring_search or substring_search
+    if substring_search is not None:
+        source.substring_search = substring_search
+    source.warm_robust = source.warm_robust or robust
     bank_store = banks if isinstance(banks, BankStore) or banks is None else BankStore(banks)
     service = Service(source, keys=store, audit=audit, limits=limits or Limits(), banks=bank_store, mode=mode,
                       robust=robust, dialects=dialects)
