@@ -3,7 +3,7 @@
 
     python benchmarks/service_bench.py [--sizes 1000000 10000000] [--seconds 10] [--connections 16]
                                        [--upload-connections 4] [--client auto|wrk|python] [--repeat 2]
-                                       [--search-threads N] [--skip-uploads] [--substring-search] [--json OUT]
+                                       [--search-threads N] [--skip-uploads] [--[no-]substring-search] [--json OUT]
 
 (a) Hash-only lookups (``POST /v1/match-hashes``, one record per request) against an index of
 --sizes random PDQ hashes (``HashIndex.add_hashes``, saved and served with ``ocsea-match serve
@@ -17,8 +17,11 @@ searching with one OpenMP thread (what an embedding program does naively); ``mat
 batches as large as the load generator's concurrency, split over --search-threads as the service
 splits a large batch (the service's own search, without HTTP: the fair measure of its overhead);
 and ``hash_bytes`` + ``match`` over a pool of as many processes as the service has decoding
-workers. ``--substring-search``: the lookups with ``serve --substring-search`` (and the in-process
-index with ``substring_search=True``, prepared before timing). Every run records the 1-minute load average before and after it.
+workers. The batched rows use the mean batch the service formed in the run just before (read from its
+``/metrics``), so both do the same searches. ``--substring-search`` / ``--no-substring-search``: the
+look-ups with ``serve --[no-]substring-search``; left out, the service's own choice (substring tables from
+``AUTO_SUBSTRING_ROWS`` listed hashes), and the in-process index makes the same choice (tables prepared
+before timing). Every run records the 1-minute load average before and after it.
 
 The load generator runs on the same machine as the server and takes CPU from it: on a 2-core
 machine the service's figures are a floor. Published figures of the peers (PhotoDNA Cloud 5-10
@@ -229,10 +232,19 @@ def in_process_lookups(index: HashIndex, bodies: list[bytes], seconds: float) ->
             "p99_ms": float(np.percentile(lat, 99)), "failed": 0, "client": "in-process, 1 thread"}
 
 
+def batch_counts(port: int, key: str) -> tuple[float, float]:
+    """The service's ``ocsea_lookup_batch_size`` histogram: (sum of look-ups, index calls) so far."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(f"GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n".encode())
+        text = b"".join(iter(lambda: s.recv(65536), b"")).decode()
+    found = [re.search(rf"^ocsea_lookup_batch_size_{name} ([\d.e+]+)$", text, re.M) for name in ("sum", "count")]
+    return tuple(float(m.group(1)) if m else 0.0 for m in found)  # type: ignore[return-value]
+
+
 def in_process_batched(index: HashIndex, bodies: list[bytes], seconds: float, batch: int, threads: int) -> dict[str, Any]:
     """The service's own search without HTTP: ``match_many`` over batches of ``batch`` queries
-    (as many as the load generator keeps in flight), split over ``threads`` as the service splits a
-    large batch. Latency is a batch's time (every query of it waits for the whole batch)."""
+    (the mean batch the service formed under the same load), split over ``threads`` as the service
+    splits a large batch. Latency is a batch's time (every query of it waits for the whole batch)."""
     from ocsea_match.service.matcher import PARALLEL_WORK
 
     queries = [json.loads(b) for b in bodies]
@@ -294,7 +306,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=2, help="rounds per row, alternating in-process and service; "
                         "the best round of each is reported (default 2)")
     parser.add_argument("--skip-uploads", action="store_true")
-    parser.add_argument("--substring-search", action="store_true", help="lookups through substring tables (serve --substring-search)")
+    parser.add_argument("--substring-search", action=argparse.BooleanOptionalAction, default=None,
+                        help="look-ups through substring tables or the scan (serve --[no-]substring-search); "
+                             "default: the service's own choice by list size")
     parser.add_argument("--json", metavar="OUT")
     args = parser.parse_args()
     client = "wrk" if args.client == "wrk" or (args.client == "auto" and shutil.which("wrk")) else "python"
@@ -303,7 +317,7 @@ def main() -> int:
     rows: list[dict[str, Any]] = []
     try:
         store = KeyStore.open(workdir / "keys.json", create=True)
-        key = store.add("bench", ["match", "hashes"])
+        key = store.add("bench", ["match", "hashes", "metrics"])
 
         def load(port: int, path: str, bodies: list[bytes], connections: int) -> dict[str, Any]:
             if client == "wrk":
@@ -323,36 +337,51 @@ def main() -> int:
 
         def measure(server: Server, path: str, bodies: list[bytes], connections: int,
                     *local: Any) -> tuple[dict[str, Any], ...]:
-            """--repeat rounds, in-process then service in each (so both see the same load); the best of each."""
+            """--repeat rounds, service then in-process in each (so both see the same load, and the batched
+            in-process run uses the batch the service just formed); the best of each."""
             remote_runs: list[dict[str, Any]] = []
             local_runs: list[list[dict[str, Any]]] = [[] for _ in local]
+
+            def remote() -> dict[str, Any]:
+                before = batch_counts(server.port, key)
+                result = load(server.port, path, bodies, connections)
+                after = batch_counts(server.port, key)
+                calls = after[1] - before[1]
+                if calls:
+                    formed["batch"] = max(1, round((after[0] - before[0]) / calls))
+                return {**result, "mean_batch": round((after[0] - before[0]) / calls, 1) if calls else None}
+
             for _ in range(args.repeat):
+                remote_runs.append(loaded(remote))
                 for runs, fn in zip(local_runs, local):
                     runs.append(loaded(fn))
-                remote_runs.append(loaded(lambda: load(server.port, path, bodies, connections)))
             return (best(remote_runs), *(best(runs) for runs in local_runs))
 
+        from ocsea_match.service.matcher import AUTO_SUBSTRING_ROWS
+
+        formed = {"batch": args.connections}  # the mean batch of the service's last run
         first_index: Path | None = None
         for size in args.sizes:
             folder = workdir / f"index-{size}"
             listed = make_index(size, folder, rng)
             first_index = first_index or folder
             bodies = lookup_bodies(listed, rng)
-            index = HashIndex.load(folder, threads=1, substring_search=args.substring_search)  # one thread, as the service
+            substring = size >= AUTO_SUBSTRING_ROWS if args.substring_search is None else args.substring_search
+            index = HashIndex.load(folder, threads=1, substring_search=substring)  # one thread, as the service
             index.prepare()
             server = Server(folder, workdir / "keys.json", workdir, workers=1,
-                            extra=("--search-threads", str(args.search_threads))
-                            + (("--substring-search",) if args.substring_search else ()))
+                            extra=("--search-threads", str(args.search_threads),
+                                   "--substring-search" if substring else "--no-substring-search"))
             try:
                 remote, local, batched = measure(
                     server, "/v1/match-hashes", bodies, args.connections,
                     lambda index=index: in_process_lookups(index, bodies, args.seconds),
-                    lambda index=index: in_process_batched(index, bodies, args.seconds, args.connections,
+                    lambda index=index: in_process_batched(index, bodies, args.seconds, formed["batch"],
                                                            args.search_threads))
             finally:
                 server.stop()
             del index
-            how = ", substring search" if args.substring_search else ""
+            how = ", substring search" if substring else ", scan"
             rows.append({"work": f"hash-only lookup, {size:,} listed{how}", "goal": GOALS.get(f"lookup-{size}"),
                          "service": remote, "in_process": local, "in_process_batched": batched})
             if size != args.sizes[0]:
@@ -395,7 +424,7 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, client: str) ->
         s, p, b = row["service"], row["in_process"], row.get("in_process_batched")
         goal = row["goal"]
         verdict = "" if not goal else f">= {goal} req/s: {'met' if s['rate'] >= goal else 'not met'}"
-        batched = f"{b['rate']:,.0f} | {s['rate'] / b['rate']:.2f}x" if b else " | "
+        batched = f"{b['rate']:,.0f} ({b['client'].split(', ', 1)[1]}) | {s['rate'] / b['rate']:.2f}x" if b else " | "
         print(f"| {row['work']} | {s['rate']:,.0f} | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['failed']} | "
               f"{s['load'][0]:.1f}-{s['load'][1]:.1f} | {p['rate']:,.0f} | {p['p50_ms']:.2f} | {p['p99_ms']:.2f} | "
               f"{s['rate'] / p['rate']:.2f}x | {batched} | {verdict} |")
@@ -404,7 +433,9 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, client: str) ->
         parts = [f"{name} " + ", ".join(f"{rate:,.0f} ({a:.1f}-{z:.1f})" for rate, (a, z) in zip(row[key]["runs"], row[key]["loads"]))
                  for key, name in (("service", "service"), ("in_process", "in-process"), ("in_process_batched", "batched"))
                  if key in row]
-        print(f"  {row['work']}: " + "; ".join(parts))
+        batch = row["service"].get("mean_batch")
+        print(f"  {row['work']}: " + "; ".join(parts)
+              + (f"; the service's mean batch in its best run: {batch}" if batch is not None else ""))
     for name, rate in PUBLISHED:
         print(f"| {name} | {rate} |" + " |" * 10 + " quoted, not measured |")
 

@@ -206,6 +206,36 @@ def test_match_hashes_single_and_batch(svc):
             assert words in r.json()["error"]["message"]
 
 
+def test_match_hashes_refusals_headers_and_audit(svc):
+    """The hot route (answered without Starlette's routing) refuses, logs and labels as every route."""
+    records, base = svc["records"], svc["base"]
+    with svc["server"].client(None) as c:
+        r = post_json(c, "/v1/match-hashes", records["listed"])
+        assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+        assert r.headers["www-authenticate"] == "Bearer" and r.headers["content-type"] == "application/json"
+        assert c.get("/v1/match-hashes").status_code == 405
+    with svc["server"].client(svc["keys"]["curator"]) as c:  # no hashes scope
+        r = post_json(c, "/v1/match-hashes", records["listed"])
+        assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+        refused_id = r.headers["x-request-id"]
+    with svc["server"].client(svc["keys"]["hashes"]) as c:
+        r = c.post("/v1/match-hashes", content=b"[" + b" " * (UPLOAD_LIMIT_MB * 1024 * 1024) + b"]")
+        assert r.status_code == 413 and r.json()["error"]["code"] == "too-large"
+        r = post_json(c, "/v1/match-hashes", records["listed"])
+        assert r.status_code == 200 and r.json()["request_id"] == r.headers["x-request-id"]
+        answered_id = r.headers["x-request-id"]
+        r = post_json(c, "/v1/match-hashes", [records["listed"]])
+        assert r.status_code == 200 and len(r.headers.get_list("x-request-id")) == 1
+    events = {e.get("request_id"): e for e in map(json.loads, (base / "audit.jsonl").read_text().splitlines())}
+    assert events[refused_id]["event"] == "refused" and events[refused_id]["code"] == "forbidden"
+    assert events[refused_id]["endpoint"] == "/v1/match-hashes"
+    assert events[answered_id]["event"] == "match-hashes" and events[answered_id]["items"][0]["matches"][0]["entry_id"] == "A1"
+    with svc["server"].client(svc["keys"]["admin"]) as c:
+        text = c.get("/metrics").text
+    assert 'ocsea_requests_total{endpoint="/v1/match-hashes",status="403"}' in text
+    assert 'ocsea_requests_total{endpoint="/v1/match-hashes",status="413"}' in text
+
+
 def test_banks_add_match_disable_export(svc):
     records, base = svc["records"], svc["base"]
     with svc["server"].client(svc["keys"]["curator"]) as cur, svc["server"].client(svc["keys"]["hashes"]) as look:

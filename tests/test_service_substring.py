@@ -57,3 +57,30 @@ def test_serve_with_substring_search(tmp_path: Path) -> None:
     assert [[(m["entry_id"], m["distance"]) for m in a] for a in answers] == [[(m["entry_id"], m["distance"]) for m in w]
                                                                              for w in wanted]
     assert sum(map(len, answers)) >= 8  # the near ones (up to 31 bits) at least
+
+
+def test_substring_search_is_chosen_for_big_lists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Left unset, the service searches through substring tables from AUTO_SUBSTRING_ROWS PDQ rows
+    (here lowered to 2000, the list's size), with the same matches; False keeps the scan."""
+    from ocsea_match.service import matcher
+
+    path, queries = _lists(tmp_path)
+    assert not IndexSource(lists=[path]).load().index.substring_search  # 2000 rows < 4M
+    monkeypatch.setattr(matcher, "AUTO_SUBSTRING_ROWS", 2000)
+    auto = IndexSource(lists=[path]).load().index
+    assert auto.substring_search and auto.nbytes()["substring search tables"] > 0  # built at load
+    scan = IndexSource(lists=[path], substring_search=False).load().index
+    assert not scan.substring_search and "substring search tables" not in scan.nbytes()
+    assert auto.match_many(queries) == scan.match_many(queries)
+
+
+def test_robust_tables_are_built_at_load_when_asked(tmp_path: Path) -> None:
+    """``warm_robust`` (create_app(robust=True), or robust lists loaded): the robust probe's tables
+    exist before the first query, which then finds what a cold index finds."""
+    path, queries = _lists(tmp_path)
+    cold = IndexSource(lists=[path], substring_search=False).load().index
+    assert "robust search tables" not in cold.nbytes()
+    warm = IndexSource(lists=[path], substring_search=False, warm_robust=True).load().index
+    assert warm.nbytes()["robust search tables"] > 0
+    robust = [{**q, "robust": {"query": [q["hashes"]["pdq"]]}} for q in queries]
+    assert warm.match_many(robust) == cold.match_many(robust)

@@ -55,9 +55,9 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser] = argparse
     s.add_argument("--no-dialects", action="store_true",
                    help="hash uploads with full-resolution PDQ only (faster; see the README's PDQ dialects)")
     s.add_argument("--strict", action="store_true", help="refuse a list with any bad line")
-    s.add_argument("--substring-search", action="store_true",
+    s.add_argument("--substring-search", action=argparse.BooleanOptionalAction, default=None,
                    help="PDQ lookups through substring tables built at start: same matches, faster on big lists, "
-                        "+64 bytes a PDQ entry (README: service)")
+                        "+64 bytes a PDQ entry (default: on from 4M listed PDQ hashes; README: service)")
     k = sub.add_parser("keys", help="make, list and revoke the service's API keys")
     ks = k.add_subparsers(dest="keys_command", required=True, parser_class=parser_class)
     ka = ks.add_parser("add", help="make a key; it is printed once, as the last line of standard output")

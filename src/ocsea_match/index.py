@@ -305,14 +305,14 @@ class HashIndex:
             parts["tmk features"] = self.parts.tmk.means.nbytes + self.parts.tmk.cos.nbytes + self.parts.tmk.sin.nbytes
         return parts
 
-    def prepare(self) -> None:
+    def prepare(self, robust: bool = False) -> None:
         """Build now (a service at load), not on the first query that needs them,
-        ``substring_search``'s tables and, when robust matching is on and the lists carry robust
-        rows, the robust probe's."""
+        ``substring_search``'s tables and, when robust matching is on, the robust probe's: when the
+        lists carry robust rows, or with ``robust=True`` (robust queries expected against plain lists)."""
         if self.substring_search:
             prepare_plain(self.parts, self.thresholds)
         if self.robust:
-            prepare_robust(self.parts, self.thresholds, self.threads)
+            prepare_robust(self.parts, self.thresholds, self.threads, always=robust)
 
     # ----------------------------------------------------------------------------- matching
 

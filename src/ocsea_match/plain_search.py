@@ -49,10 +49,10 @@ def search_pdq(parts: Any, queries: np.ndarray, thresholds: Mapping[str, int],
 
 
 def prepare(parts: Any, thresholds: Mapping[str, int]) -> int:
-    """Build the substring tables of ``parts``' PDQ rows now (not on the first query); returns
-    the bytes the substring tables of these parts hold."""
+    """Build the substring tables of ``parts``' PDQ rows now (not on the first query); returns the
+    bytes the substring tables of these parts hold."""
     search = for_parts(parts, plain=thresholds["pdq"], robust=thresholds["pdq-robust"])
-    if search is None or search.pdq is None:
+    if search is None:
         return 0
-    search.prepare()
+    search.prepare("plain")
     return search.nbytes

@@ -101,12 +101,13 @@ def _query_rows(queries: Sequence[Mapping[str, Any]], quality_floor: int) -> tup
     return np.frombuffer(block, np.uint8).reshape(-1, 32), owners, turned_at
 
 
-def prepare_robust(parts: Any, thresholds: Mapping[str, int], threads: int = 1) -> int:
+def prepare_robust(parts: Any, thresholds: Mapping[str, int], threads: int = 1, always: bool = False) -> int:
     """Build the robust probe's substring tables now (a service at load) when ``parts`` hold
     listed robust rows, whose list holder asked for robust matching; returns their bytes (0 when
     nothing was built: without listed robust rows they wait for the first robust query).
-    ``threads``: OpenMP threads sharing the build of the substring tables (0: all)."""
-    if parts.table("pdq-robust") is None:
+    ``threads``: OpenMP threads sharing the build of the substring tables (0: all). ``always``:
+    build them over the plain rows too when no robust rows are listed (robust queries expected)."""
+    if parts.table("pdq-robust") is None and not always:
         return 0
     search = for_parts(parts, plain=thresholds["pdq"], robust=thresholds["pdq-robust"])
     if search is None:

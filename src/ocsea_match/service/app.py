@@ -43,13 +43,28 @@ from ..hashers import PDQ_DIALECTS
 from .audit import AuditLog
 from .banks import BankStore
 from .decoding import DecodePool
+from .hot import PATH as HOT_PATH, HashLookups, route_path
 from .keys import KeyStore
 from .limits import Limits, RateLimiter
 from .matcher import IndexSource, Matcher
 from .metrics import Metrics
 from .routes import error_response, routes
 
-__all__ = ["create_app", "Service"]
+__all__ = ["create_app", "Service", "ServiceApp"]
+
+
+class ServiceApp(Starlette):
+    """The service's Starlette app; ``POST /v1/match-hashes`` goes straight to ``hot.HashLookups``
+    (the hot route, without Starlette's per-request machinery), everything else through Starlette.
+    Middleware added to this app does not see that route."""
+
+    hot: HashLookups
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and route_path(scope) == HOT_PATH:
+            await self.hot(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 class Service:
@@ -123,8 +138,8 @@ def create_app(
     mode: str = "fast",
     robust: bool = False,
     dialects: bool = True,
-    substring_search: bool = False,
-) -> Starlette:
+    substring_search: bool | None = None,
+) -> ServiceApp:
     """The service as an ASGI app.
 
     ``index_or_lists``: a ``HashIndex``, an index folder, a list file or a sequence of them
@@ -135,7 +150,10 @@ def create_app(
     ``dialects=False``: hash uploads with full-resolution PDQ only (faster; lists made with the
     PDQ Python reference or C++ tool may then be missed, see the README's "PDQ dialects");
     ``substring_search``: PDQ lookups through substring tables built at load (``HashIndex(substring_search=True)``:
-    same matches, several times the lookups a second on big lists, +64 bytes a PDQ row).
+    same matches, several times the lookups a second on big lists, +64 bytes a PDQ row); None (the
+    default): on for indexes of ``matcher.AUTO_SUBSTRING_ROWS`` (4M) PDQ rows or more (an index given in
+    memory is switched on too), False: always the scan. The robust probe's tables are built at load
+    too when robust lists are loaded or ``robust`` is set (else the first such query would wait for them).
 
     Raises what the sources raise (``ListError``, ``IndexFileError``), ``KeyFileError`` and
     ``AuditError``, at once, so that a bad start is seen before the first request.
@@ -143,7 +161,9 @@ def create_app(
     store = keys if isinstance(keys, KeyStore) else KeyStore.open(keys)
     audit = audit_log if isinstance(audit_log, AuditLog) or audit_log is None else AuditLog(audit_log)
     source = IndexSource.of(index_or_lists)
-    source.substring_search = source.substring_search or substring_search
+    if substring_search is not None:
+        source.substring_search = substring_search
+    source.warm_robust = source.warm_robust or robust
     bank_store = banks if isinstance(banks, BankStore) or banks is None else BankStore(banks)
     service = Service(source, keys=store, audit=audit, limits=limits or Limits(), banks=bank_store, mode=mode,
                       robust=robust, dialects=dialects)
@@ -161,6 +181,7 @@ def create_app(
         code = {404: "not-found", 405: "method-not-allowed"}.get(status, "bad-request")
         return error_response(status, code, str(getattr(exc, "detail", "")) or code)
 
-    app = Starlette(routes=routes(service), lifespan=lifespan, exception_handlers={HTTPException: http_error})
+    app = ServiceApp(routes=routes(service), lifespan=lifespan, exception_handlers={HTTPException: http_error})
     app.state.service = service
+    app.hot = HashLookups(service)
     return app

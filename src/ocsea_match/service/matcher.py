@@ -44,11 +44,16 @@ from ..hashes import HASH_BITS
 from ..index import HashIndex
 from .banks import BankStore
 
-__all__ = ["IndexSource", "Snapshot", "Matcher", "QueryError", "clean_query"]
+__all__ = ["AUTO_SUBSTRING_ROWS", "IndexSource", "Snapshot", "Matcher", "QueryError", "clean_query", "pdq_rows"]
 
 # queries x rows of a batch worth splitting over threads: ~15 ms of one thread's search, so that
 # waiting for the slower thread (a busy machine schedules it late) is small beside the split's gain
 PARALLEL_WORK = 32_000_000
+# PDQ rows from which the service searches plain PDQ through substring tables unless told not to
+# (``IndexSource.substring_search=None``): the scan costs ~0.4 ms of a core per look-up per
+# million rows here, so 16 concurrent look-ups at 8M rows already wait ~50 ms at p99; at 4M the
+# scan still meets the goals with room to spare on a busy machine, past it the tables pay
+AUTO_SUBSTRING_ROWS = 4_000_000
 
 
 class QueryError(ValueError):
@@ -81,6 +86,12 @@ def _entry_counts(index: HashIndex) -> dict[str, int]:
     return index.list_sizes()
 
 
+def pdq_rows(index: HashIndex) -> int:
+    """The listed plain PDQ hashes of an index (what a plain PDQ look-up searches)."""
+    table = index.parts.table("pdq")
+    return 0 if table is None else len(table)
+
+
 @dataclass
 class IndexSource:
     """Where the index comes from: ``lists`` (files or ``HashList``), ``index_dir``, or ``index``."""
@@ -90,7 +101,9 @@ class IndexSource:
     index: HashIndex | None = None
     strict: bool = False
     thresholds: Mapping[str, int] | None = None
-    substring_search: bool = False  # plain PDQ through substring tables, built at load (plain_search)
+    substring_search: bool | None = None  # plain PDQ through substring tables built at load (plain_search);
+    #                                       None: when the index holds AUTO_SUBSTRING_ROWS PDQ rows or more
+    warm_robust: bool = False  # build the robust probe's tables at load even without robust lists
     reports: list[Any] = field(default_factory=list)
 
     @classmethod
@@ -119,9 +132,9 @@ class IndexSource:
         else:
             # one OpenMP thread: the service runs one search thread next to its event loop, and
             # OpenMP's spinning threads would fight both for the cores (measured: p99 x10)
-            index = (HashIndex.load(self.index_dir, threads=1, substring_search=self.substring_search)
-                     if self.index_dir is not None
-                     else HashIndex(thresholds=self.thresholds, threads=1, substring_search=self.substring_search))
+            chosen = bool(self.substring_search)
+            index = (HashIndex.load(self.index_dir, threads=1, substring_search=chosen) if self.index_dir is not None
+                     else HashIndex(thresholds=self.thresholds, threads=1, substring_search=chosen))
             if self.index_dir is not None:
                 digest = file_sha256(Path(self.index_dir) / "manifest.json")
                 described = [{"name": n, "format": "index", "source": str(self.index_dir), "sha256": digest}
@@ -136,7 +149,14 @@ class IndexSource:
                 self.reports.append(report)
                 described.append({"name": report.list_name, "format": report.format, "source": str(item),
                                   "sha256": file_sha256(item)})
-        index.prepare()  # substring tables (when asked for) before the first request, not during it
+        if self.substring_search is not None:
+            index.substring_search = self.substring_search
+        elif pdq_rows(index) >= AUTO_SUBSTRING_ROWS:
+            index.substring_search = True
+        # the tables a first request would otherwise build (seconds on a big list) before /healthz
+        # answers: substring search's, and the robust probe's when robust lists are loaded (every PDQ
+        # query probes their derived rows) or robust queries are expected
+        index.prepare(robust=self.warm_robust or "pdq-robust" in index.algorithms)
         counts = _entry_counts(index)
         for item in described:
             item["entries"] = counts.get(item["name"], 0)

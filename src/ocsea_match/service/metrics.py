@@ -34,14 +34,25 @@ class Metrics:
         self.batch = Histogram("ocsea_lookup_batch_size", "hash-only lookups answered by one index call",
                                buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=self.registry)
         self.reloads = Counter("ocsea_reloads", "index reloads, by outcome", ["outcome"], registry=self.registry)
+        # labelled children, looked up once (``labels()`` takes a lock and builds a key each call)
+        self._answered: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self._matched: dict[str, Any] = {}
 
     def observe(self, endpoint: str, status: int, seconds: float) -> None:
-        self.requests.labels(endpoint, str(status)).inc()
-        self.latency.labels(endpoint).observe(seconds)
+        children = self._answered.get((endpoint, status))
+        if children is None:
+            children = self._answered[endpoint, status] = (self.requests.labels(endpoint, str(status)),
+                                                            self.latency.labels(endpoint))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def count_matches(self, matches: Iterable[Mapping[str, Any]]) -> None:
         for m in matches:
-            self.matches.labels(str(m.get("list"))).inc()
+            name = str(m.get("list"))
+            child = self._matched.get(name)
+            if child is None:
+                child = self._matched[name] = self.matches.labels(name)
+            child.inc()
 
     def set_entries(self, lists: Iterable[Mapping[str, Any]]) -> None:
         self.entries.clear()

@@ -31,7 +31,8 @@ from .metrics import CONTENT_TYPE
 if TYPE_CHECKING:
     from .app import Service
 
-__all__ = ["ApiError", "error_response", "routes"]
+__all__ = ["ApiError", "add_chunk", "authorize", "check_size", "encode_json", "error_response", "log_refusal",
+           "match_hashes", "refusal", "routes"]
 
 
 class ApiError(Exception):
@@ -40,19 +41,24 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.headers = status, code, message, dict(headers or {})
 
 
+def encode_json(obj: Any) -> bytes:
+    """An answer's body: compact UTF-8 JSON."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def _json(obj: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return Response(body, status, headers=headers, media_type="application/json")
+    return Response(encode_json(obj), status, headers=headers, media_type="application/json")
 
 
 def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> Response:
     return _json({"error": {"code": code, "message": message}}, status, headers)
 
 
-def _authorize(service: Service, request: Request, scopes: tuple[str, ...]) -> Key:
-    """The caller's key: 401 without a known live key, 403 without one of ``scopes``, 429 past its rate."""
+def authorize(service: Service, authorization: str, scopes: tuple[str, ...]) -> Key:
+    """The caller's key from its ``Authorization`` header: 401 without a known live key, 403
+    without one of ``scopes``, 429 past its rate."""
     service.keys.refresh()
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    scheme, _, token = authorization.partition(" ")
     key = service.keys.authenticate(token.strip()) if scheme.lower() == "bearer" else None
     if key is None:
         raise ApiError(401, "unauthorized", "a valid key is needed: 'Authorization: Bearer KEY'",
@@ -66,18 +72,48 @@ def _authorize(service: Service, request: Request, scopes: tuple[str, ...]) -> K
     return key
 
 
+def refusal(exc: Exception) -> tuple[int, str, str, dict[str, str]]:
+    """How an exception out of a handler is answered: ``(status, code, message, headers)``."""
+    if isinstance(exc, ApiError):
+        return exc.status, exc.code, exc.message, exc.headers
+    if isinstance(exc, Overloaded):
+        return 503, "overloaded", str(exc), {"Retry-After": "1"}
+    return 500, "internal-error", f"{type(exc).__name__}: {exc}", {}
+
+
+def log_refusal(service: Service, key: Key | None, rid: str, path: str, status: int, code: str) -> None:
+    """The audit line of a refused request (a log that cannot be written changes nothing: the
+    answer is already an error)."""
+    try:
+        service.log({"event": "refused", "key": key.name if key else None, "request_id": rid,
+                     "endpoint": path, "status": status, "code": code})
+    except OSError:
+        pass
+
+
+def check_size(declared: str, limit: int) -> None:
+    """413 before reading a body whose ``Content-Length`` is over ``limit``."""
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "too-large", f"{declared} bytes, over the limit of {limit}", {"Connection": "close"})
+
+
+def add_chunk(chunks: list[bytes], size: int, chunk: bytes, limit: int) -> int:
+    """Keep one chunk of a streaming body; 413 as soon as the body is over ``limit``."""
+    chunks.append(chunk)
+    size += len(chunk)
+    if size > limit:
+        raise ApiError(413, "too-large", f"over the limit of {limit} bytes", {"Connection": "close"})
+    return size
+
+
 async def _read_body(request: Request, limit: int) -> bytes:
     """The body, in memory only; 413 as soon as it is known to be over ``limit`` (before reading it
     when Content-Length says so, else while it streams in)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "too-large", f"{declared} bytes, over the limit of {limit}", {"Connection": "close"})
-    chunks, size = [], 0
+    check_size(request.headers.get("content-length", ""), limit)
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "too-large", f"over the limit of {limit} bytes", {"Connection": "close"})
+        size = add_chunk(chunks, size, chunk, limit)
     return b"".join(chunks)  # one copy (none for a body that came in one chunk)
 
 
@@ -111,23 +147,14 @@ def routes(service: Service) -> list[Route]:
             started = time.perf_counter()
             rid = uuid.uuid4().hex
             key: Key | None = None
-            refused: str | None = None  # the code of a request refused (handlers log what they answer)
             try:
-                key = _authorize(service, request, scopes) if scopes is not None else None
+                key = authorize(service, request.headers.get("authorization", ""), scopes) if scopes is not None else None
                 response = await fn(request, service, key, rid)  # type: ignore[arg-type]
-            except ApiError as exc:
-                response, refused = error_response(exc.status, exc.code, exc.message, exc.headers), exc.code
-            except Overloaded as exc:
-                response, refused = error_response(503, "overloaded", str(exc), {"Retry-After": "1"}), "overloaded"
             except Exception as exc:  # noqa: BLE001 - answered, logged, and the service goes on
-                response = error_response(500, "internal-error", f"{type(exc).__name__}: {exc}")
-                refused = "internal-error"
-            if refused is not None and audit:
-                try:
-                    service.log({"event": "refused", "key": key.name if key else None, "request_id": rid,
-                                 "endpoint": path, "status": response.status_code, "code": refused})
-                except OSError:  # the log itself failed (disk full ...): the answer is already an error
-                    pass
+                status, code, message, headers = refusal(exc)
+                response = error_response(status, code, message, headers)
+                if audit:
+                    log_refusal(service, key, rid, path, status, code)
             response.headers["X-Request-Id"] = rid
             service.metrics.observe(path, response.status_code, time.perf_counter() - started)
             return response
@@ -206,7 +233,13 @@ async def _match(request: Request, service: Service, key: Key, rid: str) -> Resp
 
 
 async def _match_hashes(request: Request, service: Service, key: Key, rid: str) -> Response:
-    body = await _read_body(request, service.limits.max_upload_bytes)
+    doc, headers = await match_hashes(service, key, rid, await _read_body(request, service.limits.max_upload_bytes))
+    return Response(encode_json(doc), 200, headers=headers, media_type="application/json")
+
+
+async def match_hashes(service: Service, key: Key, rid: str, body: bytes) -> tuple[Any, dict[str, str]]:
+    """``POST /v1/match-hashes`` after its key check: the answer's JSON and extra headers
+    (``ApiError`` for a bad body). Logs the request and counts its matches."""
     try:
         doc = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -229,8 +262,8 @@ async def _match_hashes(request: Request, service: Service, key: Key, rid: str) 
                  "status": 200, "lists": snapshot.sha256, "generation": snapshot.generation,
                  "items": [{**_file(q), "matches": _brief(m)} for q, m in zip(queries, found)]})
     if single:
-        return _json({"matches": found[0], "request_id": rid})
-    return _json([{"matches": m} for m in found], headers={"X-Request-Id": rid})
+        return {"matches": found[0], "request_id": rid}, {}
+    return [{"matches": m} for m in found], {"X-Request-Id": rid}
 
 
 def _bad(record: Any) -> bool:
