@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from ocsea_match import TMK, MediaError, hash_video_tmk, load_tmk
-from ocsea_match.tmk import TMK_FILE_SIZE, TMKError, _FrameRateRule, _hash, _needed_frames, hash_video_with_tmk
-from ocsea_match.video import hash_video, open_video
+from ocsea_match.tmk import TMK_FILE_SIZE, TMKError, _FrameRateRule, _needed_frames, hash_video_with_tmk
+from ocsea_match.video import hash_video
+from video_helpers import tmk_with_every_frame_decoded
 
 import videoclips as vc
 from helpers import SHARED
@@ -129,11 +130,7 @@ def test_skipping_dropped_frames_changes_nothing(tmp_path: Path) -> None:
     clip = vc.write(tmp_path / "clip30.mp4", vc.fast_motion(3, seconds=3.0), fps=30)
     needed = _needed_frames(clip)
     assert needed is not None and len(needed) < 90
-    container, handle = open_video(clip)
-    try:
-        every = _hash(container, 10**9, 600.0, 10**6, None)
-    finally:
-        container.close()
+    every = tmk_with_every_frame_decoded(clip)
     assert hash_video_tmk(clip).to_bytes() == every.to_bytes()
     assert hash_video_tmk(clip.read_bytes()).to_bytes() == every.to_bytes()
     with open(clip, "rb") as f:

@@ -13,6 +13,7 @@ from ocsea_match import hash_file, hash_video_tmk, load_tmk
 from ocsea_match._tmk import pdqf_gray_rows, pdqf_into
 from ocsea_match.tmk import hash_video_with_tmk
 from ocsea_match.tmk_lists import tmk_to_text
+from video_helpers import tmk_with_every_frame_decoded
 
 import videoclips as vc
 from helpers import SHARED
@@ -62,8 +63,7 @@ def test_an_intra_only_clip_skips_the_frames_the_rule_drops(tmp_path: Path) -> N
     """MJPEG: the frames the 15 fps rule drops are not decoded at all; the TMK is the same bytes."""
     import av
 
-    from ocsea_match.tmk import _hash, _needed_frames
-    from ocsea_match.video import open_video
+    from ocsea_match.tmk import _needed_frames
 
     clip = tmp_path / "clip30.avi"
     with av.open(str(clip), "w") as out:
@@ -75,9 +75,5 @@ def test_an_intra_only_clip_skips_the_frames_the_rule_drops(tmp_path: Path) -> N
         out.mux(stream.encode())
     needed = _needed_frames(clip)
     assert needed is not None and len(needed) < 40
-    container, _ = open_video(clip)
-    try:
-        every = _hash(container, 10**9, 600.0, 10**6, None)
-    finally:
-        container.close()
+    every = tmk_with_every_frame_decoded(clip)
     assert hash_video_tmk(clip).to_bytes() == every.to_bytes() and every.frame_count == 32  # FFmpeg keeps 0-3, then every other

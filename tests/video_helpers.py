@@ -40,3 +40,16 @@ def match_video(
 def frames_of(record_frames: Iterable[Mapping[str, Any]]) -> list[tuple[float, Hash]]:
     """``[(timestamp, Hash)]`` from a record's ``frames`` (or a vPDQ list's lines)."""
     return [(float(f["timestamp"]), Hash.from_hex("pdq", f["pdq"], f.get("quality"))) for f in record_frames]
+
+
+def tmk_with_every_frame_decoded(clip: Any) -> Any:
+    """The TMK of ``clip`` with every frame handed to the decoder (no frame skipped): what
+    ``hash_video_tmk`` must equal byte for byte when it skips frames nothing refers to."""
+    from ocsea_match.tmk import _hash
+    from ocsea_match.video import open_video
+
+    container, _ = open_video(clip)
+    try:
+        return _hash(container, 10**9, 600.0, 10**6, None)
+    finally:
+        container.close()
