@@ -204,3 +204,19 @@ def test_items_that_change_shape_every_few_go_to_ijsons_path(tmp_path: Path) -> 
     with open(path, "rb") as f, pytest.raises(vics_fast.MixedShapes):
         vics_fast.read_vics_fast(f, data.index(b"[") + 1, "known_list", LoadReport("known_list", "vics"), Collect())
     _same_as_load_list(path, streamed=True)
+
+
+def test_an_id_that_is_not_utf8_text_is_a_report_line(tmp_path: Path) -> None:
+    """A ``"\\ud800"`` escape gives a lone surrogate, which no output can hold: the item is named by
+    its number with a report line (it crashed the index with UnicodeEncodeError; hypothesis found it)."""
+    path = tmp_path / "known_list.json"
+    md5 = "0" * 32
+    items = f'{{"MediaID": 0, "MD5": "{md5}"}}, {{"Category": 1, "MediaID": "\\ud800", "MD5": "{md5}"}}'
+    path.write_text(f'{{"@odata.context": "{VICS2}#Media", "value": [{items}]}}', encoding="utf-8")
+    _same_as_load_list(path, 0)
+    report = HashIndex().add_list_file(path)
+    assert report.loaded == 2 and any("not a number or text (UTF-8)" in text for _, text in report.problems)
+    jsonl = tmp_path / "known_list.jsonl"
+    jsonl.write_text(f'{{"path": "\\ud800", "md5": "{md5}"}}\n{{"path": "b", "md5": "{"1" * 32}"}}\n')
+    _same_as_load_list(jsonl, 0)
+    assert HashIndex().add_list_file(jsonl).problems == [(1, "'path' is not text (UTF-8) or a number: '\\ud800'")]

@@ -14,6 +14,7 @@ from .model import (
     check_hex,
     check_quality,
     check_timestamp,
+    is_text,
     parse_json,
 )
 
@@ -59,8 +60,8 @@ def _text_field(record: dict[str, Any], key: str) -> str | None:
     value = record.get(key)
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError(f"{key!r} is not text or a number: {str(value)[:40]!r}")
+    if isinstance(value, bool) or not (is_text(value) or isinstance(value, int)):
+        raise ValueError(f"{key!r} is not text (UTF-8) or a number: {str(value)[:40]!r}")
     return str(value)
 
 

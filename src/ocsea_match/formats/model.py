@@ -12,7 +12,7 @@ import numpy as np
 from ..algorithms import hex_lengths, parse_hex
 
 __all__ = ["ListEntry", "HashList", "LoadReport", "ListError", "EmptyListError", "check_hex", "check_quality",
-           "check_timestamp", "parse_json"]
+           "check_timestamp", "is_text", "parse_json"]
 
 #: Algorithms a list entry may carry as hex, with the length of their values (TMK entries, whose
 #: value is their file's SHA-256, are read by ``tmk_lists``): from ``algorithms.ALGORITHM_INFO``.
@@ -85,6 +85,22 @@ class ListError(ValueError):
 class EmptyListError(ListError):
     """A list (or a set of lists for an index) with no entry that can be used: refused, since it
     would silently match nothing. ``report`` says why, line by line."""
+
+
+def is_text(value: object) -> bool:
+    """Whether ``value`` is text that can be written as UTF-8: a JSON ``\\ud800`` escape gives a
+    lone surrogate, which no output (index, JSONL, CSV, report) can hold, so it names nothing.
+
+    >>> is_text("M-1"), is_text(chr(0xD800)), is_text(7)
+    (True, False, False)
+    """
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_hex(algorithm: str, value: object) -> str | None:

@@ -23,6 +23,7 @@ from .model import (
     check_hex,
     check_quality,
     check_timestamp,
+    is_text,
     parse_json,
 )
 
@@ -88,7 +89,7 @@ def _hash_values(item: dict[str, Any], number: int, report: LoadReport) -> list[
 
 
 def _text_or_number(value: object) -> bool:
-    return isinstance(value, (str, int)) and not isinstance(value, bool) and value != ""
+    return (is_text(value) or isinstance(value, int)) and not isinstance(value, bool) and value != ""
 
 
 def read_vics(text: str, hash_list: HashList, report: LoadReport) -> None:
@@ -120,9 +121,9 @@ def vics_item(number: int, item: object, hash_list: HashList, report: LoadReport
     media_id, category = item.get("MediaID"), item.get("Category")
     entry_id = str(media_id) if _text_or_number(media_id) else f"{hash_list.name}:{number}"
     if media_id not in (None, "") and not _text_or_number(media_id):
-        report.problems.append((number, f"MediaID {str(media_id)[:40]!r} is not a number or text; named {entry_id}"))
+        report.problems.append((number, f"MediaID {str(media_id)[:40]!r} is not a number or text (UTF-8); named {entry_id}"))
     if category not in (None, "") and not _text_or_number(category):
-        report.problems.append((number, f"Category {str(category)[:40]!r} is not a number or text; left out"))
+        report.problems.append((number, f"Category {str(category)[:40]!r} is not a number or text (UTF-8); left out"))
     category = str(category) if _text_or_number(category) else None
     found = 0
     for field_name, value, properties in _hash_values(item, number, report):
