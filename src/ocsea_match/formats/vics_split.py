@@ -14,7 +14,7 @@ read on, so the items stay in order and every odd one goes the exact way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any
 
 import numpy as np
@@ -38,12 +38,12 @@ class Layout:
         self.sep = b"}" + self.lead + self.head
 
 
-def split_items(pattern: Any, layout: Layout, buf: bytes, pos: int, end: int
+def split_items(pattern: Any, layout: Layout, buf: bytes, pos: int, end: int, needed: Container[int]
                 ) -> tuple[int, list[tuple[bytes, ...]], Callable[[int], bytes], int] | None:
     """Items from ``pos`` (each after ``layout.lead``) up to ``end``, as far as they are proven:
     ``(count, columns (per group of ``pattern``: a tuple of tokens, or an (n, width) uint8 array of
-    strings of one width; the match and item texts as None), the text of item i, bytes consumed)``,
-    or None when not even one is."""
+    strings of one width; the match and item texts, and groups not in ``needed`` (proven all the
+    same), as None), the text of item i, bytes consumed)``, or None when not even one is."""
     region = b"}" + buf[pos:end]
     if b"\\" in region or not region.startswith(layout.sep):
         return None
@@ -92,8 +92,10 @@ def split_items(pattern: Any, layout: Layout, buf: bytes, pos: int, end: int
         good[at[~ok]] = False
         where[length], spans_of[length], rows_of[length] = at, spans, rows
         strings[length] = {g: first[a:a + 1] == b'"' for g, (a, b) in spans.items()}
-        tokens[length] = {g: _column(rows, a, b) for g, (a, b) in spans.items() if not strings[length][g]}
+        tokens[length] = {g: _column(rows, a, b) for g, (a, b) in spans.items() if not strings[length][g] and g in needed}
         for g in range(3, groups + 1):
+            if g not in needed:
+                continue
             if g not in spans:
                 a, b = m.span(g)
                 tokens[length][g] = [first[a - len(head):b - len(head)]] * len(at)
@@ -105,6 +107,9 @@ def split_items(pattern: Any, layout: Layout, buf: bytes, pos: int, end: int
         return None
     columns: list[Any] = [None, None]
     for g in range(3, groups + 1):
+        if g not in needed:
+            columns.append(None)
+            continue
         widths = {spans.get(g, (0, -1))[1] - spans.get(g, (0, -1))[0] for spans in spans_of.values()}
         if len(widths) == 1 and all(g in spans and strings[length].get(g) for length, spans in spans_of.items()):
             width = widths.pop()  # a string of one width in every piece: an (n, width) array, no object a token
