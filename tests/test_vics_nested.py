@@ -105,6 +105,16 @@ def test_compacting_does_not_depend_on_where_blocks_end(data: bytes, size: int) 
     assert whole.endswith(b"]}")
 
 
+@pytest.mark.parametrize("shape", ["flat", "nested"])
+def test_a_file_of_hashes_only_is_read_as_it_is_after_its_first_block(shape: str) -> None:
+    items = [{"MediaID": i, "MD5": f"{i:032x}", **({"MediaFiles": [{"FileName": "a.jpg"}]} if shape == "nested" else {})}
+             for i in range(1, 3001)]
+    text = json.dumps({"@odata.context": VICS2 + "#Media", "value": items}).encode()
+    source = Compacted(io.BytesIO(text), text.index(b"[") + 1)
+    out = [source.read(1 << 14) for _ in range(3)]
+    assert source.plain == (shape == "flat") and b"MediaFiles" not in b"".join(out)
+
+
 def test_compacted_items_keep_the_fields_read_as_written() -> None:
     item = ('{"Series": "x", "MediaID": 7, "MediaFiles": [{"FilePath": "C:\\\\a\\\\"}], "MD5":"%s",\n "Media\\u0046iles": 1, '  # noqa: UP031
             '"Category":null, "Tags": ["}"], "AlternativeHashes": [ {"HashName": "PDQ", "HashValue": "%s"} ]}') % ("a" * 32, "b" * 64)

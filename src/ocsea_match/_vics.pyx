@@ -332,19 +332,23 @@ def compact_items(const uint8_t[::1] buf, uint8_t[::1] out, bint final, int limi
     """Items of a VICS ``value`` array from the start of ``buf`` (just after the array's ``[`` or an
     item's end) copied to ``out`` (at least twice as long as ``buf``), each item that is a valid JSON
     object (nested at most ``limit`` levels, itself included) with only its kept pairs (module
-    docstring), anything else as it is. Returns ``(consumed, produced, compacted, ended)``: bytes of
-    ``buf`` taken (up to the end of the last whole item; all of them when ``final`` or once the
-    array has ended), bytes written, items compacted in them, and whether the array's ``]`` came."""
+    docstring), anything else as it is. Returns ``(consumed, produced, compacted, ended, ascii)``:
+    bytes of ``buf`` taken (up to the end of the last whole item; all of them when ``final`` or once
+    the array has ended), bytes written, items compacted in them, whether the array's ``]`` came,
+    and whether every byte of ``buf`` is ASCII."""
     cdef const uint8_t* b = &buf[0] if buf.shape[0] else NULL
     cdef uint8_t* o = &out[0] if out.shape[0] else NULL
     cdef Py_ssize_t n = buf.shape[0], i = 0, mark = 0, produced = 0, safe_in = 0, safe_out = 0
     cdef Py_ssize_t end, w = 0, compacted = 0, safe_compacted = 0
     cdef int depth = 0
     cdef bint ended = False, escaped
-    cdef uint8_t c
+    cdef uint8_t c, high = 0
     if out.shape[0] < 2 * n + 16:
         raise ValueError("out must be at least twice as long as buf")
     with nogil:
+        for i in range(n):  # (a loop the compiler vectorises)
+            high |= b[i]
+        i = 0
         while i < n:
             while i < n and not _MARK[b[i]]:
                 i += 1
@@ -388,4 +392,4 @@ def compact_items(const uint8_t[::1] buf, uint8_t[::1] out, bint final, int limi
             safe_in, safe_out, safe_compacted = n, produced, compacted
         elif safe_in > mark:  # (else the text up to safe_in was written before an item after it)
             memcpy(o + produced, b + mark, safe_in - mark)
-    return safe_in, safe_out, safe_compacted, ended
+    return safe_in, safe_out, safe_compacted, ended, high < 128

@@ -34,40 +34,60 @@ __all__ = ["Compacted"]
 #: levels an item may nest, itself included: the document's object and the value array are 2
 LIMIT = MAX_JSON_DEPTH - 2
 MAX_ITEM = 1 << 26  # an item of over 64 MB: not this path's
+PLAIN_AFTER = 64  # items of the first block compacted and unchanged, at least, to read the rest as it is
 
 
 class Compacted:
     """The bytes of ``f`` from ``start`` (just after the ``value`` array's ``[``), items compacted;
-    ``read(size)`` returns whole items (b"" at the end); ``compacted`` counts the items compacted."""
+    ``read(size)`` returns whole items (b"" at the end); ``compacted`` counts the items compacted.
+    The file is read into one buffer, used again for every block (the part item cut by a block's
+    end moved to its front), so that no block costs new memory. When compacting changed nothing in
+    the first block (``PLAIN_AFTER`` items or more: a file of hashes only, written as this writes
+    them), the rest is read as it is
+    (an item further on with other fields is then an odd one, read the exact way: slower, not wrong)."""
 
     def __init__(self, f: Any, start: int) -> None:
         f.seek(start)
-        self.f, self.carry, self.eof, self.ended, self.compacted = f, b"", False, False, 0
-        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.f, self.eof, self.ended, self.compacted = f, False, False, 0
+        self.first, self.plain, self.rest = True, False, b""  # plain: the first block was not changed
+        self.raw, self.kept = bytearray(), 0  # the read buffer; its first ``kept`` bytes: the item cut last time
         self.out = np.empty(0, np.uint8)
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
 
     def read(self, size: int) -> bytes:
-        while True:
-            if self.eof:
-                data, self.carry = self.carry, b""
-                return data
-            data = self.f.read(size)
-            self.eof = not data
-            if self.eof or not data.isascii():
-                try:
-                    self.decoder.decode(data, final=self.eof)
-                except UnicodeDecodeError:
-                    raise NotStreamable("not UTF-8") from None
-            buf = self.carry + data if self.carry else data
-            if self.ended:  # after the array: as it is
-                self.carry = b""
-                return buf
-            if len(self.out) < 2 * len(buf) + 16:  # (one buffer, written again each time: no new pages to fault in)
-                self.out = np.empty(2 * len(buf) + (len(buf) >> 2) + 16, np.uint8)
-            consumed, produced, compacted, self.ended = compact_items(buf, self.out, self.eof, LIMIT)
+        if self.plain:  # (the first block's items held nothing else: read as they are)
+            rest, self.rest = self.rest, b""
+            return rest + self.f.read(size)
+        while not self.eof:
+            kept = self.kept
+            if len(self.raw) < kept + size:
+                self.raw = bytearray(self.raw[:kept]) + bytearray(size + (kept + size) // 4)
+            if len(self.out) < 2 * len(self.raw) + 16:
+                self.out = np.empty(2 * len(self.raw) + 16, np.uint8)
+            with memoryview(self.raw) as view:
+                got = self.f.readinto(view[kept:kept + size])
+                self.eof = not got
+                with view[:kept + got] as buf:
+                    if self.ended:  # after the array: as it is
+                        self.kept = 0
+                        return bytes(buf)
+                    consumed, produced, compacted, self.ended, ascii = compact_items(buf, self.out, self.eof, LIMIT)
+                    if not ascii or self.eof:  # (ASCII blocks cannot hold part of a character: not decoded)
+                        try:
+                            self.decoder.decode(bytes(view[kept:kept + got]), final=self.eof)
+                        except UnicodeDecodeError:
+                            raise NotStreamable("not UTF-8") from None
+                    rest = bytes(buf[consumed:])
+                    if self.first and not self.eof and compacted >= PLAIN_AFTER and produced == consumed:
+                        self.plain = self.out[:produced].tobytes() == bytes(buf[:consumed])
+            self.raw[:len(rest)] = rest
+            self.kept = len(rest)
             self.compacted += compacted
-            self.carry = b"" if self.eof else buf[consumed:]
             if produced or self.eof:
+                if self.plain:
+                    self.rest, self.kept = rest, 0
+                self.first = False  # (decided on the first whole items)
                 return self.out[:produced].tobytes()
-            if len(self.carry) > MAX_ITEM:
+            if self.kept > MAX_ITEM:
                 raise NotStreamable("an item of over 64 MB")
+        return b""
