@@ -163,3 +163,18 @@ def test_odd_nested_values(tmp_path: Path, nested: str) -> None:
     path = tmp_path / "known_list.json"
     path.write_text(f'{{"@odata.context": "{VICS2}#Media", "value": [{", ".join(items)}]}}', encoding="utf-8")
     _same_as_load_list(path)
+
+
+@pytest.mark.parametrize("old, new", [('"Category": 1', '"Categorz": 1'), ('"HashName"', '"HashNamf"'), (', "SHA1"', ',"SHA1" '),
+                                      ('"MD5": "0', '"MD5": "\t'), ('"MD5": "00', '"MD5": "0"'), ('"Quality": 90', '"Quality":090'),
+                                      ('"Quality": 90', '"Quality": 9e'), ('{"HashName"', '{"HashName"'.upper())])
+def test_an_item_of_the_layouts_length_that_differs_from_it(tmp_path: Path, old: str, new: str) -> None:
+    """One item in the middle of a uniform file changed without changing its length: the layout
+    cut must not take it as one of its own (a different key, a quote or a control byte in a value)."""
+    items = [json.dumps({"MediaID": 10_000 + i, "Category": 1, "MD5": f"{i:032x}", "SHA1": f"{i:040x}",
+                         "AlternativeHashes": [{"HashName": "PDQ", "HashValue": f"{i:064x}", "Quality": 90}]}) for i in range(3000)]
+    items[2100] = items[2100].replace(old, new, 1)
+    assert len(items[2100]) == len(items[2099]) and items[2100] != items[2099].replace("2099", "2100")
+    path = tmp_path / "known_list.json"
+    path.write_text(f'{{"@odata.context": "{VICS2}#Media", "value": [{", ".join(items)}]}}', encoding="utf-8")
+    _same_as_load_list(path)

@@ -13,7 +13,7 @@ the reader reads, so the reader gives the same entries and report lines from it.
 byte buffers, the GIL released.
 """
 
-from libc.stdint cimport uint8_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libc.string cimport memchr, memcmp, memcpy, strlen
 
 # keys whose values the exact reader reads: never replaced (as they are written, with quotes)
@@ -393,3 +393,41 @@ def compact_items(const uint8_t[::1] buf, uint8_t[::1] out, bint final, int limi
         elif safe_in > mark:  # (else the text up to safe_in was written before an item after it)
             memcpy(o + produced, b + mark, safe_in - mark)
     return safe_in, safe_out, safe_compacted, ended, high < 128
+
+
+def rows_match(const uint8_t[:, ::1] rows, const uint8_t[::1] first, const int64_t[::1] literal, const int64_t[::1] values,
+               uint8_t[::1] ok):
+    """``ok[i]`` cleared unless row ``i`` of ``rows`` (items of one length, ``formats/vics_split.py``)
+    equals ``first`` over every run of ``literal`` columns (start, end pairs) and holds no quote and
+    no control byte in the runs of ``values`` columns."""
+    cdef Py_ssize_t n = rows.shape[0], width = rows.shape[1], i, k, j
+    cdef const uint8_t* r
+    cdef const uint8_t* f = &first[0] if first.shape[0] else NULL
+    if first.shape[0] != width or ok.shape[0] != n or literal.shape[0] % 2 or values.shape[0] % 2:
+        raise ValueError("rows, first, ok and the runs do not fit")
+    for k in range(literal.shape[0]):
+        if not 0 <= literal[k] <= width:
+            raise ValueError("a literal run out of the rows")
+    for k in range(values.shape[0]):
+        if not 0 <= values[k] <= width:
+            raise ValueError("a value run out of the rows")
+    if not width:
+        return
+    with nogil:
+        for i in range(n):
+            if not ok[i]:
+                continue
+            r = &rows[i, 0]
+            for k in range(0, literal.shape[0], 2):
+                if memcmp(r + literal[k], f + literal[k], literal[k + 1] - literal[k]) != 0:
+                    ok[i] = 0
+                    break
+            if not ok[i]:
+                continue
+            for k in range(0, values.shape[0], 2):
+                for j in range(values[k], values[k + 1]):
+                    if r[j] < 32 or r[j] == 34:
+                        ok[i] = 0
+                        break
+                if not ok[i]:
+                    break

@@ -5,8 +5,8 @@ A block with no backslash is split (``bytes.split``, C speed) at the text that e
 starts the next (``}, {"MediaID": `` as the file writes it); the pieces of one length are stacked
 into a NumPy array and compared with the first of them, which the strict template matched: every
 byte outside its values equal, every string value quoted with no quote, backslash or control
-character inside (no more quotes and control bytes than it has, all at its own text's columns), every
-number digits without a leading zero. Such a piece is proven to be what
+character inside (none at its values' columns; both checked a row at a time by the native
+``_vics.rows_match``), every number digits without a leading zero. Such a piece is proven to be what
 the strict template would match, with its values at the same columns; the values are taken as
 columns. The first piece that is not proven ends the run: from there the regular expressions
 read on, so the items stay in order and every odd one goes the exact way.
@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from .._vics import rows_match
+
 __all__ = ["Layout", "split_items"]
 
-_ODD = np.zeros(256, bool)  # a control byte or a quote
-_ODD[list(range(32)) + [34]] = True
 _NOT_DIGIT = np.ones(256, bool)
 _NOT_DIGIT[list(b"0123456789")] = False
 
@@ -85,10 +85,9 @@ def split_items(pattern: Any, layout: Layout, buf: bytes, pos: int, end: int, ne
                 continue  # null, true, false, a negative number: compared as text
             literal[a:b] = False
             spans[g] = (a, b)
-        ok &= (rows[:, literal] == np.frombuffer(first, np.uint8)[literal]).all(axis=1)
-        # a quote or a control byte past the template's own (at its text's columns, compared above) is in a string
-        odd = np.count_nonzero((rows < 32) | (rows == 34), axis=1)
-        ok &= odd == int(np.count_nonzero(_ODD[np.frombuffer(first, np.uint8)]))
+        # every literal column equal to the template's, and no quote or control byte at the values' columns
+        # (the template's own are all at literal columns: its strings matched the pattern without one)
+        rows_match(rows, np.frombuffer(first, np.uint8), _runs(literal, True), _runs(literal, False), ok.view(np.uint8))
         good[at[~ok]] = False
         where[length], spans_of[length], rows_of[length] = at, spans, rows
         strings[length] = {g: first[a:a + 1] == b'"' for g, (a, b) in spans.items()}
@@ -125,6 +124,12 @@ def split_items(pattern: Any, layout: Layout, buf: bytes, pos: int, end: int, ne
         columns.append(tuple(column[:n].tolist()))
     consumed = int(lengths[:n].sum()) + n * len(layout.sep)
     return n, columns, lambda i: layout.head + pieces[i] + b"}", consumed
+
+
+def _runs(mask: np.ndarray, value: bool) -> np.ndarray:
+    """(start, end) pairs, flat, of the runs of ``mask`` equal to ``value``."""
+    padded = np.concatenate([[False], mask == value, [False]]).astype(np.int8)
+    return np.flatnonzero(np.diff(padded)).astype(np.int64)
 
 
 def _column(rows: np.ndarray, a: int, b: int) -> list[bytes]:
