@@ -58,6 +58,7 @@ class Compacted:
         if self.plain:  # (the first block's items held nothing else: read as they are)
             rest, self.rest = self.rest, b""
             return rest + self.f.read(size)
+        size *= 2  # (compacting halves a real export's items: blocks of the size asked for, after it)
         while not self.eof:
             kept = self.kept
             if len(self.raw) < kept + size:
