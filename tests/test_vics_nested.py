@@ -178,3 +178,18 @@ def test_an_item_of_the_layouts_length_that_differs_from_it(tmp_path: Path, old:
     path = tmp_path / "known_list.json"
     path.write_text(f'{{"@odata.context": "{VICS2}#Media", "value": [{", ".join(items)}]}}', encoding="utf-8")
     _same_as_load_list(path)
+
+
+def test_the_native_scanner_refuses_buffers_and_runs_that_do_not_fit() -> None:
+    import numpy as np
+
+    from ocsea_match._vics import compact_items, rows_match
+
+    rows, ok = np.frombuffer(b'{"a"1}{"a"2}{"b"1}', np.uint8).reshape(3, 6), np.ones(3, np.uint8)
+    rows_match(rows, rows[0].copy(), np.array([0, 4, 5, 6], np.int64), np.array([4, 5], np.int64), ok)
+    assert ok.tolist() == [1, 1, 0]
+    for literal in ([3, 1], [0, 7], [-1, 2], [1]):
+        with pytest.raises(ValueError):
+            rows_match(rows, rows[0].copy(), np.array(literal, np.int64), np.zeros(0, np.int64), ok)
+    with pytest.raises(ValueError):
+        compact_items(b'{"MediaID": 1}]}', np.empty(8, np.uint8), True, 62)

@@ -405,11 +405,11 @@ def rows_match(const uint8_t[:, ::1] rows, const uint8_t[::1] first, const int64
     cdef const uint8_t* f = &first[0] if first.shape[0] else NULL
     if first.shape[0] != width or ok.shape[0] != n or literal.shape[0] % 2 or values.shape[0] % 2:
         raise ValueError("rows, first, ok and the runs do not fit")
-    for k in range(literal.shape[0]):
-        if not 0 <= literal[k] <= width:
+    for k in range(0, literal.shape[0], 2):
+        if not 0 <= literal[k] <= literal[k + 1] <= width:
             raise ValueError("a literal run out of the rows")
-    for k in range(values.shape[0]):
-        if not 0 <= values[k] <= width:
+    for k in range(0, values.shape[0], 2):
+        if not 0 <= values[k] <= values[k + 1] <= width:
             raise ValueError("a value run out of the rows")
     if not width:
         return
