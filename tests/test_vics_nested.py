@@ -1,5 +1,5 @@
 """VICS items with nested fields (real exports' ``MediaFiles`` arrays, other nested and flat extras)
-on the fast path: ``formats/vics_strip.py`` (native ``_vics.compact_items``) hands the template only
+on the fast path: ``formats/vics_compact.py`` (native ``_vics.compact_items``) hands the template only
 the fields the exact reader reads; ``add_list_file`` must still give the index and report of
 ``load_list`` + ``add_list``, with odd nested content (escapes, unicode, NaN, invalid JSON, keys
 written with escapes, duplicate keys, nesting at the depth limit) and blocks cutting items anywhere."""
@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from ocsea_match import HashIndex
 from ocsea_match.formats import vics_fast
 from ocsea_match.formats.model import MAX_JSON_DEPTH
-from ocsea_match.formats.vics_strip import Compacted
+from ocsea_match.formats.vics_compact import Compacted
 from test_list_streaming import VICS2, _same_as_load_list
 
 HEX = st.integers(0, 2**256 - 1).map(lambda v: f"{v:064x}")

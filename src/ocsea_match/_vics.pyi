@@ -1,4 +1,4 @@
-"""Type stub of the native VICS byte scanner (``_vics.pyx``, used by ``formats/vics_strip.py`` and ``formats/vics_split.py``)."""
+"""Type stub of the native VICS byte scanner (``_vics.pyx``, used by ``formats/vics_compact.py`` and ``formats/vics_split.py``)."""
 
 from ._arrays import I64, U8
 

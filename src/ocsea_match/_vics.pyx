@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Native byte scanner of a VICS file's ``value`` array (``formats/vics_strip.py`` is its Python side).
+"""Native byte scanner of a VICS file's ``value`` array (``formats/vics_compact.py`` is its Python side).
 
 ``compact_items`` copies the items of the array from one buffer to another and writes each item
 that is a valid JSON object (RFC 8259: strings with valid escapes and no control byte, numbers of

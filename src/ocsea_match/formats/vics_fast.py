@@ -26,8 +26,8 @@ import numpy as np
 from .model import HEX_LENGTHS, MAX_JSON_DEPTH, HashList, LoadReport, parse_json
 from .vics import HASH_FIELDS, vics_item
 from .vics_columns import NotStreamable
+from .vics_compact import Compacted
 from .vics_split import Layout, split_items
-from .vics_strip import Compacted
 from .vics_tokens import alt_algorithm, as_list, hexes, interleave, photodna as photodna_values, qualities
 
 
