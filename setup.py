@@ -30,9 +30,10 @@ def _native(name: str, headers: tuple[str, ...] = ()) -> Extension:
     )
 
 
-# _tmk: TMK+PDQF (tmk.py); _mih: the robust probe's substring search (robust_search.py)
+# _tmk: TMK+PDQF (tmk.py); _mih: the robust probe's substring search (robust_search.py);
+# _vics: the VICS byte scanner (formats/vics_compact.py)
 extensions = [_native("_core", ("_core_simd.h", "_ocsea_base.h")), _native("_tmk"),
-              _native("_mih", ("_mih.h", "_ocsea_base.h"))]
+              _native("_mih", ("_mih.h", "_ocsea_base.h")), _native("_vics")]
 
 setup(
     ext_modules=cythonize(extensions),

@@ -18,8 +18,8 @@
 4. List loading (``--lists``): ``benchmarks/list_load_bench.py``'s generated lists, each loaded in
    a fresh process: a PDQ CSV of ``--list-lines`` lines (10^7) by the columnar reader, a PDQ CSV of
    ``--old-lines`` (10^6) by both readers (today's ``load_list`` + ``add_list`` would need ~95 s and
-   ~6 GB at 10^7, so it is measured at 10^6 and the ratio taken there), and a VICS file of
-   ``--vics-media`` (10^6) by both; lines/s per CPU second, peak memory; and what 16 cores and
+   ~6 GB at 10^7, so it is measured at 10^6 and the ratio taken there), and VICS files of
+   ``--vics-media`` (10^6) by both (``--vics-shape``: flat, nested with MediaFiles, or both); lines/s per CPU second, peak memory; and what 16 cores and
    several machines would take for 10^8 list entries.
 The per-worker figures (files/s, MB/s, queries/s, lines/s) are the ones the README projects from.
 """
@@ -192,10 +192,10 @@ def bench_lists(args: argparse.Namespace, tmp: Path) -> dict:
         small = tmp / "known_list.csv"
         lb.write_csv(small, args.old_lines, rng)
         cases.append((f"pdq_csv_{args.old_lines}", small, args.old_lines, ("old", "new")))
-    if args.vics_media:
-        vics = tmp / "known_list.json"
-        lb.write_vics(vics, args.vics_media, rng)
-        cases.append((f"vics_{args.vics_media}", vics, args.vics_media, ("old", "new")))
+    for shape in (["flat", "nested"] if args.vics_shape == "both" else [args.vics_shape]) if args.vics_media else []:
+        vics = tmp / f"known_list_{shape}.json"
+        lb.write_vics(vics, args.vics_media, rng, shape)
+        cases.append((f"vics_{shape}_{args.vics_media}", vics, args.vics_media, ("old", "new")))
     for label, path, n, hows in cases:
         for how in hows:
             r = lb.probe(path, how)
@@ -229,6 +229,8 @@ def main() -> None:
     parser.add_argument("--list-lines", type=int, default=10_000_000)
     parser.add_argument("--old-lines", type=int, default=1_000_000)
     parser.add_argument("--vics-media", type=int, default=1_000_000)
+    parser.add_argument("--vics-shape", choices=["flat", "nested", "both"], default="both",
+                        help="VICS items: hashes only, or with MediaFiles and other fields as real exports (list_load_bench)")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args()
     result = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",

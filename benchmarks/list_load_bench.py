@@ -4,14 +4,18 @@ into columns; VICS and JSONL lists a batch at a time), in one run.
 
 Generates in a temporary folder a PDQ CSV (``pdq,id,category,quality``, numeric ids, a few bad
 lines) of 10^6 lines (``--lines``; ``--big`` adds 10^7, the columnar path only unless
-``--old-big``), a plain hex list of the same size, a VICS 2.0 file of ``--vics`` media (MD5, SHA1
-and a PDQ with its quality each; ``--big`` adds 10^6 media) and a JSONL list (``--jsonl`` records).
+``--old-big``), a plain hex list of the same size, VICS 2.0 files of ``--vics`` media (MD5, SHA1
+and a PDQ with its quality each; ``--vics-shape``: ``flat``, hashes only, ``nested``, with what
+real exports carry besides (a MediaFiles array of 1-3 files with Windows paths, MediaSize,
+IsDistributed, Series), or ``both``, the default; ``--big`` adds 10^6 media) and a JSONL list
+(``--jsonl`` records). OpenBLAS is kept to one thread in every load (neither reader uses it; its
+idle threads spin after NumPy's import, which CPU time would count).
 Each load runs in a fresh interpreter (forked once the imports are done); peak memory is ru_maxrss
 after the load minus ru_maxrss after the imports, "held" the resident memory the load left (the
 index as it sits in memory; "index MB" counts its arrays, digests included); "cpu s" is the load's user+system CPU time,
 which is what one core gives when other processes share the machine.
 
-    nice python benchmarks/list_load_bench.py [--lines 1000000] [--vics 300000] [--jsonl 100000] [--big]
+    nice python benchmarks/list_load_bench.py [--lines 1000000] [--vics 300000] [--vics-shape both] [--jsonl 100000] [--big]
 """
 
 from __future__ import annotations
@@ -88,15 +92,29 @@ def write_csv(path: Path, n: int, rng: np.random.Generator, plain: bool = False)
     return bad
 
 
-def write_vics(path: Path, n: int, rng: np.random.Generator) -> None:
-    """A VICS 2.0 hash set: n media, each with MD5, SHA1 and a PDQ (AlternativeHashes)."""
-    items = []
-    for i in range(n):
-        b = rng.integers(0, 256, 68, dtype=np.uint8).tobytes().hex()
-        items.append({"MediaID": i + 1, "Category": int(i % 3), "MD5": b[:32].upper(), "SHA1": b[32:72].upper(),
-                      "AlternativeHashes": [{"HashName": "PDQ", "HashValue": b[72:136].ljust(64, "0"), "Quality": 100}]})
-    path.write_text(json.dumps({"@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/"
-                                                  "$metadata#Media", "value": items}))
+def vics_item(i: int, b: str, shape: str) -> dict:
+    """Media item i (hex digits ``b``): MD5, SHA1 and a PDQ (AlternativeHashes); ``shape`` "nested"
+    adds what real VICS 2.0 exports carry: MediaSize, IsDistributed, Series and a ``MediaFiles``
+    array of 1-3 files (name, Windows path, size, .NET date), as ``case.vics.json`` writes them too."""
+    item = {"MediaID": i + 1, "Category": int(i % 3), "MD5": b[:32].upper(), "SHA1": b[32:72].upper()}
+    if shape == "nested":
+        item.update({"MediaSize": 10_000 + i % 5_000, "IsDistributed": bool(i % 2), "Series": None, "MediaFiles": [
+            {"FileName": f"IMG_{i:07d}_{j}.jpg", "FilePath": f"C:\\Users\\examiner\\Case 2024-{i % 97}\\Pictures\\",
+             "FileSize": 10_000 + i % 5_000, "Created": f"/Date({1_700_000_000_000 + i * 1000 + j})/"} for j in range(1 + i % 3)]})
+    item["AlternativeHashes"] = [{"HashName": "PDQ", "HashValue": b[72:136].ljust(64, "0"), "Quality": 100}]
+    return item
+
+
+def write_vics(path: Path, n: int, rng: np.random.Generator, shape: str = "flat") -> None:
+    """A VICS 2.0 hash set of n media (``vics_item``), written 100,000 items at a time."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('{"@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata#Media", '
+                '"value": [')
+        for start in range(0, n, 100_000):
+            hexes = rng.integers(0, 256, (min(n, start + 100_000) - start, 68), dtype=np.uint8)
+            f.write((", " if start else "") + ", ".join(json.dumps(vics_item(start + k, row.tobytes().hex(), shape))
+                                                        for k, row in enumerate(hexes)))
+        f.write("]}")
 
 
 def write_jsonl(path: Path, n: int, rng: np.random.Generator) -> None:
@@ -112,7 +130,10 @@ def write_jsonl(path: Path, n: int, rng: np.random.Generator) -> None:
 
 
 def probe(path: Path, how: str) -> dict[str, float]:
-    run = subprocess.run([sys.executable, "-c", PROBE, str(path), how], capture_output=True, text=True, check=True)
+    """One load in a fresh interpreter; OpenBLAS kept to one thread (its idle threads spin for a
+    while after NumPy's import, which CPU time would count: neither reader uses BLAS)."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-c", PROBE, str(path), how], capture_output=True, text=True, check=True, env=env)
     return json.loads(run.stdout)
 
 
@@ -121,6 +142,8 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000, help="PDQ list lines (0: none)")
     parser.add_argument("--vics", type=int, default=300_000, help="media in the VICS file (0: none)")
     parser.add_argument("--jsonl", type=int, default=100_000, help="records in the JSONL list (0: none)")
+    parser.add_argument("--vics-shape", choices=["flat", "nested", "both"], default="both",
+                        help="VICS items: flat (hashes only), nested (MediaFiles and other fields, as real exports), both")
     parser.add_argument("--big", action="store_true", help="also a 10^7-line CSV and a 10^6-media VICS file")
     parser.add_argument("--old-big", action="store_true", help="with --big, today's reader on the 10^7-line CSV too (~90 s, ~8 GB)")
     args = parser.parse_args()
@@ -138,11 +161,12 @@ def main() -> None:
             big = Path(tmp) / "known_big.csv"
             write_csv(big, 10_000_000, rng)
             cases.append(("PDQ CSV, 10,000,000 lines", big, 10_000_000, ("old", "new") if args.old_big else ("new",)))
+        shapes = ["flat", "nested"] if args.vics_shape == "both" else [args.vics_shape]
         for n in [args.vics] + ([1_000_000] if args.big else []):
-            if n:
-                vics = Path(tmp) / f"known_list_{n}.json"
-                write_vics(vics, n, rng)
-                cases.append((f"VICS 2.0, {n:,} media", vics, n, ("old", "new")))
+            for shape in shapes if n else []:
+                vics = Path(tmp) / f"known_list_{n}_{shape}.json"
+                write_vics(vics, n, rng, shape)
+                cases.append((f"VICS 2.0 {shape}, {n:,} media", vics, n, ("old", "new")))
         if args.jsonl:
             jsonl = Path(tmp) / "known_list.jsonl"
             write_jsonl(jsonl, args.jsonl, rng)
@@ -162,6 +186,7 @@ def main() -> None:
                 print(f"{'':34} {'ratio':5} {'':5} {old['seconds'] / new['seconds']:6.1f}x {old['cpu'] / new['cpu']:6.1f}x "
                       f"{'':11} {old['peak_mb'] / max(new['peak_mb'], 1):7.1f}x  "
                       f"{'same entries/problems' if same else 'DIFFERENT'}", flush=True)
+        print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

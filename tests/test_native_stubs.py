@@ -29,7 +29,7 @@ def _stub(name: str) -> tuple[dict[str, list[tuple[str, str | None]]], set[str]]
     return functions, constants
 
 
-@pytest.mark.parametrize("name", ["_core", "_tmk", "_mih"])
+@pytest.mark.parametrize("name", ["_core", "_tmk", "_mih", "_vics"])
 def test_stub_matches_the_compiled_module(name: str) -> None:
     module = importlib.import_module(f"ocsea_match.{name}")
     functions, constants = _stub(name)

@@ -39,3 +39,24 @@ def test_a_sharded_index_searched_here_is_one_index(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="quality floor"):
         open_any_index(tmp_path / "sharded", pdq_quality_floor=70)
     assert isinstance(open_any_index(None), HashIndex)
+
+
+def test_a_vics_list_in_a_sharded_build_is_streamed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``index build --shards``: a VICS list (items with MediaFiles, as real exports) is read by the
+    streaming path, not whole by ``load_list``: the same report and matches as one index."""
+    import json
+
+    items = [{"MediaID": i, "Category": i % 3, "MD5": f"{i:032x}", "MediaFiles": [{"FileName": f"{i}.jpg", "FilePath": "C:\\x\\"}],
+              "AlternativeHashes": [{"HashName": "PDQ", "HashValue": f"{i * 7919:064x}", "Quality": 90}]} for i in range(1, 300)]
+    items[5]["MD5"] = "not hex"
+    vics = tmp_path / "known_list.json"
+    vics.write_text(json.dumps({"@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/"
+                                                  "$metadata#Media", "value": items}))
+    single, single_reports = HashIndex.from_lists([vics])
+    for module in ("ocsea_match.index", "ocsea_match.cluster.index_shards"):  # (the latter read lists whole before)
+        monkeypatch.setattr(f"{module}.load_list", lambda *a, **k: pytest.fail("read whole by load_list"), raising=False)
+    reports = build_sharded_index([vics], tmp_path / "sharded", shards=2)
+    assert [r.to_json() for r in reports] == [r.to_json() for r in single_reports]
+    sharded = open_any_index(tmp_path / "sharded")
+    records = [{"md5": f"{i:032x}", "hashes": {"pdq": {"hex": f"{i * 7919:064x}", "quality": 100}}} for i in (1, 6, 250)]
+    assert sharded.match_many(records) == single.match_many(records) and len(sharded) == len(single)

@@ -92,7 +92,7 @@ ALT = '"AlternativeHashes": [{"HashName": "PDQ", "HashValue": "%s"}]' % ("b" * 6
     ('{"MediaID": 1, "MD5": "%s"}' % ("a" * 32), "flexible"),  # no AlternativeHashes: no strict template
     ('{{"MediaID": 1, "MD5": "{}", {}}}'.format("a" * 32, ALT), "strict"),
     ('{{"MediaID": "\\u00e9", "MD5": "{}", {}}}'.format("a" * 32, ALT), "flexible"),  # an escape: the strict probe fails
-    ('{"MediaID": 1, "MediaFiles": [{"x": 1}], "MD5": "%s"}' % ("a" * 32), "none"),  # nested: ijson's path
+    ('{"MediaID": 1, "MediaFiles": [{"x": 1}], "MD5": "%s"}' % ("a" * 32), "none"),  # nested: none from the raw bytes (the reader compacts them first: vics_compact)
 ])
 def test_the_first_item_sets_the_template(tmp_path: Path, item: str, templates: str) -> None:
     second = '{"MediaID": 2, "MD5": "%s"}' % ("c" * 32)

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from ..formats import EmptyListError, LoadReport, load_list
+from ..formats import EmptyListError, LoadReport
 from ..formats.columnar import read_columns
 from ..hashes import match_family
 from ..index import HashIndex, IndexFileError
@@ -108,12 +108,11 @@ def build_sharded_index(
     reports: list[LoadReport] = []
     for path in lists:
         columns = read_columns(path, strict=strict)
-        if columns is None:  # not a PDQ list: whole, into the smallest shard
-            hash_list, report = load_list(path, strict=strict)
+        if columns is None:  # not a PDQ list: whole, into the smallest shard (VICS, JSONL ... streamed)
             smallest = sizes.index(min(sizes))
-            parts[smallest].add_list(hash_list, report)
-            sizes[smallest] += len(hash_list.entries)
-            reports.append(report)
+            before = len(parts[smallest])
+            reports.append(parts[smallest].add_list_file(path, strict=strict))
+            sizes[smallest] += len(parts[smallest]) - before
             continue
         added = 0
         unmatched: list[tuple[int, tuple[str, str]]] = []  # (row, line): the report in the list's order

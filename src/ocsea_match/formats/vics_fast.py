@@ -26,6 +26,7 @@ import numpy as np
 from .model import HEX_LENGTHS, MAX_JSON_DEPTH, HashList, LoadReport, parse_json
 from .vics import HASH_FIELDS, vics_item
 from .vics_columns import NotStreamable
+from .vics_compact import Compacted
 from .vics_split import Layout, split_items
 from .vics_tokens import alt_algorithm, as_list, hexes, interleave, photodna as photodna_values, qualities
 
@@ -52,6 +53,7 @@ _SEP = re.compile(_WS + rb"," + _WS)
 _FOLLOWED = re.compile(_WS + rb"[^ \t\n\r]")  # something after the whitespace
 _TOP = ("MD5", "SHA1", "SHA256")  # top-level hash fields the template takes, in the exact reader's order
 _ALT_KEYS = {"HashName", "HashValue", "Quality"}
+_READ = {"MediaID", "Category", "PhotoDNA", *_TOP}  # the keys whose tokens _batch reads (with AlternativeHashes)
 
 
 class _Template:
@@ -81,6 +83,8 @@ class _Template:
             else:
                 self.group[key] = groups
                 groups += 1
+        # the strict pattern's groups (numbered from 1; columns from 0) whose tokens _batch reads
+        self.needed = {self.group[k] + 1 for k in self.group if k in _READ} | {g + 1 for alt in self.alt_groups for g in alt}
 
     def _build(self, ws: Any, alts: int | None, capture: bool = True) -> bytes:
         """The item pattern; ``ws()`` gives each whitespace's pattern in turn; ``alts``: the number
@@ -149,7 +153,7 @@ def _template(item: Any, buf: bytes) -> _Template | None:
 def read_vics_fast(f: Any, start: int, name: str, report: LoadReport, sink: Any) -> tuple[int, int]:
     """The media items of the ``value`` array that starts at byte ``start`` (just after its ``[``):
     ``(entries loaded, PhotoDNA values)``; ``NotStreamable`` when the file is not one this reads."""
-    f.seek(start)
+    f = Compacted(f, start)  # (items with only the fields read: no MediaFiles ...)
     decoder = codecs.getincrementaldecoder("utf-8")()
     data = f.read(BLOCK)
     _utf8(decoder, data, not data)
@@ -243,8 +247,10 @@ class _Items:
         while True:
             end = min(len(buf), pos + window)
             if self.layout is not None and self.split_wait <= 0:
-                got = split_items(template.strict, self.layout, buf, pos, end)
-                if got is None:  # not here: not tried again for a while (longer each time), not at every item
+                got = split_items(template.strict, self.layout, buf, pos, end, template.needed)
+                if got is None and end == len(buf):  # (an item cut by the block's end: the next block's)
+                    pass
+                elif got is None:  # not here: not tried again for a while (longer each time), not at every item
                     self.split_backoff = min(self.split_backoff * 2, 1 << 26)
                     self.split_wait = self.split_backoff
                 else:

@@ -5,8 +5,8 @@ A block with no backslash is split (``bytes.split``, C speed) at the text that e
 starts the next (``}, {"MediaID": `` as the file writes it); the pieces of one length are stacked
 into a NumPy array and compared with the first of them, which the strict template matched: every
 byte outside its values equal, every string value quoted with no quote, backslash or control
-character inside (no more quotes and control bytes than it has, all at its own text's columns), every
-number digits without a leading zero. Such a piece is proven to be what
+character inside (none at its values' columns; both checked a row at a time by the native
+``_vics.rows_match``), every number digits without a leading zero. Such a piece is proven to be what
 the strict template would match, with its values at the same columns; the values are taken as
 columns. The first piece that is not proven ends the run: from there the regular expressions
 read on, so the items stay in order and every odd one goes the exact way.
@@ -14,15 +14,15 @@ read on, so the items stay in order and every odd one goes the exact way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any
 
 import numpy as np
 
+from .._vics import rows_match
+
 __all__ = ["Layout", "split_items"]
 
-_ODD = np.zeros(256, bool)  # a control byte or a quote
-_ODD[list(range(32)) + [34]] = True
 _NOT_DIGIT = np.ones(256, bool)
 _NOT_DIGIT[list(b"0123456789")] = False
 
@@ -38,12 +38,12 @@ class Layout:
         self.sep = b"}" + self.lead + self.head
 
 
-def split_items(pattern: Any, layout: Layout, buf: bytes, pos: int, end: int
+def split_items(pattern: Any, layout: Layout, buf: bytes, pos: int, end: int, needed: Container[int]
                 ) -> tuple[int, list[tuple[bytes, ...]], Callable[[int], bytes], int] | None:
     """Items from ``pos`` (each after ``layout.lead``) up to ``end``, as far as they are proven:
     ``(count, columns (per group of ``pattern``: a tuple of tokens, or an (n, width) uint8 array of
-    strings of one width; the match and item texts as None), the text of item i, bytes consumed)``,
-    or None when not even one is."""
+    strings of one width; the match and item texts, and groups not in ``needed`` (proven all the
+    same), as None), the text of item i, bytes consumed)``, or None when not even one is."""
     region = b"}" + buf[pos:end]
     if b"\\" in region or not region.startswith(layout.sep):
         return None
@@ -85,15 +85,16 @@ def split_items(pattern: Any, layout: Layout, buf: bytes, pos: int, end: int
                 continue  # null, true, false, a negative number: compared as text
             literal[a:b] = False
             spans[g] = (a, b)
-        ok &= (rows[:, literal] == np.frombuffer(first, np.uint8)[literal]).all(axis=1)
-        # a quote or a control byte past the template's own (at its text's columns, compared above) is in a string
-        odd = np.count_nonzero((rows < 32) | (rows == 34), axis=1)
-        ok &= odd == int(np.count_nonzero(_ODD[np.frombuffer(first, np.uint8)]))
+        # every literal column equal to the template's, and no quote or control byte at the values' columns
+        # (the template's own are all at literal columns: its strings matched the pattern without one)
+        rows_match(rows, np.frombuffer(first, np.uint8), _runs(literal, True), _runs(literal, False), ok.view(np.uint8))
         good[at[~ok]] = False
         where[length], spans_of[length], rows_of[length] = at, spans, rows
         strings[length] = {g: first[a:a + 1] == b'"' for g, (a, b) in spans.items()}
-        tokens[length] = {g: _column(rows, a, b) for g, (a, b) in spans.items() if not strings[length][g]}
+        tokens[length] = {g: _column(rows, a, b) for g, (a, b) in spans.items() if not strings[length][g] and g in needed}
         for g in range(3, groups + 1):
+            if g not in needed:
+                continue
             if g not in spans:
                 a, b = m.span(g)
                 tokens[length][g] = [first[a - len(head):b - len(head)]] * len(at)
@@ -105,6 +106,9 @@ def split_items(pattern: Any, layout: Layout, buf: bytes, pos: int, end: int
         return None
     columns: list[Any] = [None, None]
     for g in range(3, groups + 1):
+        if g not in needed:
+            columns.append(None)
+            continue
         widths = {spans.get(g, (0, -1))[1] - spans.get(g, (0, -1))[0] for spans in spans_of.values()}
         if len(widths) == 1 and all(g in spans and strings[length].get(g) for length, spans in spans_of.items()):
             width = widths.pop()  # a string of one width in every piece: an (n, width) array, no object a token
@@ -120,6 +124,12 @@ def split_items(pattern: Any, layout: Layout, buf: bytes, pos: int, end: int
         columns.append(tuple(column[:n].tolist()))
     consumed = int(lengths[:n].sum()) + n * len(layout.sep)
     return n, columns, lambda i: layout.head + pieces[i] + b"}", consumed
+
+
+def _runs(mask: np.ndarray, value: bool) -> np.ndarray:
+    """(start, end) pairs, flat, of the runs of ``mask`` equal to ``value``."""
+    padded = np.concatenate([[False], mask == value, [False]]).astype(np.int8)
+    return np.flatnonzero(np.diff(padded)).astype(np.int64)
 
 
 def _column(rows: np.ndarray, a: int, b: int) -> list[bytes]:

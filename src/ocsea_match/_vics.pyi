@@ -1,0 +1,6 @@
+"""Type stub of the native VICS byte scanner (``_vics.pyx``, used by ``formats/vics_compact.py`` and ``formats/vics_split.py``)."""
+
+from ._arrays import I64, U8
+
+def compact_items(buf: U8 | bytes, out: U8, final: bool, limit: int) -> tuple[int, int, int, bool, bool]: ...
+def rows_match(rows: U8, first: U8, literal: I64, values: I64, ok: U8) -> None: ...
