@@ -193,8 +193,9 @@ def picture_hashes(
 def _listed(dihedral: list[Hash], work: np.ndarray, anchored: bool = True) -> list[Hash]:
     content = _crop(work, _bars(work))
     derived = [content] if content is not work else []
-    derived += [_crop(content, _share_box(content, cut)) for cut in _CENTRE_CROPS]
-    derived += [_crop(work, _share_box(work, cut)) for cut in _SIDE_CROPS]
+    if not anchored:  # the anchored squares find these crops and more, in fewer rows
+        derived += [_crop(content, _share_box(content, cut)) for cut in _CENTRE_CROPS]
+        derived += [_crop(work, _share_box(work, cut)) for cut in _SIDE_CROPS]
     derived += _uniform_trim(work)
     hashes = dihedral[:1] + [h for luma in derived for h in _pdq_derived(luma)]
     if anchored:
