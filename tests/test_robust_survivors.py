@@ -55,7 +55,7 @@ def test_kept_squares_are_a_reproducible_subset_of_the_candidates(picture):
 
 def test_kept_squares_survive_unseen_edits_better_than_the_rest():
     """Over edited copies the listed side never made, a kept square is found again (a query
-    square within 16 bits) at least as often as a candidate left out, on both pictures together."""
+    square within 16 bits) more often than a candidate left out, on both pictures together."""
     rates = {"kept": [], "left": []}
     for picture in PICTURES:
         luma = _luma(picture)
@@ -69,8 +69,9 @@ def test_kept_squares_survive_unseen_edits_better_than_the_rest():
             nearest = _core.hamming_many_to_many(rows, np.stack([h.to_array() for h in queried]), 1).min(axis=1)
             for h, d in zip(every, nearest):
                 rates["kept" if h in kept else "left"].append(d <= 16)
-    assert np.mean(rates["kept"]) >= np.mean(rates["left"])
-    assert np.mean(rates["kept"]) > 0.2
+    # here 0.23 of the kept squares against 0.08 of the others (2 x 6 copies x 10 and 34 squares)
+    assert np.mean(rates["kept"]) > 1.5 * np.mean(rates["left"])
+    assert np.mean(rates["kept"]) > 0.1
 
 
 def test_anchored_lists_leave_out_the_fixed_crops_and_every_rule_still_matches():
