@@ -1,14 +1,17 @@
 """What robust matching costs the index: queries/s with and without it, one thread, one run.
 
     python benchmarks/robust_index_bench.py [--rule frame|anchored] [--listed 1000000] [--queries 100]
-                                            [--derived ROWS] [--probes PROBES] [--repeat 3]
+                                            [--derived ROWS] [--probes PROBES] [--measure 12] [--repeat 3]
 
 Random PDQ rows stand in for a list: ``--listed`` plain hashes, each listed picture with
-``--derived`` robust rows under its own entry, as a list made with ``hash --robust`` gives them
-(``--rule frame``: 6.3 rows, the default ``--robust``; ``--rule anchored``: 23.2 rows, with
-``--anchored``; ``benchmarks/robustness.py`` prints what ``robust.list_hashes`` makes on the
-corpus, and calls ``rates`` with it). Each query carries its plain PDQ and ``--probes`` robust
-variants (15 / 196: ``robust.query_hashes``). Prints, for the plain and the robust index: queries/s
+``--derived`` robust rows under its own entry, as a list made with ``hash --robust`` gives them,
+and each query carries its plain PDQ and ``--probes`` robust variants. By default both are
+measured first on the code as it is (``measure``): the derived rows ``robust.list_hashes`` makes
+for the first ``--measure`` corpus pictures, and the probes ``robust.query_hashes`` makes for
+one edit of each of them by every family of ``robust_families`` (seeded), with ``--rule
+frame`` (the default ``--robust``) or ``anchored`` (``--anchored``); without the corpus, the
+last measured figures in ``RULES``. ``benchmarks/robustness.py`` calls ``rates`` with the rows
+and probes of its own run. Prints, for the plain and the robust index: queries/s
 of ``HashIndex.match_many`` (batches of ``--queries``, best of ``--repeat``), the time the first
 robust query takes to build the substring tables (``robust_search``), and the bytes the index
 holds per listed picture, in all and by part (``HashIndex.nbytes``: rows, entry numbers, substring
@@ -24,8 +27,43 @@ import numpy as np
 
 from ocsea_match import HashIndex
 
-#: Robust rows per listed picture and probes per query of each rule, measured on the corpus.
-RULES = {"frame": (6.3, 15), "anchored": (23.2, 196)}
+#: Robust rows per listed picture and probes per query of each rule, as ``measure`` last gave them
+#: (12 corpus pictures): the fallback where the corpus is absent.
+RULES = {"frame": (6.3, 15), "anchored": (10.1, 196)}
+
+
+def measure(rule: str, pictures: int = 12, seed: int = 0) -> tuple[float, int] | None:
+    """(derived rows a listed picture, probes a query) as ``robust.list_hashes`` and
+    ``robust.query_hashes`` make them now with ``rule``, on the first ``pictures`` corpus pictures
+    (at most 1024 px, as ``robustness.py`` lists them) and one edit of each by every family of
+    ``robust_families``; None without the corpus."""
+    import sys
+    from pathlib import Path
+
+    from PIL import Image
+
+    from ocsea_match import robust
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from compare_peers import DEFAULT_FOLDER, find_pictures
+    from robust_families import FAMILIES
+
+    if not DEFAULT_FOLDER.is_dir():
+        return None
+    paths, _ = find_pictures(DEFAULT_FOLDER, pictures)
+    if not paths:
+        return None
+    anchored = rule == "anchored"
+    rows, probes = [], []
+    for i, path in enumerate(paths):
+        with Image.open(path) as img:
+            rgb = img.convert("RGB")
+        rgb.thumbnail((1024, 1024), Image.Resampling.LANCZOS)
+        rows.append(len(robust.list_hashes(np.asarray(rgb), anchored=anchored)) - 1)
+        for f, edit in enumerate(FAMILIES.values()):
+            copy = np.asarray(edit(rgb, np.random.default_rng([seed, f, i])).convert("RGB"))
+            probes.append(len(robust.query_hashes(copy, anchored=anchored)) - 1)
+    return float(np.mean(rows)), round(float(np.mean(probes)))
 
 
 def _hex_rows(rows: np.ndarray) -> list[dict[str, object]]:
@@ -80,12 +118,16 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--derived", type=float, help="robust rows a listed picture (default: the rule's)")
     parser.add_argument("--probes", type=int, help="robust rows a query (default: the rule's)")
+    parser.add_argument("--measure", type=int, default=12,
+                        help="corpus pictures to measure rows and probes on (0: the figures in RULES)")
     parser.add_argument("--repeat", type=int, default=3, help="timed batches; the best is printed")
     args = parser.parse_args()
-    derived, probes = RULES[args.rule]
+    measured = measure(args.rule, args.measure) if args.measure and (args.derived is None or args.probes is None) else None
+    derived, probes = measured or RULES[args.rule]
+    where = f"measured on {args.measure} corpus pictures and their edits" if measured else "RULES"
     derived = args.derived if args.derived is not None else derived
     probes = args.probes if args.probes is not None else probes
-    print(f"rule {args.rule}: {derived} robust rows a listed picture, {probes} probes a query, one thread")
+    print(f"rule {args.rule}: {derived:.1f} robust rows a listed picture, {probes} probes a query ({where}), one thread")
     plain, robust = rates(args.listed, derived, probes, args.queries, verbose=True, repeat=args.repeat)
     print(f"robust / plain: {robust / plain:.4f}x")
     return 0

@@ -9,8 +9,12 @@ blobs: gradients, facets, stripes) are taken in pairs, and each pair frames a sq
 centred between them, as wide as ``SIDE`` times their distance and turned along the line that
 joins them. The same two keypoints found in a cropped, shrunk, bordered, tilted or mirrored copy
 frame the same square of content, so both sides hash the same region wherever the frame went.
-The listed side takes 8 keypoints at least 12% in from every side (a crop of up to a quarter a
-side keeps the middle), the query side 16 anywhere, and both mirrored squares (the query's).
+The listed side takes 12 keypoints at least 12% in from every side (a crop of up to a quarter a
+side keeps the middle) and keeps the 10 of their squares that its own simulated copies of the
+picture (generic crops, a tilt, a mirror, a shrink, JPEG) find again most often (``_survivors``):
+the list holder has the picture, so it can list the squares that survive reposting, and a list
+costs 10 rows a picture instead of 24. The query side takes 16 keypoints anywhere, and probes
+each square also mirrored.
 
 Only PDQ hashes of regions are kept: the keypoints are used to place the squares and dropped
 (no descriptor, position or other image-derived feature is stored). ``robust.py`` adds these rows
@@ -20,24 +24,36 @@ to its listed and queried hashes.
 >>> rng = np.random.default_rng(5)  # blobs of every size: keypoints to anchor on
 >>> luma = cv2.GaussianBlur(rng.uniform(0, 255, (240, 320)).astype(np.float32), (0, 0), 3) * 4 - 380
 >>> rows = anchored_hashes(luma, query=False)
->>> 0 < len(rows) <= 28, rows[0].algorithm
+>>> 0 < len(rows) <= LISTED_SQUARES, rows[0].algorithm
 (True, 'pdq')
 """
 
 from __future__ import annotations
 
+import zlib
+
 import cv2
 import numpy as np
 
-from ._core import pdq_from_luma
+from ._core import hamming_many_to_many, pdq_from_luma
 from .hashes import Hash
 
-__all__ = ["anchored_hashes", "LISTED_KEYPOINTS", "QUERY_KEYPOINTS", "SIDE"]
+__all__ = ["anchored_hashes", "CANDIDATE_KEYPOINTS", "LISTED_SQUARES", "QUERY_KEYPOINTS", "SIDE"]
 
-#: Keypoints taken on each side: a query takes more, as a crop removes some of the listed ones
-#: and a changed frame reorders the rest.
-LISTED_KEYPOINTS = 8
+#: Keypoints a query takes: more than the listed side keeps, as a crop removes some of the
+#: listed ones and a changed frame reorders the rest.
 QUERY_KEYPOINTS = 16
+#: The listed side takes the pairs of this many keypoints as candidates and keeps the
+#: ``LISTED_SQUARES`` squares that ``COPIES`` simulated copies of the picture (crops, a tilt, a
+#: mirror, a shrink, JPEG) find again most often, a copy finding a square when one of its query
+#: squares is within ``SURVIVE`` bits of it.
+CANDIDATE_KEYPOINTS = 12
+LISTED_SQUARES = 10
+COPIES = 8
+SURVIVE = 16
+#: The simulated copies' crops (a share of each side) and tilts (degrees), at most.
+_COPY_CROP = 0.2
+_COPY_TILT = 4.0
 #: Listed keypoints are taken this far (a share of each side) from the picture's edges: a crop
 #: takes the edges away, the middle of the picture stays in every copy.
 LISTED_MARGIN = 0.12
@@ -70,21 +86,32 @@ _SAMPLE = 64
 QUALITY_FLOOR = 15
 
 
-def anchored_hashes(luma: np.ndarray, *, query: bool) -> list[Hash]:
+def anchored_hashes(luma: np.ndarray, *, query: bool, squares: int | None = None) -> list[Hash]:
     """PDQ hashes of the squares framed by pairs of the picture's strongest keypoints.
 
     ``luma``: float32 luma (any size; reduced here). Listed side (``query=False``): one hash a
-    square, each square turned so that its pair runs left to right. Query side: also the square
-    mirrored (a mirrored copy turns the pair over), and for pairs near vertical the square turned
-    half a turn and its mirror (a tilt may turn them over).
+    square, each square turned so that its pair runs left to right, at most ``squares`` of them
+    (default ``LISTED_SQUARES``; ``0``: every candidate), chosen by how often simulated copies of
+    the picture find them again (``_survivors``). Query side: also the square mirrored (a
+    mirrored copy turns the pair over), and for pairs near vertical the square turned half a turn
+    and its mirror (a tilt may turn them over).
 
     >>> luma = cv2.GaussianBlur(np.random.default_rng(5).uniform(0, 255, (240, 320)).astype(np.float32), (0, 0), 3)
-    >>> 0 < len(anchored_hashes(luma * 4 - 380, query=False)) <= 28
+    >>> 0 < len(anchored_hashes(luma * 4 - 380, query=False)) <= LISTED_SQUARES
     True
     """
     work = _reduce(luma)
-    h, w = work.shape
-    points = _keypoints(work, QUERY_KEYPOINTS if query else LISTED_KEYPOINTS, 0.0 if query else LISTED_MARGIN)
+    if query:
+        return _square_hashes(work, _keypoints(work, QUERY_KEYPOINTS), query=True)
+    candidates = _square_hashes(work, _keypoints(work, CANDIDATE_KEYPOINTS, LISTED_MARGIN), query=False)
+    keep = LISTED_SQUARES if squares is None else squares
+    if not keep or len(candidates) <= keep:
+        return candidates
+    return _survivors(work, candidates, keep)
+
+
+def _square_hashes(work: np.ndarray, points: list[np.ndarray], *, query: bool) -> list[Hash]:
+    """The PDQ of the square of every pair of ``points`` (strongest pairs first), as ``anchored_hashes``."""
     out: list[Hash] = []
     for i in range(len(points)):
         for j in range(i + 1, len(points)):
@@ -103,6 +130,66 @@ def anchored_hashes(luma: np.ndarray, *, query: bool) -> list[Hash]:
                     break
                 out.append(Hash("pdq", np.asarray(rows).reshape(-1, 32)[0].tobytes(), int(quality)))
     return list(dict.fromkeys(out))
+
+
+def _survivors(work: np.ndarray, candidates: list[Hash], keep: int) -> list[Hash]:
+    """The ``keep`` candidate squares that ``COPIES`` simulated copies of the picture find again
+    most often (one of a copy's query squares within ``SURVIVE`` bits), chosen one at a time: a
+    copy's first square found counts 1, its second 1/2, its third 1/3..., so the rows spread over
+    the parts of the picture that survive different crops; nearest on average next, the strongest
+    keypoints' pairs first among equals. A square whose keypoints a crop, a shrink or a JPEG
+    loses is not worth its row. The copies are generic edits (``_simulated_copy``) drawn from a
+    seed made of the picture's own pixels, so a picture always gets the same rows. Costs
+    ``COPIES`` query-side passes (keypoints and squares) a listed picture."""
+    listed = np.frombuffer(b"".join(h.data for h in candidates), np.uint8).reshape(-1, 32)
+    image = np.clip(work, 0, 255).astype(np.uint8)
+    rng = np.random.default_rng([zlib.crc32(image.tobytes()), 15])
+    found = np.zeros((len(candidates), COPIES), dtype=bool)
+    distance = np.zeros(len(candidates))
+    for k in range(COPIES):
+        copy = _simulated_copy(image, rng, mirror=k % 2 == 1)
+        queried = _square_hashes(copy, _keypoints(copy, QUERY_KEYPOINTS), query=True)
+        if not queried:
+            distance += 256
+            continue
+        rows = np.frombuffer(b"".join(h.data for h in queried), np.uint8).reshape(-1, 32)
+        nearest = hamming_many_to_many(listed, rows, 1).min(axis=1)
+        found[:, k] = nearest <= SURVIVE
+        distance += nearest
+    chosen: list[int] = []
+    covered = np.zeros(COPIES)  # squares chosen so far that each copy finds
+    for _ in range(keep):
+        # a copy's first square found is worth 1, its second 1/2, ...: squares that copies
+        # otherwise lose rank first, so the rows spread over the picture's surviving parts
+        gain = (found / (1.0 + covered)[None, :]).sum(axis=1)
+        gain[chosen] = -1.0
+        best = min(range(len(candidates)), key=lambda i: (-gain[i], distance[i], i))
+        chosen.append(best)
+        covered += found[best]
+    return [candidates[i] for i in sorted(chosen)]
+
+
+def _simulated_copy(image: np.ndarray, rng: np.random.Generator, *, mirror: bool) -> np.ndarray:
+    """A copy of the uint8 picture as reposts make them: each side cut by up to ``_COPY_CROP`` (half
+    of them untouched), a small tilt half the time (the largest upright part kept), mirrored when
+    asked, shrunk to 35-90% and JPEG re-encoded at quality 50-90; float32, reduced as a query is."""
+    h, w = image.shape
+    top, bottom, left, right = (float(rng.uniform(0, _COPY_CROP)) if rng.random() < 0.5 else 0.0 for _ in range(4))
+    out = image[round(h * top): h - round(h * bottom), round(w * left): w - round(w * right)]
+    if rng.random() < 0.5:
+        degrees = float(rng.uniform(-_COPY_TILT, _COPY_TILT))
+        ch, cw = out.shape
+        turn = cv2.getRotationMatrix2D((cw / 2, ch / 2), degrees, 1.0)
+        inset = np.sin(np.radians(abs(degrees))) * max(ch, cw)
+        turned = cv2.warpAffine(out, turn, (cw, ch), flags=cv2.INTER_LINEAR)
+        out = turned[round(inset): ch - round(inset), round(inset): cw - round(inset)]
+    if mirror:
+        out = out[:, ::-1]
+    scale = float(rng.uniform(0.35, 0.9))
+    size = (max(32, round(out.shape[1] * scale)), max(32, round(out.shape[0] * scale)))
+    out = cv2.resize(np.ascontiguousarray(out), size, interpolation=cv2.INTER_AREA)
+    ok, encoded = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(50, 91))])
+    return cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE).astype(np.float32) if ok else out.astype(np.float32)
 
 
 def _reduce(luma: np.ndarray) -> np.ndarray:

@@ -6,10 +6,11 @@ tilt) moves the hash past its threshold. This module adds PDQ hashes of *parts a
 of the picture on both sides, and never drops the plain one:
 
 - ``list_hashes(image)``: what to store per listed picture: the plain PDQ first, then the PDQ of
-  the picture with its bars trimmed, of three centre crops, of four one-side crops, of the
-  picture inside uniform edge bands (a looser trim with no step asked for, made on both sides),
-  and of squares anchored on the picture's content (``anchored.py``: framed by pairs of keypoints,
-  so a crop anywhere, a tilt or a mirror leaves them found on both sides).
+  the picture with its bars trimmed and of the picture inside uniform edge bands (a looser trim
+  with no step asked for, made on both sides), then either three centre crops and four one-side
+  crops (the default) or, with ``anchored``, squares anchored on the picture's content instead
+  (``anchored.py``: framed by pairs of keypoints, so a crop anywhere, a tilt or a mirror leaves
+  them found on both sides; the 10 that simulated copies of the picture find again).
 - ``query_hashes(image)``: what to probe with: the plain PDQ first, its other 7 rotations/flips,
   the same 8 after trimming bars, the picture turned back upright when it sits tilted on a plain
   canvas, the same one-side crops as the list (a banner over one side leaves the rest intact), and
@@ -106,14 +107,15 @@ def list_hashes(
 ) -> list[Hash]:
     """The PDQ hashes to store for one listed picture; the first is ``hash_image(image, ["pdq"])``.
 
-    Then, when they differ and are not flat: the picture with its bars trimmed, its centre crops
-    (5, 10, 15% cut from every side of the trimmed picture) and its one-side crops (20% cut from
-    the top, bottom, left or right), the picture inside uniform edge bands (a looser trim made on
-    both sides, ``_uniform_trim``), and with ``anchored`` the squares framed by pairs of its
-    keypoints (``anchored.anchored_hashes``, at most 28): ~25 hashes of 32 bytes a picture on the
-    corpus. Without ``anchored`` (the default): the frame-defined hashes only, 7-8 a picture.
-    The squares find crops anywhere and screenshots, at ~3x the hashing time and ~30x the index
-    look-up time (README, "Robust matching"), so they are asked for, not assumed.
+    Then, when they differ and are not flat: the picture with its bars trimmed, the picture
+    inside uniform edge bands (a looser trim made on both sides, ``_uniform_trim``), and either
+    (the default) its centre crops (5, 10, 15% cut from every side of the trimmed picture) and
+    one-side crops (20% cut from the top, bottom, left or right): 7-8 hashes a picture; or, with
+    ``anchored``, the squares framed by pairs of its keypoints instead, the ``anchored.LISTED_SQUARES``
+    that survive simulated copies best (``anchored.anchored_hashes``): ~11 hashes of 32 bytes a
+    picture on the corpus. The squares find crops anywhere and screenshots (and banners, which
+    the one-side crops were for), at ~10x the listing time and ~5x the index look-up time
+    (README, "Robust matching"), so they are asked for, not assumed.
     Raises ``MediaError`` as ``hash_image`` does.
 
     >>> len(list_hashes(np.random.default_rng(1).integers(0, 256, (64, 64), dtype=np.uint8))) <= 1 + 1 + 3 + 4 + 1
@@ -193,8 +195,9 @@ def picture_hashes(
 def _listed(dihedral: list[Hash], work: np.ndarray, anchored: bool = True) -> list[Hash]:
     content = _crop(work, _bars(work))
     derived = [content] if content is not work else []
-    derived += [_crop(content, _share_box(content, cut)) for cut in _CENTRE_CROPS]
-    derived += [_crop(work, _share_box(work, cut)) for cut in _SIDE_CROPS]
+    if not anchored:  # the anchored squares find these crops and more, in fewer rows
+        derived += [_crop(content, _share_box(content, cut)) for cut in _CENTRE_CROPS]
+        derived += [_crop(work, _share_box(work, cut)) for cut in _SIDE_CROPS]
     derived += _uniform_trim(work)
     hashes = dihedral[:1] + [h for luma in derived for h in _pdq_derived(luma)]
     if anchored:
