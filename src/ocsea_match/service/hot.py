@@ -90,7 +90,7 @@ class HashLookups:
         except Exception as exc:  # noqa: BLE001 - answered, logged, and the service goes on (as routes.py)
             status, code, message, headers = refusal(exc)
             doc = {"error": {"code": code, "message": message}}
-            log_refusal(service, key, rid, PATH, status, code)
+            log_refusal(service, key, rid, PATH, status, code, exc)
         payload = encode_json(doc)
         raw = [(b"content-length", str(len(payload)).encode()), _JSON]
         raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items() if k.lower() != "x-request-id"]
