@@ -213,12 +213,16 @@ def test_match_hashes_refusals_headers_and_audit(svc):
         r = post_json(c, "/v1/match-hashes", records["listed"])
         assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
         assert r.headers["www-authenticate"] == "Bearer" and r.headers["content-type"] == "application/json"
+        unknown_id = r.headers["x-request-id"]
         assert c.get("/v1/match-hashes").status_code == 405
     with svc["server"].client(svc["keys"]["curator"]) as c:  # no hashes scope
         r = post_json(c, "/v1/match-hashes", records["listed"])
         assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
         refused_id = r.headers["x-request-id"]
     with svc["server"].client(svc["keys"]["hashes"]) as c:
+        r = c.post("/v1/match", content=svc["pictures"]["other"])  # a Starlette route: no match scope
+        assert r.status_code == 403
+        forbidden_upload = r.headers["x-request-id"]
         r = c.post("/v1/match-hashes", content=b"[" + b" " * (UPLOAD_LIMIT_MB * 1024 * 1024) + b"]")
         assert r.status_code == 413 and r.json()["error"]["code"] == "too-large"
         r = post_json(c, "/v1/match-hashes", records["listed"])
@@ -229,6 +233,9 @@ def test_match_hashes_refusals_headers_and_audit(svc):
     events = {e.get("request_id"): e for e in map(json.loads, (base / "audit.jsonl").read_text().splitlines())}
     assert events[refused_id]["event"] == "refused" and events[refused_id]["code"] == "forbidden"
     assert events[refused_id]["endpoint"] == "/v1/match-hashes"
+    assert events[refused_id]["key"] == "curator"  # the key is known: it lacks the scope
+    assert events[unknown_id]["event"] == "refused" and events[unknown_id]["key"] is None  # no key to name
+    assert events[forbidden_upload]["key"] == "platform" and events[forbidden_upload]["endpoint"] == "/v1/match"
     assert events[answered_id]["event"] == "match-hashes" and events[answered_id]["items"][0]["matches"][0]["entry_id"] == "A1"
     with svc["server"].client(svc["keys"]["admin"]) as c:
         text = c.get("/metrics").text

@@ -93,8 +93,8 @@ def test_keys_command(tmp_path, capsys):
 
 
 def test_rate_limit_429_with_retry_after(setup):
-    server = Server(["--list", "known_list.csv", "--keys", "keys.json", "--rate", "1", "--burst", "2", "--workers", "1"],
-                    cwd=setup["base"])
+    server = Server(["--list", "known_list.csv", "--keys", "keys.json", "--rate", "1", "--burst", "2", "--workers", "1",
+                     "--audit-log", "audit-rate.jsonl"], cwd=setup["base"])
     try:
         with server.client(setup["keys"]["hashes"]) as c, server.client(setup["keys"]["analyst"]) as other:
             statuses = [post_json(c, "/v1/match-hashes", setup["record"]).status_code for _ in range(3)]
@@ -102,11 +102,15 @@ def test_rate_limit_429_with_retry_after(setup):
             r = post_json(c, "/v1/match-hashes", setup["record"])
             assert r.status_code == 429 and r.json()["error"]["code"] == "rate-limited"
             assert int(r.headers["retry-after"]) >= 1
+            limited = r.headers["x-request-id"]
             assert other.get("/v1/lists").status_code == 200  # per key
             time.sleep(1.1)
             assert post_json(c, "/v1/match-hashes", setup["record"]).status_code == 200
     finally:
         server.stop()
+    lines = [json.loads(line) for line in (setup["base"] / "audit-rate.jsonl").read_text().splitlines()]
+    refused = next(e for e in lines if e.get("request_id") == limited)
+    assert refused["code"] == "rate-limited" and refused["key"] == "platform"  # the key over its rate is named
 
 
 def test_sigterm_finishes_the_request_in_flight_and_flushes_the_audit_log(setup):

@@ -153,6 +153,10 @@ def _serve(args: argparse.Namespace) -> int:
             options[name] = module
         except ImportError:
             pass
+    if options.get("http") == "httptools":  # an answer's head and body in one send (service/coalesce.py)
+        from .service.coalesce import CoalescingHttpToolsProtocol
+
+        options["http"] = CoalescingHttpToolsProtocol
     # proxy_headers off: the service never reads client addresses (uvicorn would rewrite them per request)
     config = uvicorn.Config(app, host=args.host, port=args.port, access_log=False, lifespan="on", server_header=False,
                             proxy_headers=False,

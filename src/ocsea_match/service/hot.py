@@ -33,8 +33,8 @@ same answer and errors, ``X-Request-Id``, the audit line, the metrics. The app
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +73,7 @@ class HashLookups:
     async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
         service = self.service
         started = time.perf_counter()
-        rid = uuid.uuid4().hex
+        rid = os.urandom(16).hex()  # as uuid4().hex, 32 random hex digits, at a fifth of its cost
         authorization = declared = ""
         for name, value in scope["headers"]:
             name = name.lower()
@@ -90,7 +90,7 @@ class HashLookups:
         except Exception as exc:  # noqa: BLE001 - answered, logged, and the service goes on (as routes.py)
             status, code, message, headers = refusal(exc)
             doc = {"error": {"code": code, "message": message}}
-            log_refusal(service, key, rid, PATH, status, code)
+            log_refusal(service, key, rid, PATH, status, code, exc)
         payload = encode_json(doc)
         raw = [(b"content-length", str(len(payload)).encode()), _JSON]
         raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items() if k.lower() != "x-request-id"]

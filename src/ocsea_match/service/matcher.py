@@ -8,8 +8,9 @@ one is freed as soon as its last batch ends.
 
 Look-ups are batched: requests put their queries in a queue, and one search thread takes
 everything that arrived while the previous search ran and answers it with one ``match_many``
-(one range search per table for the whole batch). A lone request pays no wait; under load many
-requests share each pass over the rows. A large batch over a large table (``PARALLEL_WORK``
+(one range search per table for the whole batch), then hands the answers to the event loop and
+takes the next batch at once, without waiting for the loop. A lone request pays no wait; under
+load many requests share each pass over the rows. A large batch over a large table (``PARALLEL_WORK``
 queries x rows) is split over ``search_threads`` OpenMP threads; small ones stay on one, where
 waking threads would cost more than it saves (run the service with ``OMP_WAIT_POLICY=passive``
 so that those threads sleep between searches instead of spinning next to the event loop).
@@ -29,9 +30,10 @@ so that those threads sleep between searches instead of spinning next to the eve
 from __future__ import annotations
 
 import asyncio
+import queue
+import threading
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -231,52 +233,81 @@ class Matcher:
         self.source, self.banks, self.max_batch, self.searchers = source, banks, max_batch, max(1, searchers)
         self.search_threads = max(1, search_threads)
         self.current = source.load()
-        self._pending: list[tuple[list[dict[str, Any]], asyncio.Future[Any]]] = []
-        self._active = 0  # search loops running
-        self._tasks: set[asyncio.Future[None]] = set()  # kept: the event loop holds tasks weakly
-        self._search = ThreadPoolExecutor(self.searchers, thread_name_prefix="ocsea-search")
+        # look-ups waiting for a search thread: (queries, future, its loop); None tells a thread to end
+        self._pending: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
+        self._active = 0  # searches running now
+        self._active_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._closed = False
         self._reload_lock: asyncio.Lock | None = None
-        self.on_batch: Any = None  # called with each batch's size (metrics)
+        self.on_batch: Any = None  # called with each batch's size (metrics), in the search thread
 
     async def match(self, queries: list[dict[str, Any]]) -> tuple[list[list[dict[str, Any]]], Snapshot]:
         """The matches of each query, and the snapshot they were found in."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append((queries, future))
-        if self._active < self.searchers:
-            self._active += 1
-            task = asyncio.ensure_future(self._drain())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if self._closed:
+            raise RuntimeError("the matcher is closed")
+        if not self._threads:
+            self._start()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending.put((queries, future, loop))
         return await future
 
-    async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while self._pending:
-                batch, size = [], 0
-                while self._pending and (not batch or size + len(self._pending[0][0]) <= self.max_batch):
-                    queries, future = self._pending.pop(0)
-                    batch.append((queries, future))
-                    size += len(queries)
-                snapshot = self.current
-                flat = [q for queries, _ in batch for q in queries]
+    def _start(self) -> None:
+        for n in range(self.searchers):
+            thread = threading.Thread(target=self._search_loop, name=f"ocsea-search-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _search_loop(self) -> None:
+        """One search thread: wait for a look-up, take it with every other one waiting (up to
+        ``max_batch`` queries), search them in one call on the current snapshot, hand the answers
+        to their event loop, and start on what arrived meanwhile at once (no hop through the loop
+        between two batches: at 1M listed that hop left the search idle ~20% of the time)."""
+        carried: _Waiting | None = None
+        while True:
+            first = carried if carried is not None else self._pending.get()
+            carried = None
+            if first is None:
+                return
+            batch, size = [first], len(first[0])
+            while size < self.max_batch:
                 try:
-                    threads = self._threads_for(snapshot, len(flat))
-                    found = await loop.run_in_executor(self._search, self._lookup, snapshot, flat, threads)
-                except Exception as exc:  # noqa: BLE001 - answered to each waiting request
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
+                    item = self._pending.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._pending.put(None)  # this thread's stop: answer the batch first
+                    break
+                if size + len(item[0]) > self.max_batch:
+                    carried = item  # the next batch's first
+                    break
+                batch.append(item)
+                size += len(item[0])
+            snapshot = self.current
+            flat = [q for queries, _, _ in batch for q in queries]
+            with self._active_lock:
+                self._active += 1
+            try:
+                found: Any = self._lookup(snapshot, flat, self._threads_for(snapshot, len(flat)))
                 if self.on_batch is not None:
                     self.on_batch(size)
-                start = 0
-                for queries, future in batch:
-                    if not future.done():
-                        future.set_result((found[start:start + len(queries)], snapshot))
-                    start += len(queries)
-        finally:
-            self._active -= 1
+            except Exception as exc:  # noqa: BLE001 - answered to each waiting request
+                found = exc
+            finally:
+                with self._active_lock:
+                    self._active -= 1
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
+            start = 0
+            for queries, future, loop in batch:
+                answer = found if isinstance(found, Exception) else (found[start:start + len(queries)], snapshot)
+                by_loop.setdefault(loop, []).append((future, answer))
+                start += len(queries)
+            for loop, answers in by_loop.items():
+                try:
+                    loop.call_soon_threadsafe(_deliver, answers)
+                except RuntimeError:
+                    pass  # that loop is closed: nobody waits for these answers any more
 
     def _threads_for(self, snapshot: Snapshot, queries: int) -> int:
         """Threads of one batch's search: more than one only for a large batch over a large table
@@ -305,5 +336,25 @@ class Matcher:
             return old, new
 
     def close(self) -> None:
-        self._search.shutdown(wait=True)
+        """End the search threads once the look-ups queued before are answered."""
+        self._closed = True
+        for _ in self._threads:
+            self._pending.put(None)
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
+
+
+_Waiting = tuple[list[dict[str, Any]], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+
+
+def _deliver(answers: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    """In the event loop: settle the futures of one batch (a request that gave up is skipped)."""
+    for future, answer in answers:
+        if future.done():
+            continue
+        if isinstance(answer, Exception):
+            future.set_exception(answer)
+        else:
+            future.set_result(answer)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -36,9 +36,14 @@ __all__ = ["ApiError", "add_chunk", "authorize", "check_size", "encode_json", "e
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> None:
+    """A refusal: its status, code, message and headers; ``key``: the caller's key when it is known
+    (a 403 or 429 names it in the audit log)."""
+
+    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None,
+                 key: Key | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, dict(headers or {})
+        self.key = key
 
 
 def encode_json(obj: Any) -> bytes:
@@ -64,11 +69,11 @@ def authorize(service: Service, authorization: str, scopes: tuple[str, ...]) -> 
         raise ApiError(401, "unauthorized", "a valid key is needed: 'Authorization: Bearer KEY'",
                        {"WWW-Authenticate": "Bearer"})
     if scopes and not key.scopes.intersection(scopes):
-        raise ApiError(403, "forbidden", f"the key {key.name!r} lacks the scope {' or '.join(scopes)!r}")
+        raise ApiError(403, "forbidden", f"the key {key.name!r} lacks the scope {' or '.join(scopes)!r}", key=key)
     allowed, wait = service.rate.take(key.name)
     if not allowed:
         raise ApiError(429, "rate-limited", f"over {service.limits.rate:g} requests/s for this key",
-                       {"Retry-After": str(max(1, math.ceil(wait)))})
+                       {"Retry-After": str(max(1, math.ceil(wait)))}, key=key)
     return key
 
 
@@ -81,9 +86,13 @@ def refusal(exc: Exception) -> tuple[int, str, str, dict[str, str]]:
     return 500, "internal-error", f"{type(exc).__name__}: {exc}", {}
 
 
-def log_refusal(service: Service, key: Key | None, rid: str, path: str, status: int, code: str) -> None:
-    """The audit line of a refused request (a log that cannot be written changes nothing: the
-    answer is already an error)."""
+def log_refusal(service: Service, key: Key | None, rid: str, path: str, status: int, code: str,
+                exc: Exception | None = None) -> None:
+    """The audit line of a refused request, naming its key when it is known (from ``key``, or the
+    refusal ``exc`` that carries it: a key without the scope, or over its rate). A log that cannot
+    be written changes nothing: the answer is already an error."""
+    if key is None and isinstance(exc, ApiError):
+        key = exc.key
     try:
         service.log({"event": "refused", "key": key.name if key else None, "request_id": rid,
                      "endpoint": path, "status": status, "code": code})
@@ -145,7 +154,7 @@ def routes(service: Service) -> list[Route]:
     def endpoint(path: str, scopes: tuple[str, ...] | None, fn: Handler, methods: list[str], audit: bool = True) -> Route:
         async def handle(request: Request) -> Response:
             started = time.perf_counter()
-            rid = uuid.uuid4().hex
+            rid = os.urandom(16).hex()  # as uuid4().hex, 32 random hex digits, at a fifth of its cost
             key: Key | None = None
             try:
                 key = authorize(service, request.headers.get("authorization", ""), scopes) if scopes is not None else None
@@ -154,7 +163,7 @@ def routes(service: Service) -> list[Route]:
                 status, code, message, headers = refusal(exc)
                 response = error_response(status, code, message, headers)
                 if audit:
-                    log_refusal(service, key, rid, path, status, code)
+                    log_refusal(service, key, rid, path, status, code, exc)
             response.headers["X-Request-Id"] = rid
             service.metrics.observe(path, response.status_code, time.perf_counter() - started)
             return response
