@@ -3,7 +3,8 @@
 
     python benchmarks/service_bench.py [--sizes 1000000 10000000] [--seconds 10] [--connections 16]
                                        [--upload-connections 4] [--client auto|wrk|python] [--repeat 2]
-                                       [--search-threads N] [--skip-uploads] [--[no-]substring-search] [--json OUT]
+                                       [--search-threads N] [--searchers N] [--skip-uploads] [--[no-]substring-search]
+                                       [--json OUT]
 
 (a) Hash-only lookups (``POST /v1/match-hashes``, one record per request) against an index of
 --sizes random PDQ hashes (``HashIndex.add_hashes``, saved and served with ``ocsea-match serve
@@ -21,7 +22,10 @@ workers. The batched rows use the mean batch the service formed in the run just 
 ``/metrics``), so both do the same searches. ``--substring-search`` / ``--no-substring-search``: the
 look-ups with ``serve --[no-]substring-search``; left out, the service's own choice (substring tables from
 ``AUTO_SUBSTRING_ROWS`` listed hashes), and the in-process index makes the same choice (tables prepared
-before timing). Every run records the 1-minute load average before and after it.
+before timing). Every run records the 1-minute load average before and after it, and its CPU time per
+request: the server's and its workers' (``/proc``, through psutil), the load generator's (wrk's rusage)
+and the in-process runs' own (``time.process_time``), so that the service's extra CPU per look-up is
+measured apart from what the load generator takes.
 
 The load generator runs on the same machine as the server and takes CPU from it: on a 2-core
 machine the service's figures are a floor. Published figures of the peers (PhotoDNA Cloud 5-10
@@ -36,6 +40,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -132,6 +137,20 @@ class Server:
                 time.sleep(0.2)
         raise RuntimeError("the server did not answer in time")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of the server and its worker processes so far."""
+        import psutil  # a dependency of Dask, which the dev extra installs
+
+        total = 0.0
+        server = psutil.Process(self.proc.pid)
+        for proc in (server, *server.children(recursive=True)):
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            except psutil.Error:
+                pass
+        return total
+
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -221,7 +240,7 @@ def run_python(port: int, path: str, key: str, bodies: list[bytes], seconds: flo
 
 def in_process_lookups(index: HashIndex, bodies: list[bytes], seconds: float) -> dict[str, Any]:
     queries = [json.loads(b) for b in bodies]
-    latencies, started, i = [], time.perf_counter(), 0
+    latencies, started, i, cpu = [], time.perf_counter(), 0, time.process_time()
     while time.perf_counter() - started < seconds:
         t = time.perf_counter()
         index.match(queries[i % len(queries)])
@@ -229,7 +248,8 @@ def in_process_lookups(index: HashIndex, bodies: list[bytes], seconds: float) ->
         i += 1
     lat = np.asarray(latencies) * 1000
     return {"requests": i, "rate": i / (time.perf_counter() - started), "p50_ms": float(np.percentile(lat, 50)),
-            "p99_ms": float(np.percentile(lat, 99)), "failed": 0, "client": "in-process, 1 thread"}
+            "p99_ms": float(np.percentile(lat, 99)), "failed": 0, "client": "in-process, 1 thread",
+            "cpu_ms": (time.process_time() - cpu) * 1000 / i}
 
 
 def batch_counts(port: int, key: str) -> tuple[float, float]:
@@ -249,7 +269,7 @@ def in_process_batched(index: HashIndex, bodies: list[bytes], seconds: float, ba
 
     queries = [json.loads(b) for b in bodies]
     use = threads if batch * len(index) >= PARALLEL_WORK else 1
-    latencies, started, i = [], time.perf_counter(), 0
+    latencies, started, i, cpu = [], time.perf_counter(), 0, time.process_time()
     while time.perf_counter() - started < seconds:
         t = time.perf_counter()
         index.match_many([queries[(i + k) % len(queries)] for k in range(batch)], threads=use)
@@ -257,7 +277,8 @@ def in_process_batched(index: HashIndex, bodies: list[bytes], seconds: float, ba
         i += batch
     lat = np.asarray(latencies) * 1000
     return {"requests": i, "rate": i / (time.perf_counter() - started), "p50_ms": float(np.percentile(lat, 50)),
-            "p99_ms": float(np.percentile(lat, 99)), "failed": 0, "client": f"in-process, batches of {batch}, {use} threads"}
+            "p99_ms": float(np.percentile(lat, 99)), "failed": 0, "client": f"in-process, batches of {batch}, {use} threads",
+            "cpu_ms": (time.process_time() - cpu) * 1000 / i}
 
 
 def _hash(data: bytes, algorithms: tuple[str, ...]) -> dict[str, Any]:
@@ -302,6 +323,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="decoding worker processes of the service")
     parser.add_argument("--search-threads", type=int, default=os.cpu_count() or 1,
                         help="threads the service splits a large search over (default: all cores, as 'serve')")
+    parser.add_argument("--searchers", type=int, default=1, help="the service's index searches at once (serve --searchers)")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--repeat", type=int, default=2, help="rounds per row, alternating in-process and service; "
                         "the best round of each is reported (default 2)")
@@ -344,7 +366,13 @@ def main() -> int:
 
             def remote() -> dict[str, Any]:
                 before = batch_counts(server.port, key)
+                cpu, clients = server.cpu_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
                 result = load(server.port, path, bodies, connections)
+                cpu, done = server.cpu_seconds() - cpu, resource.getrusage(resource.RUSAGE_CHILDREN)
+                result["cpu_ms"] = cpu * 1000 / max(1, result["requests"])
+                if client == "wrk":  # the load generator is the only child that ends during the run
+                    result["client_cpu_ms"] = ((done.ru_utime + done.ru_stime) - (clients.ru_utime + clients.ru_stime)) \
+                        * 1000 / max(1, result["requests"])
                 after = batch_counts(server.port, key)
                 calls = after[1] - before[1]
                 if calls:
@@ -370,7 +398,7 @@ def main() -> int:
             index = HashIndex.load(folder, threads=1, substring_search=substring)  # one thread, as the service
             index.prepare()
             server = Server(folder, workdir / "keys.json", workdir, workers=1,
-                            extra=("--search-threads", str(args.search_threads),
+                            extra=("--search-threads", str(args.search_threads), "--searchers", str(args.searchers),
                                    "--substring-search" if substring else "--no-substring-search"))
             try:
                 remote, local, batched = measure(
@@ -438,6 +466,15 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, client: str) ->
               + (f"; the service's mean batch in its best run: {batch}" if batch is not None else ""))
     for name, rate in PUBLISHED:
         print(f"| {name} | {rate} |" + " |" * 10 + " quoted, not measured |")
+    print("CPU per look-up (best runs; user + system time of the server and its workers, of wrk, of the in-process "
+          "runs), and the service's own CPU beyond the batched search's, as a share of the service's:")
+    for row in rows:
+        s, p, b = row["service"], row["in_process"], row.get("in_process_batched")
+        if not b or "cpu_ms" not in s:
+            continue
+        wrk = f" (+ load generator {s['client_cpu_ms']:.3f} ms)" if "client_cpu_ms" in s else ""
+        print(f"  {row['work']}: service {s['cpu_ms']:.3f} ms{wrk}; in-process one at a time {p['cpu_ms']:.3f} ms, "
+              f"batched {b['cpu_ms']:.3f} ms; overhead {(s['cpu_ms'] - b['cpu_ms']) / s['cpu_ms']:.0%} of the service's CPU")
 
 
 if __name__ == "__main__":
