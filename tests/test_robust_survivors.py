@@ -88,3 +88,16 @@ def test_anchored_lists_leave_out_the_fixed_crops_and_every_rule_still_matches()
     queries = query_hashes(repost, anchored=True)
     assert is_match(queries, anchored) and is_match(queries, earlier)
     assert not is_match(queries, list_hashes(PICTURES[1], anchored=True))
+
+
+def test_simulated_copies_of_a_long_strip_are_pictures() -> None:
+    # a scrolling screenshot's shape: a tilt's corners would cut the narrow side away entirely
+    # (cv2.resize then refused the empty copy); the strip stays upright instead
+    from ocsea_match import anchored
+
+    rng = np.random.default_rng(3)
+    for shape in ((20, 400), (400, 20), (60, 512), (512, 40)):
+        strip = rng.integers(0, 256, shape, dtype=np.uint8)
+        for k in range(40):
+            copy = anchored._simulated_copy(strip, rng, mirror=k % 2 == 1)
+            assert copy.dtype == np.float32 and min(copy.shape) >= 32

@@ -179,10 +179,11 @@ def _simulated_copy(image: np.ndarray, rng: np.random.Generator, *, mirror: bool
     if rng.random() < 0.5:
         degrees = float(rng.uniform(-_COPY_TILT, _COPY_TILT))
         ch, cw = out.shape
-        turn = cv2.getRotationMatrix2D((cw / 2, ch / 2), degrees, 1.0)
-        inset = np.sin(np.radians(abs(degrees))) * max(ch, cw)
-        turned = cv2.warpAffine(out, turn, (cw, ch), flags=cv2.INTER_LINEAR)
-        out = turned[round(inset): ch - round(inset), round(inset): cw - round(inset)]
+        inset = round(np.sin(np.radians(abs(degrees))) * max(ch, cw))
+        if 2 * inset + 8 <= min(ch, cw):  # a long strip (a scrolling screenshot) stays upright
+            turn = cv2.getRotationMatrix2D((cw / 2, ch / 2), degrees, 1.0)
+            turned = cv2.warpAffine(out, turn, (cw, ch), flags=cv2.INTER_LINEAR)
+            out = turned[inset: ch - inset, inset: cw - inset]
     if mirror:
         out = out[:, ::-1]
     scale = float(rng.uniform(0.35, 0.9))
