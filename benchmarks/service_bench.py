@@ -15,8 +15,9 @@ load generator keeps --connections keep-alive connections busy for --seconds, th
 ``wrk`` (C, one thread) when installed, else Python threads on raw sockets. In-process rows do
 the same work without HTTP: ``HashIndex.match`` one query at a time, one thread, the index
 searching with one OpenMP thread (what an embedding program does naively); ``match_many`` over
-batches as large as the load generator's concurrency, split over --search-threads as the service
-splits a large batch (the service's own search, without HTTP: the fair measure of its overhead);
+batches as large as the service formed, on --searchers threads at once, a batch split over
+--search-threads as the service splits a large batch that runs alone (the service's own search,
+without HTTP: the fair measure of its overhead);
 and ``hash_bytes`` + ``match`` over a pool of as many processes as the service has decoding
 workers. The batched rows use the mean batch the service formed in the run just before (read from its
 ``/metrics``), so both do the same searches. ``--substring-search`` / ``--no-substring-search``: the
@@ -261,24 +262,42 @@ def batch_counts(port: int, key: str) -> tuple[float, float]:
     return tuple(float(m.group(1)) if m else 0.0 for m in found)  # type: ignore[return-value]
 
 
-def in_process_batched(index: HashIndex, bodies: list[bytes], seconds: float, batch: int, threads: int) -> dict[str, Any]:
-    """The service's own search without HTTP: ``match_many`` over batches of ``batch`` queries
-    (the mean batch the service formed under the same load), split over ``threads`` as the service
-    splits a large batch. Latency is a batch's time (every query of it waits for the whole batch)."""
+def in_process_batched(index: HashIndex, bodies: list[bytes], seconds: float, batch: int, threads: int,
+                       searchers: int = 1) -> dict[str, Any]:
+    """The service's own search without HTTP: ``searchers`` threads, each calling ``match_many``
+    over batches of ``batch`` queries (the mean batch the service formed under the same load), a
+    batch split over ``threads`` as the service splits a large batch that runs alone. Latency is a
+    batch's time (every query of it waits for the whole batch)."""
     from ocsea_match.service.matcher import PARALLEL_WORK
 
     queries = [json.loads(b) for b in bodies]
-    use = threads if batch * len(index) >= PARALLEL_WORK else 1
-    latencies, started, i, cpu = [], time.perf_counter(), 0, time.process_time()
-    while time.perf_counter() - started < seconds:
-        t = time.perf_counter()
-        index.match_many([queries[(i + k) % len(queries)] for k in range(batch)], threads=use)
-        latencies.append(time.perf_counter() - t)
-        i += batch
+    use = threads if batch * len(index) >= PARALLEL_WORK and searchers == 1 else 1
+    latencies: list[float] = []
+    counts = [0] * searchers
+    started, cpu = time.perf_counter(), time.process_time()
+
+    def search(n: int) -> None:
+        i, mine = n * batch, []
+        while time.perf_counter() - started < seconds:
+            t = time.perf_counter()
+            index.match_many([queries[(i + k) % len(queries)] for k in range(batch)], threads=use)
+            mine.append(time.perf_counter() - t)
+            i += batch * searchers
+            counts[n] += batch
+        latencies.extend(mine)
+
+    workers = [threading.Thread(target=search, args=(n,)) for n in range(searchers)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    done, elapsed = sum(counts), time.perf_counter() - started
     lat = np.asarray(latencies) * 1000
-    return {"requests": i, "rate": i / (time.perf_counter() - started), "p50_ms": float(np.percentile(lat, 50)),
-            "p99_ms": float(np.percentile(lat, 99)), "failed": 0, "client": f"in-process, batches of {batch}, {use} threads",
-            "cpu_ms": (time.process_time() - cpu) * 1000 / i}
+    how = f"{searchers} searchers, " if searchers > 1 else ""
+    return {"requests": done, "rate": done / elapsed, "p50_ms": float(np.percentile(lat, 50)),
+            "p99_ms": float(np.percentile(lat, 99)), "failed": 0,
+            "client": f"in-process, {how}batches of {batch}, {use} threads",
+            "cpu_ms": (time.process_time() - cpu) * 1000 / done}
 
 
 def _hash(data: bytes, algorithms: tuple[str, ...]) -> dict[str, Any]:
@@ -321,9 +340,10 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--upload-connections", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="decoding worker processes of the service")
-    parser.add_argument("--search-threads", type=int, default=os.cpu_count() or 1,
-                        help="threads the service splits a large search over (default: all cores, as 'serve')")
-    parser.add_argument("--searchers", type=int, default=1, help="the service's index searches at once (serve --searchers)")
+    parser.add_argument("--search-threads", type=int, default=1,
+                        help="threads the service splits a large batch over while it runs alone (default 1, as 'serve')")
+    parser.add_argument("--searchers", type=int, default=os.cpu_count() or 1,
+                        help="the service's search threads (serve --searchers; default: all cores, as 'serve')")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--repeat", type=int, default=2, help="rounds per row, alternating in-process and service; "
                         "the best round of each is reported (default 2)")
@@ -405,7 +425,7 @@ def main() -> int:
                     server, "/v1/match-hashes", bodies, args.connections,
                     lambda index=index: in_process_lookups(index, bodies, args.seconds),
                     lambda index=index: in_process_batched(index, bodies, args.seconds, formed["batch"],
-                                                           args.search_threads))
+                                                           args.search_threads, args.searchers))
             finally:
                 server.stop()
             del index

@@ -218,3 +218,56 @@ def test_large_batches_split_over_threads_find_the_same_matches():
     default = Matcher(IndexSource(index=index))
     assert default._threads_for(snapshot, 10 * big) == 1  # the default: one thread
     default.close()
+
+
+def test_several_search_threads_share_the_waiting_lookups():
+    """With two search threads, the first free one takes its half of what waits (not all of it,
+    which left the other thread idle), and every look-up is answered as one search would."""
+    import asyncio
+    import threading
+
+    import numpy as np
+
+    from ocsea_match import HashIndex
+    from ocsea_match.service.matcher import IndexSource, Matcher, clean_query
+
+    rng = np.random.default_rng(3)
+    rows = rng.integers(0, 256, (2000, 32), dtype=np.uint8)
+    index = HashIndex(threads=1)
+    index.add_hashes("known", "pdq", rows)
+    queries = [clean_query({"hashes": {"pdq": {"hex": r.tobytes().hex(), "quality": 100}}}) for r in rows[:8]]
+    expected = index.match_many(queries, threads=1)
+
+    class Deferred(Matcher):
+        """Starts its search threads only once every look-up is queued (as under load)."""
+
+        def _start(self) -> None:
+            if len(queued) == len(queries):
+                super()._start()
+
+    queued: list[int] = []
+    sizes: list[int] = []
+    lock = threading.Lock()
+    matcher = Deferred(IndexSource(index=index), searchers=2)
+
+    def batch(size: int) -> None:
+        with lock:
+            sizes.append(size)
+
+    matcher.on_batch = batch
+
+    async def ask(i: int) -> list:
+        queued.append(i)
+        found, _ = await matcher.match([queries[i]])
+        return found[0]
+
+    async def everything() -> list:
+        return await asyncio.gather(*(ask(i) for i in range(len(queries))))
+
+    try:
+        assert asyncio.run(everything()) == expected
+    finally:
+        matcher.close()
+    assert sum(sizes) == len(queries)
+    assert max(sizes) <= len(queries) // 2  # the first free thread took its half of the 8 waiting, not all 8
+    assert Matcher(IndexSource(index=index))._share() == 64  # one search thread takes everything (max_batch)

@@ -47,9 +47,10 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser] = argparse
     s.add_argument("--workers", type=int, default=default_jobs(), help="decoding worker processes (default: all cores)")
     s.add_argument("--rate", type=float, default=0.0, help="requests per second per key (default: no limit)")
     s.add_argument("--burst", type=int, default=0, help="requests a key may save up (default: the rate)")
-    s.add_argument("--searchers", type=int, default=1, help="index searches at once (default 1: one batch at a time)")
-    s.add_argument("--search-threads", type=int, default=default_jobs(),
-                   help="threads one large search is split over (default: all cores; small ones use one)")
+    s.add_argument("--searchers", type=int, default=default_jobs(),
+                   help="search threads, each answering its share of the waiting look-ups (default: all cores)")
+    s.add_argument("--search-threads", type=int, default=1,
+                   help="OpenMP threads a large batch is split over while it is the only search running (default 1)")
     s.add_argument("--file-time-limit", type=int, default=120, help="seconds one upload may take to decode (default 120)")
     s.add_argument("--mode", choices=("fast", "exact"), default="fast", help="how uploads are decoded (default fast)")
     s.add_argument("--no-dialects", action="store_true",

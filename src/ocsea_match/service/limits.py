@@ -31,9 +31,9 @@ class Limits:
       and the upload answered 422 ``worker-crashed``);
     - ``max_pixels``: pictures declaring more are refused from their header (``decompression-bomb``);
     - ``max_batch``: records in one hash-only request;
-    - ``searchers``: index searches that may run at once (each answers a batch of the look-ups
-      that arrived while the others ran); ``search_threads``: OpenMP threads one large batch's
-      search is split over while it runs alone (small batches and small tables use one).
+    - ``searchers``: search threads (each answers its share of the look-ups that arrived while
+      it searched: ``ocsea-match serve`` starts one a core); ``search_threads``: OpenMP threads one
+      large batch's search is split over while it runs alone (small batches and small tables use one).
     """
 
     max_upload_bytes: int = 50 * 1024 * 1024
