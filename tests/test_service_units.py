@@ -271,3 +271,43 @@ def test_several_search_threads_share_the_waiting_lookups():
     assert sum(sizes) == len(queries)
     assert max(sizes) <= len(queries) // 2  # the first free thread took its half of the 8 waiting, not all 8
     assert Matcher(IndexSource(index=index))._share() == 64  # one search thread takes everything (max_batch)
+
+
+def test_audit_line_cut_by_a_full_disk_is_taken_back(tmp_path, monkeypatch):
+    """A full disk mid-line: the append fails (the request is refused), the part written is cut off
+    again so the chain still verifies, and the next line follows once there is room. If the cut
+    cannot be taken back, every later append is refused instead of writing after a broken line."""
+    import errno
+
+    from ocsea_match.service import audit as audit_module
+
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    log.append({"event": "match", "n": 1})
+    real_write = audit_module.os.write
+
+    def half_then_full(fd, data):
+        if len(data) > 10:
+            return real_write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(audit_module.os, "write", half_then_full)
+    with pytest.raises(AuditError, match="No space left"):
+        log.append({"event": "match", "n": 2})
+    result = verify(path)
+    assert result.ok and result.lines == 1  # the half line is gone
+    monkeypatch.setattr(audit_module.os, "write", real_write)
+    log.append({"event": "match", "n": 3})
+    result = verify(path)
+    assert result.ok and result.lines == 2
+
+    monkeypatch.setattr(audit_module.os, "write", half_then_full)
+    monkeypatch.setattr(audit_module.os, "ftruncate", lambda fd, size: (_ for _ in ()).throw(OSError(errno.EIO, "I/O error")))
+    with pytest.raises(AuditError, match="No space left"):
+        log.append({"event": "match", "n": 4})
+    monkeypatch.setattr(audit_module.os, "write", real_write)
+    with pytest.raises(AuditError, match="could not be taken back"):
+        log.append({"event": "match", "n": 5})
+    monkeypatch.undo()
+    log.close()
+    assert not verify(path).ok  # the cut line stays, and verify names it

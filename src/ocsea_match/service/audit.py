@@ -61,7 +61,9 @@ class AuditLog:
     Opening an existing log checks its last line and continues its chain (a log whose tail does
     not verify is refused: ``AuditError``). Each ``append`` writes its line to the OS before it
     returns, so a crash of the process loses nothing; a background thread fsyncs at most every
-    second while lines come in, and ``close`` does at once.
+    second while lines come in, and ``close`` does at once. A line that cannot be written whole
+    (a full disk) raises ``AuditError`` and what was written of it is cut off again, so the chain
+    stays intact and the next line follows it once there is room.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -71,11 +73,13 @@ class AuditLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._prev = self._tail()
             self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._size = os.fstat(self._fd).st_size  # where the next line starts (this process is the only writer)
         except AuditError:
             raise
         except OSError as exc:
             raise AuditError(f"{self.path}: cannot open the audit log: {exc.strerror or exc}") from None
         self._dirty = False
+        self._cut: str | None = None  # why appends are refused: a partial line could not be taken back
         self._stop = threading.Event()
         self._syncer = threading.Thread(target=self._sync_loop, args=(os.dup(self._fd),), name="audit-fsync", daemon=True)
         self._syncer.start()
@@ -110,16 +114,33 @@ class AuditLog:
         with self._lock:
             if self._fd is None:
                 raise AuditError(f"{self.path}: the audit log is closed")
+            if self._cut is not None:
+                raise AuditError(self._cut)
             line, digest = _seal({"time": _utc(), **entry, "prev": self._prev})
             data = (line + "\n").encode("utf-8")
+            size = len(data)
             try:
                 while data:  # one write(2) per line, straight to the OS (no buffer to lose in a crash)
                     data = data[os.write(self._fd, data):]
             except OSError as exc:
+                self._take_back(size - len(data))
                 raise AuditError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from None
+            self._size += size
             self._prev = digest
             self._dirty = True
             return digest
+
+    def _take_back(self, written: int) -> None:
+        """After a failed write (a full disk): cut off the part of the line that was written, so
+        that the log still verifies and the next line can follow; if that fails too, refuse every
+        later append rather than write after a broken line."""
+        if not written:
+            return
+        try:
+            os.ftruncate(self._fd, self._size)  # type: ignore[arg-type]
+        except OSError as exc:
+            self._cut = (f"{self.path}: a line was cut off at byte {self._size} and could not be taken back "
+                         f"({exc.strerror or exc}); check it with 'ocsea-match audit verify' and start a new log")
 
     def _sync_loop(self, fd: int) -> None:
         """fsync (its own descriptor of the file, no lock held: appends never wait for the disk),
