@@ -73,7 +73,6 @@ class AuditLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._prev = self._tail()
             self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            self._size = os.fstat(self._fd).st_size  # where the next line starts (this process is the only writer)
         except AuditError:
             raise
         except OSError as exc:
@@ -125,7 +124,6 @@ class AuditLog:
             except OSError as exc:
                 self._take_back(size - len(data))
                 raise AuditError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from None
-            self._size += size
             self._prev = digest
             self._dirty = True
             return digest
@@ -136,10 +134,12 @@ class AuditLog:
         later append rather than write after a broken line."""
         if not written:
             return
-        try:
-            os.ftruncate(self._fd, self._size)  # type: ignore[arg-type]
+        start = None
+        try:  # the part written is the file's last bytes (appends, under the lock)
+            start = os.fstat(self._fd).st_size - written  # type: ignore[arg-type]
+            os.ftruncate(self._fd, start)  # type: ignore[arg-type]
         except OSError as exc:
-            self._cut = (f"{self.path}: a line was cut off at byte {self._size} and could not be taken back "
+            self._cut = (f"{self.path}: a line was cut off at byte {start} and could not be taken back "
                          f"({exc.strerror or exc}); check it with 'ocsea-match audit verify' and start a new log")
 
     def _sync_loop(self, fd: int) -> None:
