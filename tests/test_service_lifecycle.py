@@ -190,3 +190,43 @@ def test_sigkill_during_bank_writes_loses_no_committed_entry(setup):
     found = banks.match_many([records[0]])[0]
     assert {m["entry_id"] for m in found if m["algorithm"] == "pdq"} >= {str(i) for i, s in acked if s == records[0]["sha256"]}
     banks.close()
+
+
+def test_audit_log_rotates_without_a_restart_and_verifies_as_one_chain(setup):
+    """POST /v1/audit/rotate (admin) keeps the log so far under a dated name and goes on in a new
+    file whose first line follows the old one's last: 'audit verify OLD NEW' exits 0, the files out
+    of order or one of them alone as the start of the other's chain exit 1."""
+    base = setup["base"]
+    server = Server(["--list", "known_list.csv", "--keys", "keys.json", "--audit-log", "audit.jsonl", "--workers", "1"],
+                    cwd=base)
+    try:
+        with server.client(setup["keys"]["hashes"]) as c:
+            assert post_json(c, "/v1/match-hashes", setup["record"]).status_code == 200
+            assert c.post("/v1/audit/rotate").status_code == 403  # admin only
+        with server.client(setup["keys"]["admin"]) as c:
+            answer = c.post("/v1/audit/rotate")
+            assert answer.status_code == 200, answer.text
+            rotated = answer.json()
+        with server.client(setup["keys"]["hashes"]) as c:
+            found = post_json(c, "/v1/match-hashes", setup["record"])
+            assert found.status_code == 200 and found.json()["matches"][0]["entry_id"] == "A1"
+    finally:
+        assert server.stop() == 0
+    archived = Path(rotated["archived"])
+    assert archived.parent == base and archived.name.startswith("audit.jsonl.")
+    old = [json.loads(line) for line in archived.read_text().splitlines()]
+    new = [json.loads(line) for line in (base / "audit.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in old] == ["start", "match-hashes", "refused", "rotate"]
+    assert old[-1]["key"] == "admin" and old[-1]["archived_as"] == archived.name and old[-1]["hash"] == rotated["ends_with"]
+    assert [e["event"] for e in new] == ["continue", "match-hashes", "stop"]
+    assert new[0]["prev"] == rotated["ends_with"] and new[0]["from"] == archived.name
+
+    both = _cli("audit", "verify", str(archived), "audit.jsonl", cwd=base)
+    assert both.returncode == 0, both.stdout + both.stderr
+    assert "continues the log that ends with " + rotated["ends_with"] in both.stdout
+    reversed_order = _cli("audit", "verify", "audit.jsonl", str(archived), cwd=base)
+    assert reversed_order.returncode == 1 and "does not continue the log before it" in reversed_order.stdout
+    new[1]["matches"] = []  # an edited line in the new file is still found
+    (base / "edited.jsonl").write_text("".join(json.dumps(e, sort_keys=True, separators=(",", ":")) + "\n" for e in new))
+    edited = _cli("audit", "verify", str(archived), "edited.jsonl", cwd=base)
+    assert edited.returncode == 1 and "line 2: altered" in edited.stdout

@@ -311,3 +311,36 @@ def test_audit_line_cut_by_a_full_disk_is_taken_back(tmp_path, monkeypatch):
     monkeypatch.undo()
     log.close()
     assert not verify(path).ok  # the cut line stays, and verify names it
+
+
+def test_audit_rotation_under_concurrent_appends_loses_no_line(tmp_path):
+    """Threads append while the log is rotated twice: every line is in one of the three files, and
+    the files verify as one chain, oldest first."""
+    import threading
+
+    from ocsea_match.service.audit import verify_files
+
+    log = AuditLog(tmp_path / "audit.jsonl")
+    written: list[str] = []
+    lock = threading.Lock()
+
+    def writer(n: int) -> None:
+        for i in range(300):
+            digest = log.append({"event": "match", "writer": n, "i": i})
+            with lock:
+                written.append(digest)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    archived = [log.rotate()[0], log.rotate()[0]]
+    for t in threads:
+        t.join()
+    log.close()
+    files = [*archived, tmp_path / "audit.jsonl"]
+    results = verify_files(files)
+    assert [r.ok for r in results] == [True, True, True], [r.message for r in results]
+    lines = [json.loads(line) for f in files for line in Path(f).read_text().splitlines()]
+    assert {e["hash"] for e in lines if e["event"] == "match"} == set(written) and len(written) == 900
+    assert [e["event"] for e in lines if e["event"] in ("rotate", "continue")] == ["rotate", "continue"] * 2
+    assert not verify_files([files[0], files[2]])[-1].ok  # the middle file missing is found

@@ -5,7 +5,7 @@ and ``match --server URL --key-file F`` (the hash-only flow from the command lin
                       [--audit-log FILE] [--banks FILE] [--max-upload-mb 50] [--workers N] [--rate N]
     ocsea-match keys add NAME --scopes match,hashes,curate,admin,metrics --keys KEYS_FILE
     ocsea-match keys list --keys KEYS_FILE | keys revoke NAME --keys KEYS_FILE
-    ocsea-match audit verify FILE
+    ocsea-match audit verify FILE [FILE ...]
     ocsea-match bank backup DB OUT | bank check DB
 
 Nothing here imports Starlette or uvicorn until ``serve`` runs.
@@ -72,8 +72,9 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser] = argparse
     kr.add_argument("--keys", required=True, metavar="KEYS_FILE")
     a = sub.add_parser("audit", help="check the service's audit log")
     a_sub = a.add_subparsers(dest="audit_command", required=True, parser_class=parser_class)
-    av = a_sub.add_parser("verify", help="check the hash chain: exit 0 intact, 1 broken (the first broken line named)")
-    av.add_argument("file")
+    av = a_sub.add_parser("verify", help="check the hash chain: exit 0 intact, 1 broken (the first broken line named); "
+                          "several files (oldest first): a rotated log and its successors as one chain")
+    av.add_argument("file", nargs="+")
     b = sub.add_parser("bank", help="back up or check the hotline's bank database")
     b_sub = b.add_subparsers(dest="bank_command", required=True, parser_class=parser_class)
     bb = b_sub.add_parser("backup", help="copy the bank database consistently (also while the service runs)")
@@ -97,15 +98,16 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "keys":
         return _keys(args)
     if args.command == "audit":
-        from .service.audit import verify
+        from .service.audit import verify_files
 
         try:
-            result = verify(args.file)
+            results = verify_files(args.file)
         except OSError as exc:
-            print(f"ocsea-match: {args.file}: {exc.strerror or exc}", file=sys.stderr)
+            print(f"ocsea-match: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_CANNOT_RUN
-        print(f"{args.file}: {result.message}")
-        return EXIT_OK if result.ok else EXIT_FAILED
+        for name, result in zip(args.file, results):
+            print(f"{name}: {result.message}")
+        return EXIT_OK if all(r.ok for r in results) and len(results) == len(args.file) else EXIT_FAILED
     return _bank(args)
 
 

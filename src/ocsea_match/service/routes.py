@@ -175,6 +175,7 @@ def routes(service: Service) -> list[Route]:
         endpoint("/metrics", ("metrics", "admin"), _metrics, ["GET"], audit=False),
         endpoint("/v1/lists", (), _lists, ["GET"]),
         endpoint("/v1/reload", ("admin",), _reload, ["POST"]),
+        endpoint("/v1/audit/rotate", ("admin",), _rotate_audit, ["POST"]),
         endpoint("/v1/match", ("match",), _match, ["POST"]),
         endpoint("/v1/match-hashes", ("hashes",), _match_hashes, ["POST"]),
         endpoint("/v1/banks", ("curate",), _banks, ["GET"]),
@@ -219,6 +220,14 @@ async def _reload(request: Request, service: Service, key: Key, rid: str) -> Res
                  "previous": {"generation": old.generation, "lists": old.lists},
                  "lists": new.lists, "generation": new.generation})
     return _json({"generation": new.generation, "previous_generation": old.generation, "lists": new.lists})
+
+
+async def _rotate_audit(request: Request, service: Service, key: Key, rid: str) -> Response:
+    if service.audit is None:
+        raise ApiError(409, "no-audit-log", "this service was started without --audit-log")
+    archived, ends_with = await _to_thread(service.audit.rotate, {"key": key.name, "request_id": rid,
+                                                                  "endpoint": "/v1/audit/rotate", "status": 200})
+    return _json({"archived": str(archived.resolve()), "ends_with": ends_with, "log": str(service.audit.path.resolve())})
 
 
 async def _match(request: Request, service: Service, key: Key, rid: str) -> Response:
