@@ -344,3 +344,15 @@ def test_audit_rotation_under_concurrent_appends_loses_no_line(tmp_path):
     assert {e["hash"] for e in lines if e["event"] == "match"} == set(written) and len(written) == 900
     assert [e["event"] for e in lines if e["event"] in ("rotate", "continue")] == ["rotate", "continue"] * 2
     assert not verify_files([files[0], files[2]])[-1].ok  # the middle file missing is found
+
+
+def test_lists_say_what_was_not_used(tmp_path):
+    """/v1/lists (and the audit log's start line) count a list's lines not used and its entries
+    under the PDQ quality floor, so 'entries' short of the file's lines is explained."""
+    from ocsea_match.service.matcher import IndexSource
+
+    path = tmp_path / "known_list.csv"
+    path.write_text("hash,quality,id,category\n" + "ab" * 32 + ",100,A1,1\n" + "zz" * 32 + ",100,A2,1\n"
+                    + "cd" * 32 + ",10,A3,1\n", encoding="utf-8")
+    (item,) = IndexSource(lists=[path]).load().lists
+    assert (item["entries"], item["problems"], item["unmatched"]) == (1, 1, 1)

@@ -153,7 +153,8 @@ class IndexSource:
                 report = index.add_list_file(item, strict=self.strict)  # PDQ lists straight into columns
                 self.reports.append(report)
                 described.append({"name": report.list_name, "format": report.format, "source": str(item),
-                                  "sha256": file_sha256(item)})
+                                  "sha256": file_sha256(item), "problems": len(report.problems),
+                                  "unmatched": len(report.unmatched)})  # lines not used, entries under the floor
         if self.substring_search is not None:
             index.substring_search = self.substring_search
         elif pdq_rows(index) >= AUTO_SUBSTRING_ROWS:
