@@ -356,3 +356,35 @@ def test_lists_say_what_was_not_used(tmp_path):
                     + "cd" * 32 + ",10,A3,1\n", encoding="utf-8")
     (item,) = IndexSource(lists=[path]).load().lists
     assert (item["entries"], item["problems"], item["unmatched"]) == (1, 1, 1)
+
+
+def test_audit_rotation_with_a_full_disk_keeps_the_chain(tmp_path, monkeypatch):
+    """The new file's first line cannot be written (a full disk): the rotation is refused, and the
+    next append writes that 'continue' line first, so the two files still verify as one chain."""
+    import errno
+
+    from ocsea_match.service import audit as audit_module
+    from ocsea_match.service.audit import verify_files
+
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.append({"event": "match"})
+    real_write = audit_module.os.write
+    calls = []
+
+    def full_after_rotate_line(fd, data):
+        calls.append(bytes(data))
+        if b'"event":"continue"' in bytes(data) and len(calls) < 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(audit_module.os, "write", full_after_rotate_line)
+    with pytest.raises(AuditError, match="No space left"):
+        log.rotate()
+    monkeypatch.setattr(audit_module.os, "write", real_write)
+    log.append({"event": "match"})
+    log.close()
+    (archived,) = tmp_path.glob("audit.jsonl.*")
+    results = verify_files([archived, tmp_path / "audit.jsonl"])
+    assert all(r.ok for r in results), [r.message for r in results]
+    events = [json.loads(line)["event"] for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert events == ["continue", "match"]

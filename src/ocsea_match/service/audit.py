@@ -79,6 +79,7 @@ class AuditLog:
             raise AuditError(f"{self.path}: cannot open the audit log: {exc.strerror or exc}") from None
         self._dirty = False
         self._cut: str | None = None  # why appends are refused: a partial line could not be taken back
+        self._continues: str | None = None  # the archived log a new file's first line must name (``rotate``)
         self._stop = threading.Event()
         self._sync_lock = threading.Lock()  # the syncer's own descriptor, swapped by ``rotate``
         self._sync_fd = os.dup(self._fd)
@@ -117,6 +118,9 @@ class AuditLog:
                 raise AuditError(f"{self.path}: the audit log is closed")
             if self._cut is not None:
                 raise AuditError(self._cut)
+            if self._continues is not None:  # a rotated log's first line, not written yet (a full disk)
+                self._write({"event": "continue", "from": self._continues})
+                self._continues = None
             return self._write(entry)
 
     def _write(self, entry: dict[str, Any]) -> str:
@@ -177,15 +181,21 @@ class AuditLog:
             try:
                 os.fsync(self._fd)
                 os.rename(self.path, archived)
+            except OSError as exc:  # the log goes on in the same file, after its rotate line
+                raise AuditError(f"{self.path}: cannot rotate the audit log: {exc.strerror or exc}") from None
+            try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
             except OSError as exc:
-                raise AuditError(f"{self.path}: cannot rotate the audit log: {exc.strerror or exc}") from None
+                os.rename(archived, self.path)  # back: the log goes on in the same file
+                raise AuditError(f"{self.path}: cannot start a new audit log: {exc.strerror or exc}") from None
             os.close(self._fd)
             self._fd, self._cut, ends_with = fd, None, self._prev
             with self._sync_lock:
                 os.close(self._sync_fd)
                 self._sync_fd = os.dup(fd)
-            self._write({"event": "continue", "from": archived.name})
+            self._continues = archived.name
+            self._write({"event": "continue", "from": archived.name})  # if this fails, the next append writes it
+            self._continues = None
             return archived, ends_with
 
     def _sync_loop(self) -> None:
