@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from ocsea_match import Hash, _core
+from ocsea_match import Hash, _core, anchored
 from ocsea_match.anchored import LISTED_SQUARES, anchored_hashes
 from ocsea_match.robust import THRESHOLD, best_distance, is_match, list_hashes, query_hashes
 from ocsea_match.shown import shown_boxes
@@ -135,3 +135,21 @@ def test_anchored_squares_are_asked_for_from_the_command_line(tmp_path):
     frame_only, anchored = tmp_path / "list8.jsonl", tmp_path / "list10.jsonl"
     assert main(["match", str(tmp_path / "query"), "--list", str(frame_only), "--robust", "--quiet"]) == 0
     assert main(["match", str(tmp_path / "query"), "--list", str(anchored), "--anchored", "--quiet"]) == 3
+
+
+def test_a_query_pairs_its_twenty_keypoints_with_the_twelve_strongest():
+    """A listed keypoint can fall to 17th-20th strongest in a cropped, shrunk copy: the query takes
+    20 keypoints and probes the square of each with every one of the 12 strongest (the 1st with the
+    20th), not of two weak ones (the 19th with the 20th)."""
+    work = anchored._reduce(_core.luma_from_rgb(np.asarray(ORIGINAL)))
+    points = anchored._keypoints(work, anchored.QUERY_KEYPOINTS)
+    assert len(points) == anchored.QUERY_KEYPOINTS == 20
+    probes = set(anchored_hashes(_core.luma_from_rgb(np.asarray(ORIGINAL)), query=True))
+
+    def square_rows(a: int, b: int) -> set[Hash]:
+        return set(anchored._square_hashes(work, [points[a], points[b]], query=True))
+
+    strong_weak = [b for b in range(anchored.QUERY_PAIRED, 20) if square_rows(0, b)]
+    assert strong_weak and all(square_rows(0, b) <= probes for b in strong_weak)
+    weak_pairs = [(a, b) for a in range(anchored.QUERY_PAIRED, 20) for b in range(a + 1, 20) if square_rows(a, b)]
+    assert weak_pairs and any(not square_rows(a, b) <= probes for a, b in weak_pairs)

@@ -13,8 +13,8 @@ The listed side takes 12 keypoints at least 12% in from every side (a crop of up
 side keeps the middle) and keeps the 10 of their squares that its own simulated copies of the
 picture (generic crops, a tilt, a mirror, a shrink, JPEG) find again most often (``_survivors``):
 the list holder has the picture, so it can list the squares that survive reposting, and a list
-costs 10 rows a picture instead of 24. The query side takes 16 keypoints anywhere, and probes
-each square also mirrored.
+costs 10 rows a picture instead of 24. The query side takes 20 keypoints anywhere, pairs each
+of the 12 strongest with every other, and probes each square also mirrored.
 
 Only PDQ hashes of regions are kept: the keypoints are used to place the squares and dropped
 (no descriptor, position or other image-derived feature is stored). ``robust.py`` adds these rows
@@ -38,11 +38,14 @@ import numpy as np
 from ._core import hamming_many_to_many, pdq_from_luma
 from .hashes import Hash
 
-__all__ = ["anchored_hashes", "CANDIDATE_KEYPOINTS", "LISTED_SQUARES", "QUERY_KEYPOINTS", "SIDE"]
+__all__ = ["anchored_hashes", "CANDIDATE_KEYPOINTS", "LISTED_SQUARES", "QUERY_KEYPOINTS", "QUERY_PAIRED", "SIDE"]
 
 #: Keypoints a query takes: more than the listed side keeps, as a crop removes some of the
-#: listed ones and a changed frame reorders the rest.
-QUERY_KEYPOINTS = 16
+#: listed ones and a changed frame reorders the rest (a listed keypoint can fall to 17th-20th).
+#: A query square's pair holds one of the ``QUERY_PAIRED`` strongest: pairs of two weak ones were
+#: ~14% of the probes and found nothing more (benchmarks/robustness.py, crops and screenshots).
+QUERY_KEYPOINTS = 20
+QUERY_PAIRED = 12
 #: The listed side takes the pairs of this many keypoints as candidates and keeps the
 #: ``LISTED_SQUARES`` squares that ``COPIES`` simulated copies of the picture (crops, a tilt, a
 #: mirror, a shrink, JPEG) find again most often, a copy finding a square when one of its query
@@ -111,9 +114,10 @@ def anchored_hashes(luma: np.ndarray, *, query: bool, squares: int | None = None
 
 
 def _square_hashes(work: np.ndarray, points: list[np.ndarray], *, query: bool) -> list[Hash]:
-    """The PDQ of the square of every pair of ``points`` (strongest pairs first), as ``anchored_hashes``."""
+    """The PDQ of the square of every pair of ``points`` (strongest pairs first; for a query, the
+    pairs that hold one of the ``QUERY_PAIRED`` strongest), as ``anchored_hashes``."""
     out: list[Hash] = []
-    for i in range(len(points)):
+    for i in range(min(len(points), QUERY_PAIRED) if query else len(points)):
         for j in range(i + 1, len(points)):
             square = _square(work, points[i], points[j])
             if square is None:
