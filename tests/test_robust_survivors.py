@@ -99,5 +99,6 @@ def test_simulated_copies_of_a_long_strip_are_pictures() -> None:
     for shape in ((20, 400), (400, 20), (60, 512), (512, 40)):
         strip = rng.integers(0, 256, shape, dtype=np.uint8)
         for k in range(40):
-            copy = anchored._simulated_copy(strip, rng, mirror=k % 2 == 1)
+            copy, cut = anchored._simulated_copy(strip, rng, mirror=k % 2 == 1)
             assert copy.dtype == np.float32 and min(copy.shape) >= 32
+            assert cut.shape == (4,) and (0 <= cut).all() and (cut < 0.5).all()
