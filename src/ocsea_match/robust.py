@@ -111,9 +111,9 @@ def list_hashes(
     inside uniform edge bands (a looser trim made on both sides, ``_uniform_trim``), and either
     (the default) its centre crops (5, 10, 15% cut from every side of the trimmed picture) and
     one-side crops (20% cut from the top, bottom, left or right): 7-8 hashes a picture; or, with
-    ``anchored``, the squares framed by pairs of its keypoints instead, the ``anchored.LISTED_SQUARES``
-    that survive simulated copies best (``anchored.anchored_hashes``): ~11 hashes of 32 bytes a
-    picture on the corpus. The squares find crops anywhere and screenshots (and banners, which
+    ``anchored``, the regions framed by pairs of its keypoints instead, the ``anchored.LISTED_SQUARES``
+    most likely to be found in a cropped repost (``anchored.anchored_hashes``): ~11 hashes of 32
+    bytes a picture on the corpus. The regions find crops anywhere and screenshots (and banners, which
     the one-side crops were for), at ~10x the listing time and ~5x the index look-up time
     (README, "Robust matching"), so they are asked for, not assumed.
     Raises ``MediaError`` as ``hash_image`` does.
