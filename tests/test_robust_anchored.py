@@ -149,7 +149,7 @@ def test_a_query_pairs_its_twenty_keypoints_with_the_twelve_strongest():
     probes = set(anchored_hashes(_core.luma_from_rgb(np.asarray(ORIGINAL)), query=True))
 
     def square_rows(a: int, b: int) -> set[Hash]:
-        return set(anchored._square_hashes(work, [points[a], points[b]], query=True))
+        return set(anchored._query_hashes(work, [points[a], points[b]]))
 
     strong_weak = [b for b in range(anchored.QUERY_PAIRED, 20) if square_rows(0, b)]
     assert strong_weak and all(square_rows(0, b) <= probes for b in strong_weak)

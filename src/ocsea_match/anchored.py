@@ -118,7 +118,7 @@ def anchored_hashes(luma: np.ndarray, *, query: bool, squares: int | None = None
     """
     work = _reduce(luma)
     if query:
-        return _square_hashes(work, _keypoints(work, QUERY_KEYPOINTS), query=True)
+        return _query_hashes(work, _keypoints(work, QUERY_KEYPOINTS))
     candidates, margins = _listed_candidates(work)
     keep = LISTED_SQUARES if squares is None else squares
     if not keep or len(candidates) <= keep:
@@ -126,21 +126,20 @@ def anchored_hashes(luma: np.ndarray, *, query: bool, squares: int | None = None
     return _survivors(work, candidates, margins, keep)
 
 
-def _square_hashes(work: np.ndarray, points: list[np.ndarray], *, query: bool) -> list[Hash]:
-    """The PDQ of the region of every pair of ``points`` (strongest pairs first; for a query, the
-    pairs that hold one of the ``QUERY_PAIRED`` strongest), as ``anchored_hashes``."""
+def _query_hashes(work: np.ndarray, points: list[np.ndarray]) -> list[Hash]:
+    """The query side's rows: the PDQ of the region of every pair of ``points`` that holds one of
+    the ``QUERY_PAIRED`` strongest (strongest pairs first), also mirrored, and for pairs near
+    vertical turned half a turn and mirrored again, as ``anchored_hashes``."""
     out: list[Hash] = []
-    for i in range(min(len(points), QUERY_PAIRED) if query else len(points)):
+    for i in range(min(len(points), QUERY_PAIRED)):
         for j in range(i + 1, len(points)):
             square = _square(work, points[i], points[j])
             if square is None:
                 continue
             patch, near_vertical, _ = square
-            variants = [patch]
-            if query:
-                variants.append(patch[:, ::-1])
-                if near_vertical:
-                    variants += [patch[::-1, ::-1], patch[::-1, :]]
+            variants = [patch, patch[:, ::-1]]
+            if near_vertical:
+                variants += [patch[::-1, ::-1], patch[::-1, :]]
             for v in variants:
                 found = _pdq(v)
                 if found is None:
@@ -193,7 +192,7 @@ def _survivors(work: np.ndarray, candidates: list[Hash], margins: np.ndarray, ke
     for k in range(COPIES):
         copy, cut = _simulated_copy(image, rng, mirror=k % 2 == 1)
         whole[:, k] = (margins >= cut[None, :]).all(axis=1)
-        queried = _square_hashes(copy, _keypoints(copy, QUERY_KEYPOINTS), query=True)
+        queried = _query_hashes(copy, _keypoints(copy, QUERY_KEYPOINTS))
         if not queried:
             distance += 256
             continue
